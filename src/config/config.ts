@@ -1,0 +1,169 @@
+import { environmentSchema } from './schema.js';
+
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+
+export type GitHubAuthConfig = { mode: 'token'; token: string } | { mode: 'app'; appId: string; privateKey: string };
+
+export type SandboxConfig =
+  | { provider: 'local' }
+  | {
+      provider: 'e2b';
+      apiKey: string;
+      template: string;
+      domain: string | undefined;
+      apiUrl: string | undefined;
+      sandboxUrl: string | undefined;
+    };
+
+export interface Config {
+  slack: {
+    botToken: string;
+    appToken: string | undefined;
+    signingSecret: string | undefined;
+    apiUrl: string | undefined;
+    socketMode: boolean;
+  };
+  port: number;
+  openai: {
+    apiKey: string;
+    baseUrl: string | undefined;
+    model: string;
+    reasoningEffort: ReasoningEffort;
+  };
+  github: {
+    auth: GitHubAuthConfig;
+    apiUrl: string;
+    serverUrl: string;
+  };
+  sandbox: SandboxConfig;
+  storeUrl: string;
+  logLevel: string;
+  limits: {
+    maxTurns: number;
+    maxTokens: number;
+    maxMinutes: number;
+    commandTimeoutSeconds: number;
+    outputMaxChars: number;
+    sandboxIdleMinutes: number;
+  };
+  access: {
+    linkUsers: string[];
+    runUsers: string[];
+    repoPatterns: string[];
+  };
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** A PEM pasted into one env line keeps its newlines as \n. */
+const unescapePem = (pem: string) => (pem.includes('\\n') ? pem.replaceAll('\\n', '\n') : pem);
+
+/**
+ * Parses and checks every variable at once, so an operator sees all problems in one go.
+ * Pure: it reads only the record it is given.
+ */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = environmentSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.') || '(environment)';
+      problems.push(`${name} ${issue.message}`);
+    }
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  const raw = (name: string) => (env[name] ?? '').trim();
+
+  if (!raw('SLACK_APP_TOKEN') && !raw('SLACK_SIGNING_SECRET')) {
+    problems.push(
+      'SLACK_SIGNING_SECRET is missing; HTTP mode (no SLACK_APP_TOKEN) needs the signing secret from Basic Information, or set SLACK_APP_TOKEN for Socket Mode',
+    );
+  }
+  const hasToken = raw('GITHUB_TOKEN') !== '';
+  const hasApp = raw('GITHUB_APP_ID') !== '' || raw('GITHUB_APP_PRIVATE_KEY') !== '';
+  if (!hasToken && !hasApp) {
+    problems.push(
+      'GITHUB_TOKEN is missing; set a token that can read and push the linked repos, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY for a GitHub App',
+    );
+  }
+  if (hasToken && hasApp) {
+    problems.push('GITHUB_TOKEN and GITHUB_APP_ID/GITHUB_APP_PRIVATE_KEY are both set; choose one way to reach GitHub');
+  }
+  if (!hasToken && hasApp) {
+    if (!raw('GITHUB_APP_ID')) problems.push('GITHUB_APP_ID is missing; GitHub App mode needs the numeric App ID');
+    if (!raw('GITHUB_APP_PRIVATE_KEY')) {
+      problems.push('GITHUB_APP_PRIVATE_KEY is missing; GitHub App mode needs the App’s private key (PEM)');
+    } else if (!unescapePem(raw('GITHUB_APP_PRIVATE_KEY')).includes('PRIVATE KEY-----')) {
+      problems.push('GITHUB_APP_PRIVATE_KEY must be the PEM private key downloaded from the GitHub App settings');
+    }
+  }
+  if ((env.SANDBOX_PROVIDER ?? '').trim() !== 'local' && !raw('E2B_API_KEY')) {
+    problems.push('E2B_API_KEY is missing; set your E2B API key, or SANDBOX_PROVIDER=local for development only');
+  }
+
+  if (problems.length > 0 || !e) return { ok: false, problems: problems.length > 0 ? problems : ['invalid'] };
+
+  const githubAuth: GitHubAuthConfig = e.GITHUB_TOKEN
+    ? { mode: 'token', token: e.GITHUB_TOKEN }
+    : { mode: 'app', appId: e.GITHUB_APP_ID ?? '', privateKey: unescapePem(e.GITHUB_APP_PRIVATE_KEY ?? '') };
+
+  const config: Config = {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      apiUrl: e.SLACK_API_URL,
+      socketMode: e.SLACK_APP_TOKEN !== undefined,
+    },
+    port: e.PORT,
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL ? trimSlash(e.OPENAI_BASE_URL) : undefined,
+      model: e.OPENAI_MODEL,
+      reasoningEffort: e.OPENAI_REASONING_EFFORT,
+    },
+    github: {
+      auth: githubAuth,
+      apiUrl: trimSlash(e.GITHUB_API_URL ?? 'https://api.github.com'),
+      serverUrl: trimSlash(e.GITHUB_SERVER_URL ?? 'https://github.com'),
+    },
+    sandbox:
+      e.SANDBOX_PROVIDER === 'local'
+        ? { provider: 'local' }
+        : {
+            provider: 'e2b',
+            apiKey: e.E2B_API_KEY ?? '',
+            template: e.E2B_TEMPLATE,
+            domain: e.E2B_DOMAIN,
+            apiUrl: e.E2B_API_URL ? trimSlash(e.E2B_API_URL) : undefined,
+            sandboxUrl: e.E2B_SANDBOX_URL ? trimSlash(e.E2B_SANDBOX_URL) : undefined,
+          },
+    storeUrl: e.STORE_URL,
+    logLevel: e.LOG_LEVEL,
+    limits: {
+      maxTurns: e.RUN_MAX_TURNS,
+      maxTokens: e.RUN_MAX_TOKENS,
+      maxMinutes: e.RUN_MAX_MINUTES,
+      commandTimeoutSeconds: e.COMMAND_TIMEOUT_SECONDS,
+      outputMaxChars: e.OUTPUT_MAX_CHARS,
+      sandboxIdleMinutes: e.SANDBOX_IDLE_MINUTES,
+    },
+    access: {
+      linkUsers: e.ALLOW_LINK_USERS,
+      runUsers: e.ALLOW_RUN_USERS,
+      repoPatterns: e.ALLOW_REPOS,
+    },
+  };
+  return { ok: true, config: Object.freeze(config) };
+}
+
+/** Every secret value in the configuration, for the redactor. */
+export function secretValues(config: Config): string[] {
+  const values = [config.slack.botToken, config.slack.appToken, config.slack.signingSecret, config.openai.apiKey];
+  if (config.github.auth.mode === 'token') values.push(config.github.auth.token);
+  else values.push(config.github.auth.privateKey);
+  if (config.sandbox.provider === 'e2b') values.push(config.sandbox.apiKey);
+  return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
+}

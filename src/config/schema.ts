@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+/** Defaults for the limits of one run; documented in the README's environment table. */
+export const LIMIT_DEFAULTS = {
+  RUN_MAX_TURNS: 80,
+  RUN_MAX_TOKENS: 4_000_000,
+  RUN_MAX_MINUTES: 45,
+  COMMAND_TIMEOUT_SECONDS: 900,
+  OUTPUT_MAX_CHARS: 16_000,
+  SANDBOX_IDLE_MINUTES: 30,
+} as const;
+
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
+
+const url = (hint: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), {
+        message: `must be an http(s) URL; ${hint}`,
+      })
+      .optional(),
+  );
+
+const positiveInt = (fallback: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: 'must be a whole number' })
+      .int({ message: 'must be a whole number' })
+      .min(1, { message: 'must be at least 1' })
+      .max(max, { message: `must be at most ${max}` })
+      .default(fallback),
+  );
+
+const idList = (what: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? '')
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
+      .refine((items) => items.every((item) => /^[A-Z0-9]+$/.test(item)), {
+        message: `must be comma-separated Slack ${what} ids such as U012ABCDEF`,
+      }),
+  );
+
+const repoPatterns = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine((items) => items.every((item) => /^[a-z0-9*][a-z0-9*-]*\/[a-z0-9._*-]+$/.test(item)), {
+      message: 'must be comma-separated repo patterns such as acme/* or acme/widgets',
+    }),
+);
+
+/** Every variable the bot reads; `refine` rules that span variables live in config.ts. */
+export const environmentSchema = z.object({
+  SLACK_BOT_TOKEN: z
+    .string({ message: 'is missing; set it to the bot token (xoxb-…) from the app’s OAuth & Permissions page' })
+    .trim()
+    .min(1, { message: 'is empty; set it to the bot token (xoxb-…) from the app’s OAuth & Permissions page' })
+    .refine((v) => v.startsWith('xoxb-'), { message: 'must be a bot token starting with xoxb-' }),
+  SLACK_APP_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine((v) => v.startsWith('xapp-'), {
+        message: 'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens)',
+      })
+      .optional(),
+  ),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_API_URL: url('leave it unset for Slack’s own https://slack.com/api/'),
+  PORT: positiveInt(3000, 65535),
+  OPENAI_API_KEY: z
+    .string({ message: 'is missing; set it to an OpenAI API key (sk-…)' })
+    .trim()
+    .min(1, { message: 'is empty; set it to an OpenAI API key (sk-…)' }),
+  OPENAI_BASE_URL: url('it must include /v1, e.g. https://api.openai.com/v1'),
+  OPENAI_MODEL: z.preprocess(emptyToUndefined, z.string().trim().default('gpt-6.2-sol')),
+  OPENAI_REASONING_EFFORT: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'], {
+        message: 'must be one of none, minimal, low, medium, high, xhigh, max',
+      })
+      .default('medium'),
+  ),
+  GITHUB_TOKEN: optionalString,
+  GITHUB_APP_ID: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+$/, { message: 'must be the numeric App ID from the GitHub App’s settings page' })
+      .optional(),
+  ),
+  GITHUB_APP_PRIVATE_KEY: optionalString,
+  GITHUB_API_URL: url('for GitHub Enterprise Server use https://<host>/api/v3'),
+  GITHUB_SERVER_URL: url('for GitHub Enterprise Server use https://<host>'),
+  SANDBOX_PROVIDER: z.preprocess(
+    emptyToUndefined,
+    z.enum(['e2b', 'local'], { message: 'must be e2b or local' }).default('e2b'),
+  ),
+  E2B_API_KEY: optionalString,
+  E2B_TEMPLATE: z.preprocess(emptyToUndefined, z.string().trim().default('base')),
+  E2B_DOMAIN: optionalString,
+  E2B_API_URL: url('leave it unset for E2B’s own API'),
+  E2B_SANDBOX_URL: url('leave it unset for E2B’s own sandboxes'),
+  STORE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine((v) => /^(sqlite:\/\/.+|rediss?:\/\/.+)$/.test(v), {
+        message: 'must be sqlite://<path> or redis://host:port (rediss:// for TLS)',
+      })
+      .default('sqlite://data/ai-dev.sqlite'),
+  ),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+  ),
+  RUN_MAX_TURNS: positiveInt(LIMIT_DEFAULTS.RUN_MAX_TURNS, 10_000),
+  RUN_MAX_TOKENS: positiveInt(LIMIT_DEFAULTS.RUN_MAX_TOKENS, 1_000_000_000),
+  RUN_MAX_MINUTES: positiveInt(LIMIT_DEFAULTS.RUN_MAX_MINUTES, 24 * 60),
+  COMMAND_TIMEOUT_SECONDS: positiveInt(LIMIT_DEFAULTS.COMMAND_TIMEOUT_SECONDS, 24 * 3600),
+  OUTPUT_MAX_CHARS: positiveInt(LIMIT_DEFAULTS.OUTPUT_MAX_CHARS, 1_000_000),
+  SANDBOX_IDLE_MINUTES: positiveInt(LIMIT_DEFAULTS.SANDBOX_IDLE_MINUTES, 24 * 60),
+  ALLOW_LINK_USERS: idList('user'),
+  ALLOW_RUN_USERS: idList('user'),
+  ALLOW_REPOS: repoPatterns,
+});
+
+export type Environment = z.infer<typeof environmentSchema>;

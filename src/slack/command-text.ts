@@ -1,0 +1,63 @@
+import type { ChannelLink } from '../store/link-store.js';
+
+export function helpText(): string {
+  return [
+    '*/ai-dev* is an AI developer for this channel’s GitHub repos.',
+    '• `/ai-dev link owner/repo`: link a repo to this channel (a GitHub URL works too)',
+    '• `/ai-dev unlink owner/repo`: remove a link',
+    '• `/ai-dev list`: show the linked repos and active threads',
+    '• `/ai-dev help`: this text',
+    'Then mention me with a task, e.g. `@ai-dev fix the failing date test`. I work in a sandbox, post each step in the thread and finish with a pull request. Reply in the thread to follow up.',
+  ].join('\n');
+}
+
+export function linkedText(link: ChannelLink, userId: string, refreshed: boolean): string {
+  const verb = refreshed ? 'refreshed the link to' : 'linked';
+  return `<@${userId}> ${verb} *${link.repo}* (default branch \`${link.defaultBranch}\`) to this channel. Mention me with a task to start.`;
+}
+
+export function unlinkedText(repo: string, userId: string): string {
+  return `<@${userId}> unlinked *${repo}* from this channel.`;
+}
+
+export function notLinkedText(repo: string): string {
+  return `*${repo}* is not linked to this channel. \`/ai-dev list\` shows what is.`;
+}
+
+export interface ActiveThreadSummary {
+  permalink?: string;
+  repo: string;
+  state: string;
+}
+
+export function listText(links: ChannelLink[], threads: ActiveThreadSummary[]): string {
+  if (links.length === 0) {
+    return 'No repos are linked to this channel yet. Link one with `/ai-dev link owner/repo`.';
+  }
+  const lines = ['Repos linked to this channel:'];
+  for (const link of links) {
+    lines.push(
+      `• *${link.repo}* @ \`${link.defaultBranch}\`${link.private ? ' (private)' : ''}, linked by <@${link.linkedBy}>`,
+    );
+  }
+  if (threads.length > 0) {
+    lines.push('Active threads:');
+    for (const thread of threads) {
+      const where = thread.permalink ? `<${thread.permalink}|thread>` : 'a thread';
+      lines.push(`• ${where} on ${thread.repo}: ${thread.state}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function notAllowedToLinkText(): string {
+  return 'Sorry, you are not on the list of people who may link or unlink repos here. Ask the bot’s operator (ALLOW_LINK_USERS).';
+}
+
+export function repoNotAllowedText(repo: string): string {
+  return `Sorry, *${repo}* is not on the list of repos this bot may work on. Ask the bot’s operator (ALLOW_REPOS).`;
+}
+
+export function failureText(userMessage: string, reference: string): string {
+  return `${userMessage} (reference ${reference})`;
+}

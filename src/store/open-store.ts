@@ -1,0 +1,102 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createKeyv } from '@keyv/redis';
+import KeyvSqlite from '@keyv/sqlite';
+import Keyv from 'keyv';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import type { Logger } from '../lib/logger.js';
+import { type KeyValueStore, StoreError } from './key-value-store.js';
+
+const NAMESPACE = 'ai-dev';
+
+/** Opens the store named by STORE_URL: `sqlite://<path>` (folder created) or `redis://…`. */
+export async function openStore(url: string, logger: Logger): Promise<KeyValueStore> {
+  if (url.startsWith('sqlite://')) return openSqlite(url.slice('sqlite://'.length), logger);
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url, logger);
+  throw new StoreError(`STORE_URL must start with sqlite:// or redis://, got ${url.split(':')[0]}:`);
+}
+
+async function openSqlite(path: string, logger: Logger): Promise<KeyValueStore> {
+  const file = resolve(path);
+  await mkdir(dirname(file), { recursive: true });
+  const keyv = new Keyv({
+    store: new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 }),
+    namespace: NAMESPACE,
+    throwOnErrors: true,
+  });
+  keyv.on('error', (error: unknown) => logger.error({ err: error }, 'sqlite store error'));
+  // Fail at start-up, not at the first command, when the file cannot be opened.
+  await guard(() => keyv.get('__probe__'), 'open the SQLite store');
+  // SQLite serves one process; an in-process lock makes setIfAbsent atomic there.
+  const mutex = new KeyedMutex();
+  return {
+    kind: 'sqlite',
+    get: (key) => guard(() => keyv.get(key), 'read from the store'),
+    set: async (key, value, ttlMs) => {
+      await guard(() => keyv.set(key, value, ttlMs), 'write to the store');
+    },
+    delete: (key) => guard(() => keyv.delete(key), 'delete from the store'),
+    setIfAbsent: (key, value, ttlMs) =>
+      mutex.run(key, async () => {
+        if ((await guard(() => keyv.get(key), 'read from the store')) !== undefined) return false;
+        await guard(() => keyv.set(key, value, ttlMs), 'write to the store');
+        return true;
+      }),
+    close: () => keyv.disconnect(),
+  };
+}
+
+async function openRedis(url: string, logger: Logger): Promise<KeyValueStore> {
+  let connectedOnce = false;
+  const keyv = createKeyv(
+    {
+      url,
+      // Commands fail at once while Redis is away instead of queueing without bound.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 5_000,
+        // At start-up a Redis that is not there is a configuration problem: give up after a few
+        // tries. Later an outage is transient: keep reconnecting, backing off to 5 s.
+        reconnectStrategy: (retries: number, cause: Error) => {
+          if (!connectedOnce && retries >= 3) return cause;
+          return Math.min(100 * 2 ** retries, 5_000);
+        },
+      },
+    },
+    { namespace: NAMESPACE, throwOnErrors: true },
+  );
+  keyv.on('error', (error: unknown) => logger.error({ err: error }, 'redis store error'));
+  await guard(() => keyv.get('__probe__'), 'connect to Redis');
+  connectedOnce = true;
+  const adapter = keyv.store as { client: RedisLike; createKeyPrefix(key: string, namespace?: string): string };
+  return {
+    kind: 'redis',
+    get: (key) => guard(() => keyv.get(key), 'read from the store'),
+    set: async (key, value, ttlMs) => {
+      await guard(() => keyv.set(key, value, ttlMs), 'write to the store');
+    },
+    delete: (key) => guard(() => keyv.delete(key), 'delete from the store'),
+    setIfAbsent: async (key, value, ttlMs) => {
+      // Written in keyv's own envelope so that get() reads it back like any other value.
+      const raw = JSON.stringify({ value, expires: Date.now() + ttlMs });
+      const result = await guard(
+        () => adapter.client.set(adapter.createKeyPrefix(key, NAMESPACE), raw, { NX: true, PX: ttlMs }),
+        'write to the store',
+      );
+      return result === 'OK';
+    },
+    close: () => keyv.disconnect(),
+  };
+}
+
+interface RedisLike {
+  set(key: string, value: string, options: { NX: true; PX: number }): Promise<string | null>;
+}
+
+async function guard<T>(work: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new StoreError(`Could not ${what}`, { cause: error });
+  }
+}

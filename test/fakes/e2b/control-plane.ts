@@ -1,0 +1,337 @@
+/**
+ * The E2B control plane (base URL = `apiUrl`): `X-API-KEY` auth, JSON bodies, error body `{code, message}`
+ * (the SDK tests `body.code === 404`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { queryOf, readBody, sendEmpty, sendJson } from './http.js';
+import type { SandboxRegistry } from './registry.js';
+import type { FakeSandbox } from './sandbox.js';
+
+export type ControlPlaneOp =
+  | 'create'
+  | 'connect'
+  | 'list'
+  | 'getInfo'
+  | 'kill'
+  | 'timeout'
+  | 'pause'
+  | 'metrics'
+  | 'unknown';
+
+/** One control-plane call as the fake saw it (the API key value is never stored). */
+export interface ControlPlaneRequest {
+  op: ControlPlaneOp;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Parsed JSON body (`undefined` when there was none). */
+  body: unknown;
+  sandboxId?: string;
+  /** Whether a key was sent and whether it was the right one. */
+  apiKeyPresent: boolean;
+  authenticated: boolean;
+  status: number;
+  at: Date;
+}
+
+/** Make the next `times` calls of `op` fail with `status` (after auth). */
+export interface FailRule {
+  op: ControlPlaneOp;
+  status: number;
+  /** Default 1. */
+  times?: number;
+  message?: string;
+  /** Adds `Retry-After: <n>` (the SDK retries 429s that carry it). */
+  retryAfterSeconds?: number;
+}
+
+const CLIENT_ID = 'e2b-fake-client';
+
+interface Route {
+  op: ControlPlaneOp;
+  sandboxId?: string;
+}
+
+function route(method: string, path: string): Route {
+  if (path === '/v2/sandboxes' || path === '/sandboxes') {
+    if (method === 'POST' && path === '/v2/sandboxes') return { op: 'create' };
+    if (method === 'GET') return { op: 'list' };
+    return { op: 'unknown' };
+  }
+  let m = /^\/v2\/sandboxes\/([^/]+)\/connect$/.exec(path);
+  if (m?.[1] && method === 'POST') return { op: 'connect', sandboxId: decodeURIComponent(m[1]) };
+  m = /^\/sandboxes\/([^/]+)\/resume$/.exec(path);
+  if (m?.[1] && method === 'POST') return { op: 'connect', sandboxId: decodeURIComponent(m[1]) };
+  m = /^\/sandboxes\/([^/]+)\/(timeout|pause|metrics)$/.exec(path);
+  if (m?.[1] && m[2]) {
+    const sandboxId = decodeURIComponent(m[1]);
+    if (m[2] === 'timeout' && method === 'POST') return { op: 'timeout', sandboxId };
+    if (m[2] === 'pause' && method === 'POST') return { op: 'pause', sandboxId };
+    if (m[2] === 'metrics' && method === 'GET') return { op: 'metrics', sandboxId };
+    return { op: 'unknown', sandboxId };
+  }
+  m = /^\/sandboxes\/([^/]+)$/.exec(path);
+  if (m?.[1]) {
+    const sandboxId = decodeURIComponent(m[1]);
+    if (method === 'GET') return { op: 'getInfo', sandboxId };
+    if (method === 'DELETE') return { op: 'kill', sandboxId };
+  }
+  return { op: 'unknown' };
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError(404, `sandbox "${id}" doesn't exist or you don't have access to it`);
+}
+
+function asStringRecord(value: unknown, field: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ApiError(400, `${field} must be an object`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new ApiError(400, `${field}.${k} must be a string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+export class ControlPlane {
+  readonly requests: ControlPlaneRequest[] = [];
+  private readonly failRules: Array<Required<Pick<FailRule, 'op' | 'status' | 'times'>> & FailRule> = [];
+
+  constructor(
+    private readonly registry: SandboxRegistry,
+    private readonly apiKey: string,
+  ) {}
+
+  failNext(rule: FailRule): void {
+    this.failRules.push({ ...rule, times: rule.times ?? 1 });
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.dispatch(req, res).catch((err: unknown) => {
+      sendJson(res, 500, { code: 500, message: `fake control plane error: ${String(err)}` });
+    });
+  };
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const { op, sandboxId } = route(method, url.pathname);
+    const raw = await readBody(req);
+    let body: unknown;
+    let badJson = false;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        badJson = true;
+      }
+    }
+    const key = req.headers['x-api-key'];
+    const record: ControlPlaneRequest = {
+      op,
+      method,
+      path: url.pathname,
+      query: queryOf(url),
+      body,
+      ...(sandboxId ? { sandboxId } : {}),
+      apiKeyPresent: typeof key === 'string' && key.length > 0,
+      authenticated: key === this.apiKey,
+      status: 0,
+      at: new Date(),
+    };
+    this.requests.push(record);
+    const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
+      record.status = status;
+      if (payload === undefined) sendEmpty(res, status);
+      else sendJson(res, status, payload, headers);
+    };
+
+    if (!record.authenticated) {
+      reply(401, { code: 401, message: 'Invalid API key, please visit https://e2b.dev/docs to get your API key' });
+      return;
+    }
+    const rule = this.failRules.find((r) => r.op === op && r.times > 0);
+    if (rule) {
+      rule.times -= 1;
+      if (rule.times <= 0) this.failRules.splice(this.failRules.indexOf(rule), 1);
+      const headers: Record<string, string> =
+        rule.retryAfterSeconds !== undefined ? { 'retry-after': String(rule.retryAfterSeconds) } : {};
+      reply(rule.status, { code: rule.status, message: rule.message ?? `injected failure for ${op}` }, headers);
+      return;
+    }
+    if (badJson) {
+      reply(400, { code: 400, message: 'request body is not valid JSON' });
+      return;
+    }
+
+    this.registry.sweep();
+    try {
+      const result = this.run(op, sandboxId, body, url);
+      reply(result.status, result.body, result.headers);
+    } catch (err) {
+      if (err instanceof ApiError) reply(err.status, { code: err.status, message: err.message });
+      else throw err;
+    }
+  }
+
+  private run(
+    op: ControlPlaneOp,
+    sandboxId: string | undefined,
+    body: unknown,
+    url: URL,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
+    const obj = (body ?? {}) as Record<string, unknown>;
+    const live = (id: string | undefined): FakeSandbox => {
+      const sandbox = id ? this.registry.get(id) : undefined;
+      if (!sandbox || sandbox.state === 'killed') throw notFound(id ?? '');
+      return sandbox;
+    };
+    switch (op) {
+      case 'create': {
+        const templateId = obj.templateID;
+        if (typeof templateId !== 'string' || templateId === '') throw new ApiError(400, 'templateID is required');
+        const timeoutMs = this.timeoutOf(obj.timeout);
+        const sandbox = this.registry.create({
+          templateId,
+          metadata: asStringRecord(obj.metadata, 'metadata'),
+          envVars: asStringRecord(obj.envVars, 'envVars'),
+          timeoutMs,
+          autoPause: obj.autoPause === true,
+        });
+        return { status: 201, body: this.connectBody(sandbox) };
+      }
+      case 'connect': {
+        const sandbox = live(sandboxId);
+        const timeoutMs = this.timeoutOf(obj.timeout);
+        sandbox.connectCount += 1;
+        if (sandbox.state === 'paused') {
+          sandbox.resume(timeoutMs ?? this.registry.options.defaultTimeoutMs);
+          return { status: 201, body: this.connectBody(sandbox) };
+        }
+        if (timeoutMs !== undefined) {
+          const wanted = Date.now() + timeoutMs;
+          if (wanted > sandbox.endAt.getTime()) {
+            sandbox.endAt = new Date(wanted);
+            sandbox.timeoutMs = timeoutMs;
+          }
+        }
+        return { status: 200, body: this.connectBody(sandbox) };
+      }
+      case 'list':
+        return this.list(url);
+      case 'getInfo':
+        return { status: 200, body: this.detail(live(sandboxId), true) };
+      case 'kill':
+        live(sandboxId).terminate('killed');
+        return { status: 204 };
+      case 'timeout': {
+        const sandbox = live(sandboxId);
+        if (sandbox.state === 'paused') throw new ApiError(404, `sandbox "${sandboxId}" is paused`);
+        const timeoutMs = this.timeoutOf(obj.timeout);
+        if (timeoutMs === undefined) throw new ApiError(400, 'timeout is required');
+        sandbox.timeoutMs = timeoutMs;
+        sandbox.endAt = new Date(Date.now() + timeoutMs);
+        return { status: 204 };
+      }
+      case 'pause': {
+        const sandbox = live(sandboxId);
+        if (sandbox.state === 'paused') throw new ApiError(409, `sandbox "${sandboxId}" is already paused`);
+        sandbox.pause();
+        return { status: 204 };
+      }
+      case 'metrics':
+        live(sandboxId);
+        return { status: 200, body: [] };
+      default:
+        throw new ApiError(404, 'not found (route not implemented by the e2b fake)');
+    }
+  }
+
+  private timeoutOf(value: unknown): number | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new ApiError(400, 'timeout must be a non-negative integer (seconds)');
+    }
+    const ms = value * 1000;
+    if (ms > this.registry.options.maxTimeoutMs) {
+      throw new ApiError(400, `Timeout cannot be greater than ${this.registry.options.maxTimeoutMs / 3_600_000} hours`);
+    }
+    return ms;
+  }
+
+  private connectBody(sandbox: FakeSandbox) {
+    return {
+      sandboxID: sandbox.sandboxId,
+      templateID: sandbox.templateId,
+      clientID: CLIENT_ID,
+      envdVersion: this.registry.options.envdVersion,
+      envdAccessToken: sandbox.envdAccessToken,
+      trafficAccessToken: null,
+      domain: null,
+    };
+  }
+
+  private detail(sandbox: FakeSandbox, full: boolean) {
+    return {
+      sandboxID: sandbox.sandboxId,
+      templateID: sandbox.templateId,
+      clientID: CLIENT_ID,
+      startedAt: sandbox.startedAt.toISOString(),
+      endAt: sandbox.endAt.toISOString(),
+      state: sandbox.state,
+      cpuCount: 2,
+      memoryMB: 512,
+      diskSizeMB: 10240,
+      envdVersion: this.registry.options.envdVersion,
+      metadata: { ...sandbox.metadata },
+      volumeMounts: [],
+      ...(full
+        ? {
+            envdAccessToken: sandbox.envdAccessToken,
+            domain: null,
+            lifecycle: { onTimeout: sandbox.autoPause ? 'pause' : 'kill', autoResume: false },
+          }
+        : {}),
+    };
+  }
+
+  private list(url: URL) {
+    const metadataFilter: Record<string, string> = {};
+    const rawMetadata = url.searchParams.get('metadata');
+    if (rawMetadata) {
+      for (const [k, v] of new URLSearchParams(rawMetadata)) metadataFilter[safeDecode(k)] = safeDecode(v);
+    }
+    const stateParam = url.searchParams.getAll('state').flatMap((s) => s.split(','));
+    const states = new Set(stateParam.length > 0 ? stateParam : ['running', 'paused']);
+    const template = url.searchParams.get('template');
+    const limit = Math.max(1, Math.min(1000, Number(url.searchParams.get('limit') ?? 100) || 100));
+    const offset = Number(url.searchParams.get('nextToken') ?? 0) || 0;
+    const matches = [...this.registry.sandboxes.values()]
+      .filter((s) => s.state !== 'killed' && states.has(s.state))
+      .filter((s) => !template || s.templateId === template)
+      .filter((s) => Object.entries(metadataFilter).every(([k, v]) => s.metadata[k] === v))
+      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+    const page = matches.slice(offset, offset + limit);
+    const headers: Record<string, string> =
+      offset + limit < matches.length ? { 'x-next-token': String(offset + limit) } : {};
+    return { status: 200, body: page.map((s) => this.detail(s, false)), headers };
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

@@ -1,0 +1,353 @@
+import {
+  AuthenticationError,
+  CommandExitError,
+  E2B,
+  FileNotFoundError,
+  RateLimitError,
+  Sandbox,
+  SandboxError,
+  SandboxNotFoundError,
+  TimeoutError,
+} from 'e2b';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeE2B, startFakeE2B } from './index.js';
+
+let fake: FakeE2B;
+const created: Sandbox[] = [];
+
+async function create(opts: Parameters<typeof Sandbox.create>[1] = {}): Promise<Sandbox> {
+  const sbx = await Sandbox.create('base', { ...fake.connectionOpts, ...opts });
+  created.push(sbx);
+  return sbx;
+}
+
+beforeAll(async () => {
+  fake = await startFakeE2B();
+});
+
+afterEach(async () => {
+  for (const sbx of created.splice(0)) await sbx.kill().catch(() => undefined);
+});
+
+afterAll(async () => {
+  await fake.close();
+});
+
+describe('control plane', () => {
+  it('records template, timeout, metadata and envs given at create', async () => {
+    const sbx = await create({ timeoutMs: 120_000, metadata: { thread: 't-1', team: 'a' }, envs: { GREETING: 'hi' } });
+    const info = fake.sandbox(sbx.sandboxId);
+    expect(info).toMatchObject({
+      sandboxId: sbx.sandboxId,
+      templateId: 'base',
+      metadata: { thread: 't-1', team: 'a' },
+      envVars: { GREETING: 'hi' },
+      requestedTimeoutMs: 120_000,
+      state: 'running',
+    });
+    expect(info?.homeDir).toBe(`${fake.rootDir}/${sbx.sandboxId}/home/user`);
+    const call = fake.requests.find((r) => r.op === 'create' && r.status === 201);
+    expect(call?.body).toMatchObject({ templateID: 'base', timeout: 120, metadata: { thread: 't-1', team: 'a' } });
+    expect(JSON.stringify(fake.requests)).not.toContain(fake.apiKey);
+    // the SDK keeps the connection options on the instance
+    const sdkInfo = await sbx.getInfo();
+    expect(sdkInfo).toMatchObject({ sandboxId: sbx.sandboxId, templateId: 'base', state: 'running' });
+    expect(sdkInfo.metadata).toEqual({ thread: 't-1', team: 'a' });
+    expect(await sbx.isRunning()).toBe(true);
+  });
+
+  it('connect returns the same sandbox and extends the timeout; kill then connect → SandboxNotFoundError', async () => {
+    const sbx = await create({ timeoutMs: 30_000 });
+    const again = await Sandbox.connect(sbx.sandboxId, { ...fake.connectionOpts, timeoutMs: 600_000 });
+    expect(again.sandboxId).toBe(sbx.sandboxId);
+    const connect = fake.requests.filter((r) => r.op === 'connect' && r.sandboxId === sbx.sandboxId).at(-1);
+    expect(connect).toMatchObject({ status: 200, body: { timeout: 600 } });
+    expect(fake.sandbox(sbx.sandboxId)?.timeoutMs).toBe(600_000);
+    expect((await again.commands.run('echo same')).stdout).toBe('same\n');
+
+    expect(await again.kill()).toBe(true);
+    expect(await Sandbox.kill(sbx.sandboxId, fake.connectionOpts)).toBe(false);
+    expect(fake.sandbox(sbx.sandboxId)?.state).toBe('killed');
+    await expect(Sandbox.connect(sbx.sandboxId, fake.connectionOpts)).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.getInfo()).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+
+  it('works through an explicitly bound E2B client (no process.env)', async () => {
+    const client = new E2B(fake.connectionOpts);
+    const sbx = await client.Sandbox.create('base', { metadata: { suite: 'client' } });
+    created.push(sbx);
+    const again = await client.Sandbox.connect(sbx.sandboxId);
+    expect((await again.commands.run('echo ok')).stdout).toBe('ok\n');
+    const listed = await client.Sandbox.list({ query: { metadata: { suite: 'client' } } }).nextItems();
+    expect(listed.map((s) => s.sandboxId)).toEqual([sbx.sandboxId]);
+  });
+
+  it('lists by metadata and state', async () => {
+    const a = await create({ metadata: { suite: 'list', which: 'a' } });
+    const b = await create({ metadata: { suite: 'list', which: 'b & c=d' } });
+    await create({ metadata: { suite: 'other' } });
+    const byMeta = await Sandbox.list({ ...fake.connectionOpts, query: { metadata: { suite: 'list' } } }).nextItems();
+    expect(byMeta.map((s) => s.sandboxId).sort()).toEqual([a.sandboxId, b.sandboxId].sort());
+    const tricky = await Sandbox.list({
+      ...fake.connectionOpts,
+      query: { metadata: { which: 'b & c=d' } },
+    }).nextItems();
+    expect(tricky.map((s) => s.sandboxId)).toEqual([b.sandboxId]);
+
+    expect(await b.pause()).toBe(true);
+    expect(await b.pause()).toBe(false);
+    const paused = await Sandbox.list({ ...fake.connectionOpts, query: { state: ['paused'] } }).nextItems();
+    expect(paused.map((s) => s.sandboxId)).toEqual([b.sandboxId]);
+    // connect resumes a paused sandbox
+    const resumed = await Sandbox.connect(b.sandboxId, fake.connectionOpts);
+    expect((await resumed.commands.run('echo back')).stdout).toBe('back\n');
+  });
+
+  it('paginates with x-next-token', async () => {
+    for (let i = 0; i < 3; i++) await create({ metadata: { suite: 'pages' } });
+    const paginator = Sandbox.list({ ...fake.connectionOpts, limit: 2, query: { metadata: { suite: 'pages' } } });
+    const first = await paginator.nextItems();
+    expect(first).toHaveLength(2);
+    expect(paginator.hasNext).toBe(true);
+    const second = await paginator.nextItems();
+    expect(second).toHaveLength(1);
+    expect(paginator.hasNext).toBe(false);
+  });
+
+  it('rejects a bad API key and injects failures', async () => {
+    await expect(Sandbox.create('base', { ...fake.connectionOpts, apiKey: 'e2b_wrong' })).rejects.toBeInstanceOf(
+      AuthenticationError,
+    );
+    fake.failNext({ op: 'create', status: 500, message: 'boom' });
+    await expect(create()).rejects.toThrow('500: boom');
+    fake.failNext({ op: 'create', status: 429, times: 2 });
+    await expect(create()).rejects.toBeInstanceOf(RateLimitError);
+    await expect(create()).rejects.toBeInstanceOf(RateLimitError);
+    // a 429 with Retry-After is retried by the SDK
+    fake.failNext({ op: 'create', status: 429, retryAfterSeconds: 0 });
+    const sbx = await create();
+    fake.failNext({ op: 'connect', status: 404 });
+    await expect(Sandbox.connect(sbx.sandboxId, fake.connectionOpts)).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+
+  it('setTimeout moves endAt; expiry kills the sandbox', async () => {
+    const sbx = await create({ timeoutMs: 60_000 });
+    await sbx.setTimeout(1_000);
+    const endAt = fake.sandbox(sbx.sandboxId)?.endAt.getTime() ?? 0;
+    expect(endAt - Date.now()).toBeLessThanOrEqual(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(fake.sandbox(sbx.sandboxId)).toMatchObject({ state: 'killed', endReason: 'expired' });
+    await expect(Sandbox.connect(sbx.sandboxId, fake.connectionOpts)).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+});
+
+describe('files', () => {
+  it('writes and reads text and bytes byte-exact', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    const info = await sbx.files.write(`${home}/notes/hello.txt`, 'héllo wörld\n');
+    expect(info).toMatchObject({ name: 'hello.txt', type: 'file', path: `${home}/notes/hello.txt` });
+    expect(await sbx.files.read(`${home}/notes/hello.txt`)).toBe('héllo wörld\n');
+
+    const bytes = new Uint8Array(256 * 3);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 256;
+    await sbx.files.write(`${home}/bin/data.bin`, bytes.buffer);
+    const back = await sbx.files.read(`${home}/bin/data.bin`, { format: 'bytes' });
+    expect(Buffer.from(back).equals(Buffer.from(bytes))).toBe(true);
+    // relative paths resolve against the home, like envd
+    expect(await sbx.files.read('notes/hello.txt')).toBe('héllo wörld\n');
+    expect(await sbx.files.read(`${home}/empty`).catch((e: unknown) => e)).toBeInstanceOf(FileNotFoundError);
+    await sbx.files.write(`${home}/empty`, '');
+    expect(await sbx.files.read(`${home}/empty`)).toBe('');
+  });
+
+  it('batch write goes out as one multipart request', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    const before = fake.envdRequests.length;
+    const written = await sbx.files.write([
+      { path: `${home}/repo/a.txt`, data: 'A' },
+      { path: `${home}/repo/sub/b "q".txt`, data: 'B' },
+      { path: `${home}/repo/c.bin`, data: new Uint8Array([0, 255, 10, 13]).buffer },
+    ]);
+    expect(written.map((w) => w.path)).toEqual([
+      `${home}/repo/a.txt`,
+      `${home}/repo/sub/b "q".txt`,
+      `${home}/repo/c.bin`,
+    ]);
+    const uploads = fake.envdRequests.slice(before).filter((r) => r.path === '/files' && r.method === 'POST');
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]?.query.path).toBeUndefined();
+    expect(await sbx.files.read(`${home}/repo/sub/b "q".txt`)).toBe('B');
+    expect([...(await sbx.files.read(`${home}/repo/c.bin`, { format: 'bytes' }))]).toEqual([0, 255, 10, 13]);
+  });
+
+  it('accepts octet-stream and gzip uploads', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/raw.txt`, 'raw body', { useOctetStream: true });
+    await sbx.files.write(`${home}/gz.txt`, 'gzipped body', { gzip: true });
+    expect(await sbx.files.read(`${home}/raw.txt`)).toBe('raw body');
+    expect(await sbx.files.read(`${home}/gz.txt`)).toBe('gzipped body');
+  });
+
+  it('lists, makes dirs, checks existence, renames and removes', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    expect(await sbx.files.makeDir(`${home}/proj/src`)).toBe(true);
+    expect(await sbx.files.makeDir(`${home}/proj/src`)).toBe(false);
+    await sbx.files.write(`${home}/proj/README.md`, '# hi');
+    await sbx.files.write(`${home}/proj/src/main.ts`, 'export {};');
+
+    const top = await sbx.files.list(`${home}/proj`);
+    expect(top.map((e) => [e.name, e.type])).toEqual([
+      ['src', 'dir'],
+      ['README.md', 'file'],
+    ]);
+    const readme = top.find((e) => e.name === 'README.md');
+    expect(readme).toMatchObject({ path: `${home}/proj/README.md`, size: 4, permissions: '-rw-r--r--' });
+    expect(readme?.modifiedTime).toBeInstanceOf(Date);
+    const deep = await sbx.files.list(`${home}/proj`, { depth: 2 });
+    expect(deep.map((e) => e.name)).toContain('main.ts');
+
+    expect(await sbx.files.exists(`${home}/proj/README.md`)).toBe(true);
+    expect(await sbx.files.exists(`${home}/proj/nope`)).toBe(false);
+    await expect(sbx.files.list(`${home}/nope`)).rejects.toBeInstanceOf(FileNotFoundError);
+
+    const moved = await sbx.files.rename(`${home}/proj/README.md`, `${home}/proj/docs/README.md`);
+    expect(moved).toMatchObject({ name: 'README.md', type: 'file', path: `${home}/proj/docs/README.md` });
+    await sbx.files.remove(`${home}/proj/docs`);
+    expect(await sbx.files.exists(`${home}/proj/docs/README.md`)).toBe(false);
+  });
+
+  it('refuses paths outside the sandbox root', async () => {
+    const sbx = await create();
+    await expect(sbx.files.write('/home/user/escape.txt', 'x')).rejects.toThrow(/outside the fake sandbox/);
+    await expect(sbx.files.list('/etc')).rejects.toBeInstanceOf(SandboxError);
+  });
+});
+
+describe('commands', () => {
+  it('runs a real shell in the sandbox home with only the given env', async () => {
+    process.env.E2B_FAKE_TEST_MARKER = 'leaked';
+    try {
+      const sbx = await create({ envs: { SANDBOX_LEVEL: 'global' } });
+      const home = fake.homeDir(sbx.sandboxId);
+      const result = await sbx.commands.run(
+        'echo "$HOME|$PWD|$(printenv E2B_FAKE_TEST_MARKER || echo unset)|$SANDBOX_LEVEL|$CMD_LEVEL"',
+        { envs: { CMD_LEVEL: 'cmd' } },
+      );
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toBe(`${home}|${home}|unset|global|cmd\n`);
+      const env = (await sbx.commands.run('env')).stdout;
+      expect(env).not.toContain('E2B_FAKE_TEST_MARKER');
+      expect(env).not.toContain('VITEST');
+    } finally {
+      delete process.env.E2B_FAKE_TEST_MARKER;
+    }
+  });
+
+  it('throws CommandExitError with code, stdout and stderr', async () => {
+    const sbx = await create();
+    const err = await sbx.commands.run('echo hi; echo err >&2; exit 3').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandExitError);
+    const exit = err as CommandExitError;
+    expect(exit.exitCode).toBe(3);
+    expect(exit.stdout).toBe('hi\n');
+    expect(exit.stderr).toBe('err\n');
+    expect(exit.error).toBe('exit status 3');
+  });
+
+  it('respects cwd (absolute and relative) and streams output callbacks', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.makeDir(`${home}/repo/pkg`);
+    expect((await sbx.commands.run('pwd', { cwd: `${home}/repo` })).stdout).toBe(`${home}/repo\n`);
+    expect((await sbx.commands.run('pwd', { cwd: 'repo/pkg' })).stdout).toBe(`${home}/repo/pkg\n`);
+    await expect(sbx.commands.run('pwd', { cwd: `${home}/missing` })).rejects.toThrow(/does not exist/);
+    const seen: string[] = [];
+    await sbx.commands.run('for i in 1 2 3; do echo line$i; done', { onStdout: (d) => void seen.push(d) });
+    expect(seen.join('')).toBe('line1\nline2\nline3\n');
+  });
+
+  it('kills a background command with commands.kill(pid)', async () => {
+    const sbx = await create();
+    const handle = await sbx.commands.run('echo started; sleep 30', { background: true });
+    expect((await sbx.commands.list()).map((p) => p.pid)).toContain(handle.pid);
+    expect(fake.sandbox(sbx.sandboxId)?.runningPids).toContain(handle.pid);
+    expect(await sbx.commands.kill(handle.pid)).toBe(true);
+    const err = await handle.wait().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandExitError);
+    expect((err as CommandExitError).error).toBe('signal: killed');
+    expect((err as CommandExitError).stdout).toBe('started\n');
+    expect(await sbx.commands.kill(handle.pid)).toBe(false);
+  });
+
+  it('a background command survives a disconnect and can be reattached', async () => {
+    const sbx = await create();
+    const handle = await sbx.commands.run('read line; echo "got $line"', { background: true, stdin: true });
+    await handle.disconnect();
+    const again = await sbx.commands.connect(handle.pid);
+    await sbx.commands.sendStdin(handle.pid, 'ping\n');
+    const result = await again.wait();
+    expect(result.stdout).toBe('got ping\n');
+  });
+
+  it('the command timeout travels: timeoutMs 1500 on a 5 s sleep → TimeoutError, process killed', async () => {
+    const sbx = await create();
+    const started = Date.now();
+    const err = await sbx.commands.run('sleep 5', { timeoutMs: 1_500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    const start = fake.envdRequests.filter((r) => r.sandboxId === sbx.sandboxId && r.path.endsWith('/Start')).at(-1);
+    expect(start?.connectTimeoutMs).toBe(1_500);
+    await expect.poll(() => fake.sandbox(sbx.sandboxId)?.runningPids.length, { timeout: 2_000 }).toBe(0);
+    // longer commands: the requested timeout is what is sent; 0 sends none (no deadline)
+    await sbx.commands.run('true', { timeoutMs: 120_000 });
+    await sbx.commands.run('true', { timeoutMs: 0 });
+    const last = fake.envdRequests.filter((r) => r.sandboxId === sbx.sandboxId && r.path.endsWith('/Start')).slice(-2);
+    expect(last.map((r) => r.connectTimeoutMs)).toEqual([120_000, undefined]);
+  });
+});
+
+describe('sandbox death as the SDK sees it', () => {
+  it('expire → commands raise SandboxNotFoundError, files TimeoutError, isRunning false', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/x.txt`, 'x');
+    fake.expire(sbx.sandboxId);
+    expect(fake.sandbox(sbx.sandboxId)).toMatchObject({ state: 'killed', endReason: 'expired' });
+    await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.files.read(`${home}/x.txt`)).rejects.toBeInstanceOf(TimeoutError);
+    await expect(sbx.files.list(home)).rejects.toBeInstanceOf(TimeoutError);
+    expect(await sbx.isRunning()).toBe(false);
+    await expect(Sandbox.connect(sbx.sandboxId, fake.connectionOpts)).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+
+  it('a kill during a running command → TimeoutError for the waiting caller', async () => {
+    const sbx = await create();
+    const running = sbx.commands.run('sleep 20');
+    await expect.poll(() => fake.sandbox(sbx.sandboxId)?.runningPids.length, { timeout: 2_000 }).toBe(1);
+    fake.kill(sbx.sandboxId);
+    await expect(running).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it('expiry with onTimeout pause pauses instead, and connect resumes', async () => {
+    const sbx = await create({ lifecycle: { onTimeout: 'pause' } });
+    fake.expire(sbx.sandboxId);
+    expect(fake.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxError);
+    const resumed = await Sandbox.connect(sbx.sandboxId, fake.connectionOpts);
+    expect((await resumed.commands.run('echo resumed')).stdout).toBe('resumed\n');
+  });
+
+  it('envd requires the access token', async () => {
+    const sbx = await create();
+    const res = await fetch(`${fake.sandboxUrl}/files?path=x`, {
+      headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'X-Access-Token': 'wrong' },
+    });
+    expect(res.status).toBe(401);
+    const health = await fetch(`${fake.sandboxUrl}/health`, { headers: { 'E2b-Sandbox-Id': sbx.sandboxId } });
+    expect(health.status).toBe(204);
+  });
+});

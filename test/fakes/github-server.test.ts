@@ -1,0 +1,436 @@
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Octokit } from '@octokit/rest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  basicAuthorization,
+  DEFAULT_FAKE_GITHUB_TOKEN,
+  type FakeGitHub,
+  gitAuthEnv,
+  startFakeGitHub,
+} from './github-server.js';
+
+const TOKEN = DEFAULT_FAKE_GITHUB_TOKEN;
+const SCOPED_TOKEN = 'ghp_scoped_to_lib_only';
+const APP_ID = 4242;
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const BINARY = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+let fake: FakeGitHub;
+let work: string;
+
+interface GitRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real git with a clean environment (no inherited GIT_*, no global/system config). */
+function git(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<GitRun> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
+  Object.assign(env, gitAuthEnv(), options.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+// Octokit's request-log plugin prints every failed request; the failures here are on purpose.
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const octokit = (auth: string) => new Octokit({ auth, baseUrl: fake.apiUrl, log: quiet });
+
+async function errorOf(
+  promise: Promise<unknown>,
+): Promise<{ status: number; response?: { data: unknown; headers: Record<string, unknown> } }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { status: number; response?: { data: unknown; headers: Record<string, unknown> } };
+  }
+  throw new Error('expected the request to fail');
+}
+
+/** Branch `branch` off `main` with `files` in one commit, through the Git Data API. */
+async function commitBranch(owner: string, repo: string, branch: string, files: Record<string, string>) {
+  const gh = octokit(TOKEN);
+  const base = (await gh.rest.git.getRef({ owner, repo, ref: 'heads/main' })).data.object.sha;
+  const baseTree = (await gh.rest.git.getCommit({ owner, repo, commit_sha: base })).data.tree.sha;
+  const tree = await gh.rest.git.createTree({
+    owner,
+    repo,
+    base_tree: baseTree,
+    tree: Object.entries(files).map(([path, content]) => ({
+      path,
+      mode: '100644' as const,
+      type: 'blob' as const,
+      content,
+    })),
+  });
+  const commit = await gh.rest.git.createCommit({
+    owner,
+    repo,
+    message: `Add ${branch}`,
+    tree: tree.data.sha,
+    parents: [base],
+  });
+  await gh.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
+  return commit.data.sha;
+}
+
+function appJwt(key: KeyObject, iss: number | string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const data = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 60, exp: now + 540, iss })}`;
+  return `${data}.${sign('sha256', Buffer.from(data), key).toString('base64url')}`;
+}
+
+beforeAll(async () => {
+  fake = await startFakeGitHub({
+    tokens: {
+      [TOKEN]: { login: 'dev', kind: 'user' },
+      [SCOPED_TOKEN]: { login: 'scoped', kind: 'user', repos: ['acme/lib'] },
+    },
+    app: { id: APP_ID, slug: 'ai-dev', publicKey },
+  });
+  work = await mkdtemp(join(tmpdir(), 'fake-github-test-'));
+  await fake.addRepo({
+    owner: 'acme',
+    name: 'app',
+    private: true,
+    files: { 'README.md': '# app\n', 'old.txt': 'remove me\n', 'src/keep.ts': 'export const keep = 1;\n' },
+  });
+  await fake.addRepo({ owner: 'acme', name: 'lib', files: { 'lib.ts': 'export {};\n' } });
+  await fake.addRepo({ owner: 'acme', name: 'frozen', private: true, pushAllowed: false });
+});
+
+afterAll(async () => {
+  await fake?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+afterEach(() => fake.clearFailures());
+
+describe('REST repos', () => {
+  it('answers repos.get for a good token, 401 for a bad one, 404 for a repo the token cannot see', async () => {
+    const { data } = await octokit(TOKEN).rest.repos.get({ owner: 'acme', repo: 'app' });
+    expect(data).toMatchObject({
+      name: 'app',
+      full_name: 'acme/app',
+      owner: { login: 'acme' },
+      private: true,
+      default_branch: 'main',
+      archived: false,
+      clone_url: `${fake.serverUrl}/acme/app.git`,
+      permissions: { push: true, pull: true },
+    });
+    const frozen = await octokit(TOKEN).rest.repos.get({ owner: 'acme', repo: 'frozen' });
+    expect(frozen.data.permissions?.push).toBe(false);
+
+    const bad = await errorOf(octokit('ghp_wrong').rest.repos.get({ owner: 'acme', repo: 'app' }));
+    expect(bad.status).toBe(401);
+    expect(bad.response?.data).toMatchObject({ message: 'Bad credentials' });
+
+    const hidden = await errorOf(octokit(SCOPED_TOKEN).rest.repos.get({ owner: 'acme', repo: 'app' }));
+    expect(hidden.status).toBe(404);
+    expect(hidden.response?.data).toMatchObject({ message: 'Not Found' });
+    expect((await octokit(SCOPED_TOKEN).rest.repos.get({ owner: 'acme', repo: 'lib' })).data.full_name).toBe(
+      'acme/lib',
+    );
+
+    const last = fake.requests.at(-1);
+    expect(last).toMatchObject({
+      method: 'GET',
+      path: '/repos/acme/lib',
+      authPresent: true,
+      login: 'scoped',
+      status: 200,
+    });
+    expect(JSON.stringify(fake.requests)).not.toContain(SCOPED_TOKEN);
+  });
+
+  it('refuses ref writes when the repo does not allow pushing', async () => {
+    const gh = octokit(TOKEN);
+    const head = (await gh.rest.git.getRef({ owner: 'acme', repo: 'frozen', ref: 'heads/main' })).data.object.sha;
+    const error = await errorOf(
+      gh.rest.git.createRef({ owner: 'acme', repo: 'frozen', ref: 'refs/heads/x', sha: head }),
+    );
+    expect(error.status).toBe(403);
+    expect(fake.requests.at(-1)?.body).toEqual({ ref: 'refs/heads/x', sha: head });
+  });
+});
+
+describe('Git Data API and git over HTTP', () => {
+  it('builds a commit through the API that git clone then sees', async () => {
+    const gh = octokit(TOKEN);
+    const repo = { owner: 'acme', repo: 'app' };
+    const ref = await gh.rest.git.getRef({ ...repo, ref: 'heads/main' });
+    const baseSha = ref.data.object.sha;
+    expect(ref.data.ref).toBe('refs/heads/main');
+    const baseCommit = await gh.rest.git.getCommit({ ...repo, commit_sha: baseSha });
+    expect(baseCommit.data.message).toBe('Initial commit');
+
+    const text = await gh.rest.git.createBlob({ ...repo, content: 'export const b = 2;\n', encoding: 'utf-8' });
+    const binary = await gh.rest.git.createBlob({ ...repo, content: BINARY.toString('base64'), encoding: 'base64' });
+    expect(text.status).toBe(201);
+    const tree = await gh.rest.git.createTree({
+      ...repo,
+      base_tree: baseCommit.data.tree.sha,
+      tree: [
+        { path: 'src/a/b.ts', mode: '100644', type: 'blob', sha: text.data.sha },
+        { path: 'assets/data.bin', mode: '100644', type: 'blob', sha: binary.data.sha },
+        { path: 'run.sh', mode: '100755', type: 'blob', content: '#!/bin/sh\necho hi\n' },
+        { path: 'old.txt', mode: '100644', type: 'blob', sha: null },
+      ],
+    });
+    expect(tree.status).toBe(201);
+    const commit = await gh.rest.git.createCommit({
+      ...repo,
+      message: 'T1: add b\n\nBody line.',
+      tree: tree.data.sha,
+      parents: [baseSha],
+      author: { name: 'AI Dev', email: 'ai-dev@example.com', date: '2025-02-03T04:05:06Z' },
+    });
+    expect(commit.data).toMatchObject({ parents: [{ sha: baseSha }], tree: { sha: tree.data.sha } });
+    expect(commit.data.author).toMatchObject({ name: 'AI Dev', date: '2025-02-03T04:05:06Z' });
+    const created = await gh.rest.git.createRef({ ...repo, ref: 'refs/heads/ai-dev/T1', sha: commit.data.sha });
+    expect(created.status).toBe(201);
+    const again = await errorOf(gh.rest.git.createRef({ ...repo, ref: 'refs/heads/ai-dev/T1', sha: baseSha }));
+    expect(again.status).toBe(422);
+    expect(again.response?.data).toMatchObject({ message: 'Reference already exists' });
+    // Octokit sends heads%2Fai-dev%2FT1; the fake decodes it.
+    expect((await gh.rest.git.getRef({ ...repo, ref: 'heads/ai-dev/T1' })).data.object.sha).toBe(commit.data.sha);
+    expect(fake.requests.at(-1)?.path).toBe('/repos/acme/app/git/ref/heads/ai-dev/T1');
+    expect(await fake.refSha('acme', 'app', 'heads/ai-dev/T1')).toBe(commit.data.sha);
+    expect(await fake.readFile('acme', 'app', 'ai-dev/T1', 'src/a/b.ts')).toBe('export const b = 2;\n');
+    expect(await fake.readFile('acme', 'app', 'ai-dev/T1', 'old.txt')).toBeUndefined();
+    expect(await fake.log('acme', 'app', 'ai-dev/T1')).toEqual(['T1: add b\n\nBody line.', 'Initial commit']);
+    expect(await fake.branches('acme', 'app')).toEqual(['ai-dev/T1', 'main']);
+
+    const clonesBefore = fake.clones('acme', 'app');
+    const dir = join(work, 'clone-app');
+    const header = `http.extraHeader=Authorization: ${basicAuthorization(TOKEN)}`;
+    const clone = await git([
+      '-c',
+      header,
+      'clone',
+      '--quiet',
+      '--branch',
+      'ai-dev/T1',
+      fake.cloneUrl('acme', 'app'),
+      dir,
+    ]);
+    expect(clone.stderr).toBe('');
+    expect(clone.code).toBe(0);
+    expect(await readFile(join(dir, 'src/a/b.ts'), 'utf8')).toBe('export const b = 2;\n');
+    expect(await readFile(join(dir, 'src/keep.ts'), 'utf8')).toBe('export const keep = 1;\n');
+    expect(await readFile(join(dir, 'assets/data.bin'))).toEqual(BINARY);
+    expect((await stat(join(dir, 'run.sh'))).mode & 0o111).not.toBe(0);
+    await expect(stat(join(dir, 'old.txt'))).rejects.toThrow();
+    expect((await git(['log', '-1', '--format=%s'], { cwd: dir })).stdout.trim()).toBe('T1: add b');
+    expect(await readFile(join(dir, '.git/config'), 'utf8')).not.toContain(TOKEN);
+    expect(fake.clones('acme', 'app')).toBe(clonesBefore + 1);
+    expect(fake.gitRequests.at(-1)).toMatchObject({ repo: 'acme/app', authPresent: true, login: 'dev', status: 200 });
+
+    // Fast-forward moves are fine; going back is not, unless forced.
+    const next = await gh.rest.git.createCommit({
+      ...repo,
+      message: 'T1: more',
+      tree: tree.data.sha,
+      parents: [commit.data.sha],
+    });
+    const moved = await gh.rest.git.updateRef({ ...repo, ref: 'heads/ai-dev/T1', sha: next.data.sha, force: false });
+    expect(moved.data.object.sha).toBe(next.data.sha);
+    const back = await errorOf(gh.rest.git.updateRef({ ...repo, ref: 'heads/ai-dev/T1', sha: baseSha, force: false }));
+    expect(back.status).toBe(422);
+    expect(back.response?.data).toMatchObject({ message: 'Update is not a fast forward' });
+    await gh.rest.git.updateRef({ ...repo, ref: 'heads/ai-dev/T1', sha: baseSha, force: true });
+    expect(await fake.refSha('acme', 'app', 'heads/ai-dev/T1')).toBe(baseSha);
+  });
+
+  it('shows commits pushed with git to the REST API', async () => {
+    const dir = join(work, 'push-app');
+    const env = gitAuthEnv(TOKEN);
+    expect((await git(['clone', '--quiet', fake.cloneUrl('acme', 'app'), dir], { env })).code).toBe(0);
+    await writeFile(join(dir, 'pushed.txt'), 'from git\n');
+    const identity = ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com'];
+    await git([...identity, 'add', 'pushed.txt'], { cwd: dir });
+    await git([...identity, 'commit', '--quiet', '-m', 'Pushed with git'], { cwd: dir });
+    const push = await git(['push', '--quiet', 'origin', 'HEAD:refs/heads/pushed'], { cwd: dir, env });
+    expect(push).toMatchObject({ code: 0 });
+    expect(fake.pushes('acme', 'app')).toBe(1);
+    const ref = await octokit(TOKEN).rest.git.getRef({ owner: 'acme', repo: 'app', ref: 'heads/pushed' });
+    const commit = await octokit(TOKEN).rest.git.getCommit({
+      owner: 'acme',
+      repo: 'app',
+      commit_sha: ref.data.object.sha,
+    });
+    expect(commit.data.message).toBe('Pushed with git\n');
+
+    const frozen = join(work, 'push-frozen');
+    expect((await git(['clone', '--quiet', fake.cloneUrl('acme', 'frozen'), frozen], { env })).code).toBe(0);
+    const denied = await git(['push', 'origin', 'HEAD:refs/heads/nope'], { cwd: frozen, env });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('denied');
+  });
+
+  it('refuses to clone a private repo without a token, without prompting; public repos clone anonymously', async () => {
+    const started = Date.now();
+    const denied = await git(['clone', fake.cloneUrl('acme', 'app'), join(work, 'anon-app')]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/terminal prompts disabled|Authentication failed/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(fake.gitRequests.at(-1)).toMatchObject({ repo: 'acme/app', authPresent: false, status: 401 });
+
+    const wrong = await git(['clone', fake.cloneUrl('acme', 'app'), join(work, 'wrong-app')], {
+      env: gitAuthEnv('bad'),
+    });
+    expect(wrong.code).not.toBe(0);
+
+    const open = await git(['clone', '--quiet', fake.cloneUrl('acme', 'lib'), join(work, 'anon-lib')]);
+    expect(open.code).toBe(0);
+    expect(await readFile(join(work, 'anon-lib/lib.ts'), 'utf8')).toBe('export {};\n');
+  });
+});
+
+describe('pull requests', () => {
+  it('creates, finds by head, edits, rejects a duplicate, and sees a merge', async () => {
+    const gh = octokit(TOKEN);
+    const repo = { owner: 'acme', repo: 'app' };
+    const headSha = await commitBranch('acme', 'app', 'ai-dev/T2', { 'feature.txt': 'T2\n' });
+    const created = await gh.rest.pulls.create({
+      ...repo,
+      title: 'T2',
+      head: 'ai-dev/T2',
+      base: 'main',
+      body: 'Does T2',
+      draft: true,
+    });
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({
+      number: expect.any(Number),
+      state: 'open',
+      title: 'T2',
+      body: 'Does T2',
+      draft: true,
+      merged: false,
+      head: { ref: 'ai-dev/T2', sha: headSha },
+      base: { ref: 'main' },
+      html_url: `${fake.serverUrl}/acme/app/pull/${created.data.number}`,
+    });
+
+    const found = await gh.rest.pulls.list({ ...repo, head: 'acme:ai-dev/T2', state: 'all' });
+    expect(found.data.map((pull) => pull.number)).toEqual([created.data.number]);
+    expect(fake.requests.at(-1)?.query).toMatchObject({ head: 'acme:ai-dev/T2', state: 'all' });
+    expect((await gh.rest.pulls.list({ ...repo, head: 'acme:nothing', state: 'all' })).data).toEqual([]);
+
+    const edited = await gh.rest.pulls.update({
+      ...repo,
+      pull_number: created.data.number,
+      title: 'T2 (v2)',
+      body: 'More',
+    });
+    expect(edited.data).toMatchObject({ title: 'T2 (v2)', body: 'More', state: 'open' });
+
+    const duplicate = await errorOf(gh.rest.pulls.create({ ...repo, title: 'again', head: 'ai-dev/T2', base: 'main' }));
+    expect(duplicate.status).toBe(422);
+    expect(duplicate.response?.data).toMatchObject({
+      message: 'Validation Failed',
+      errors: [{ message: 'A pull request already exists for acme:ai-dev/T2.' }],
+    });
+
+    const mergeSha = await fake.mergePull('acme', 'app', created.data.number);
+    const merged = await gh.rest.pulls.get({ ...repo, pull_number: created.data.number });
+    expect(merged.data).toMatchObject({ state: 'closed', merged: true, merge_commit_sha: mergeSha });
+    expect(await fake.readFile('acme', 'app', 'main', 'feature.txt')).toBe('T2\n');
+    expect((await fake.log('acme', 'app', 'main'))[0]).toMatch(/^Merge pull request #\d+ from acme\/ai-dev\/T2/);
+    const reopen = await errorOf(gh.rest.pulls.update({ ...repo, pull_number: created.data.number, state: 'open' }));
+    expect(reopen.status).toBe(422);
+    expect(fake.pulls('acme', 'app')[0]).toMatchObject({ merged: true, headRef: 'ai-dev/T2' });
+
+    await commitBranch('acme', 'app', 'ai-dev/T3', { 't3.txt': 'T3\n' });
+    const t3 = await gh.rest.pulls.create({ ...repo, title: 'T3', head: 'acme:ai-dev/T3', base: 'main' });
+    fake.closePull('acme', 'app', t3.data.number);
+    const reopened = await gh.rest.pulls.update({ ...repo, pull_number: t3.data.number, state: 'open' });
+    expect(reopened.data.state).toBe('open');
+  });
+});
+
+describe('fault injection', () => {
+  it('fails the next matching request with the given status, body and headers', async () => {
+    fake.failNext({ method: 'GET', pathIncludes: '/repos/acme/app', status: 502 });
+    const error = await errorOf(octokit(TOKEN).rest.repos.get({ owner: 'acme', repo: 'app' }));
+    expect(error.status).toBe(502);
+    expect(fake.requests.at(-1)).toMatchObject({ status: 502, injected: true });
+    expect((await octokit(TOKEN).rest.repos.get({ owner: 'acme', repo: 'app' })).status).toBe(200);
+
+    fake.failNext({
+      status: 403,
+      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' },
+      headers: { 'retry-after': '7' },
+    });
+    const limited = await errorOf(octokit(TOKEN).rest.pulls.list({ owner: 'acme', repo: 'app' }));
+    expect(limited.status).toBe(403);
+    expect(limited.response?.headers['retry-after']).toBe('7');
+    expect(JSON.stringify(limited.response?.data)).toContain('secondary rate limit');
+  });
+});
+
+describe('GitHub App mode', () => {
+  it('exchanges a JWT for an installation token that reads only its repositories', async () => {
+    const jwt = appJwt(privateKey, APP_ID);
+    const app = octokit(jwt);
+    const installation = await app.rest.apps.getRepoInstallation({ owner: 'acme', repo: 'app' });
+    expect(installation.data.id).toBe(fake.installationId('acme'));
+    expect(fake.requests.at(-1)).toMatchObject({ authScheme: 'bearer' });
+
+    const minted = await app.rest.apps.createInstallationAccessToken({
+      installation_id: installation.data.id,
+      repositories: ['app'],
+      permissions: { contents: 'write', pull_requests: 'write' },
+    });
+    expect(minted.status).toBe(201);
+    expect(minted.data.token).toMatch(/^ghs_/);
+    expect(Date.parse(minted.data.expires_at)).toBeGreaterThan(Date.now() + 50 * 60_000);
+    expect(minted.data.repositories?.map((repo) => repo.full_name)).toEqual(['acme/app']);
+
+    const bot = octokit(minted.data.token);
+    expect((await bot.rest.repos.get({ owner: 'acme', repo: 'app' })).data.full_name).toBe('acme/app');
+    expect((await errorOf(bot.rest.repos.get({ owner: 'acme', repo: 'lib' }))).status).toBe(404);
+    expect(fake.requests.at(-1)).toMatchObject({ login: 'ai-dev[bot]' });
+
+    const clone = await git(['clone', '--quiet', fake.cloneUrl('acme', 'app'), join(work, 'bot-app')], {
+      env: gitAuthEnv(minted.data.token),
+    });
+    expect(clone.code).toBe(0);
+    const other = await git(['clone', fake.cloneUrl('acme', 'frozen'), join(work, 'bot-frozen')], {
+      env: gitAuthEnv(minted.data.token),
+    });
+    expect(other.code).not.toBe(0);
+
+    const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const forged = await errorOf(
+      octokit(appJwt(otherKey, APP_ID)).rest.apps.getRepoInstallation({ owner: 'acme', repo: 'app' }),
+    );
+    expect(forged.status).toBe(401);
+    const wrongApp = await errorOf(
+      octokit(appJwt(privateKey, 1)).rest.apps.getRepoInstallation({ owner: 'acme', repo: 'app' }),
+    );
+    expect(wrongApp.status).toBe(401);
+
+    fake.expireToken(minted.data.token);
+    expect((await errorOf(bot.rest.repos.get({ owner: 'acme', repo: 'app' }))).status).toBe(401);
+  });
+});

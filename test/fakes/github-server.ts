@@ -1,0 +1,312 @@
+/**
+ * A loopback fake of GitHub for integration tests: the REST API as `@octokit/rest` calls it (repos,
+ * Git Data, pulls, GitHub App installation tokens) plus real git smart-HTTP (`git http-backend`),
+ * both on one `http` server on 127.0.0.1, over real bare repositories in a temp dir — so what the
+ * REST Git Data API writes is what `git clone` sees, and vice versa.
+ *
+ *   const fake = await startFakeGitHub();
+ *   await fake.addRepo({ owner: 'acme', name: 'app', private: true, files: { 'README.md': '# app\n' } });
+ *   const octokit = new Octokit({ auth: DEFAULT_FAKE_GITHUB_TOKEN, baseUrl: fake.apiUrl });
+ *   // git clone: fake.cloneUrl('acme', 'app') with env gitAuthEnv(DEFAULT_FAKE_GITHUB_TOKEN)
+ *   await fake.close();
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Dispatcher } from './github/dispatch.js';
+import {
+  commitTree,
+  hashObject,
+  initBareRepo,
+  listRefs,
+  resolveRef,
+  runGit,
+  type TreeEntry,
+  updateRef,
+  writeTree,
+} from './github/git.js';
+import { closePullRecord, mergePullRecord } from './github/rest-pulls.js';
+import { FakeState, type RepoRecord } from './github/state.js';
+import {
+  type AddRepoOptions,
+  DEFAULT_FAKE_GITHUB_TOKEN,
+  type FailRule,
+  type FakeGitHubOptions,
+  type FakePull,
+  type GitRequestRecord,
+  type MergePullOptions,
+  type RecordedRequest,
+  type RepoSettings,
+  type TokenInfo,
+} from './github/types.js';
+
+export type {
+  AddRepoOptions,
+  FailRule,
+  FakeAppOptions,
+  FakeGitHubOptions,
+  FakePull,
+  GitRequestRecord,
+  MergePullOptions,
+  RecordedRequest,
+  RepoFile,
+  RepoSettings,
+  TokenInfo,
+} from './github/types.js';
+export { DEFAULT_FAKE_GITHUB_TOKEN } from './github/types.js';
+
+/** The header value git needs for a token: `Basic base64(x-access-token:<token>)`. */
+export function basicAuthorization(token: string): string {
+  return `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+}
+
+/**
+ * Environment for a git client talking to the fake: the token as an `http.extraHeader` via
+ * `GIT_CONFIG_*` (kept out of argv and `.git/config`), no prompts, no system/global config.
+ */
+export function gitAuthEnv(token?: string): Record<string, string> {
+  const env: Record<string, string> = {
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+  };
+  if (token !== undefined) {
+    Object.assign(env, {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: ${basicAuthorization(token)}`,
+    });
+  }
+  return env;
+}
+
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const rootDir = await mkdtemp(join(tmpdir(), 'fake-github-'));
+  const fake = new FakeGitHub(rootDir, options);
+  await fake.listen();
+  return fake;
+}
+
+const INITIAL_DATE = '2024-01-01T00:00:00Z';
+
+export class FakeGitHub {
+  /** REST calls, oldest first (no token values are kept). */
+  readonly requests: RecordedRequest[];
+  /** git smart-HTTP calls, oldest first. */
+  readonly gitRequests: GitRequestRecord[];
+  private readonly state: FakeState;
+  private readonly dispatcher: Dispatcher;
+  private readonly server: Server;
+
+  /** Use `startFakeGitHub()`. */
+  constructor(
+    readonly rootDir: string,
+    options: FakeGitHubOptions,
+  ) {
+    this.state = new FakeState(rootDir, options.app);
+    const tokens = options.tokens ?? { [DEFAULT_FAKE_GITHUB_TOKEN]: { login: 'test-user', kind: 'user' } };
+    for (const [token, info] of Object.entries(tokens)) this.state.tokens.set(token, { ...info });
+    this.dispatcher = new Dispatcher(this.state, options.debug ?? false);
+    this.requests = this.dispatcher.requests;
+    this.gitRequests = this.dispatcher.gitRequests;
+    this.server = createServer(this.dispatcher.listener);
+  }
+
+  /** `http://127.0.0.1:<port>` — web and git URLs (`${serverUrl}/owner/repo.git`). */
+  get serverUrl(): string {
+    return this.state.serverUrl;
+  }
+
+  /** `http://127.0.0.1:<port>/api/v3` — Octokit `baseUrl` / `GITHUB_API_URL`, GHES style. */
+  get apiUrl(): string {
+    return `${this.state.serverUrl}/api/v3`;
+  }
+
+  /** @internal */
+  async listen(): Promise<void> {
+    await mkdir(this.state.reposRoot, { recursive: true });
+    await mkdir(this.state.scratchDir, { recursive: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.state.serverUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Stops the server (dropping open connections) and deletes every repository. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await rm(this.rootDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  // ---- repositories & tokens -------------------------------------------------------------------
+
+  /** Creates a bare repo with one commit holding `files` on the default branch; returns its sha. */
+  async addRepo(spec: AddRepoOptions): Promise<string> {
+    const { owner, name } = spec;
+    if (!/^[\w.-]+$/.test(owner) || !/^[\w.-]+$/.test(name) || name.endsWith('.git')) {
+      throw new Error(`invalid repo name ${owner}/${name}`);
+    }
+    if (this.state.findRepo(owner, name)) throw new Error(`repo ${owner}/${name} already exists`);
+    const defaultBranch = spec.defaultBranch ?? 'main';
+    const gitDir = join(this.state.reposRoot, owner, `${name}.git`);
+    await initBareRepo(gitDir, defaultBranch);
+    const entries = new Map<string, TreeEntry>();
+    for (const [path, file] of Object.entries(spec.files ?? { 'README.md': `# ${name}\n` })) {
+      const content = typeof file === 'string' || file instanceof Uint8Array ? file : file.content;
+      const mode = typeof file === 'string' || file instanceof Uint8Array ? '100644' : file.mode;
+      entries.set(path.replace(/^\/+/, ''), { mode, type: 'blob', sha: await hashObject(gitDir, content) });
+    }
+    const tree = await writeTree(gitDir, this.state.scratchDir, entries);
+    const author = { name: 'Fake GitHub', email: 'noreply@github.invalid', date: INITIAL_DATE };
+    const sha = await commitTree(gitDir, { tree, parents: [], message: spec.message ?? 'Initial commit', author });
+    await updateRef(gitDir, `refs/heads/${defaultBranch}`, sha, null);
+    this.state.addRepoRecord({
+      id: this.state.newId(),
+      owner,
+      name,
+      gitDir,
+      defaultBranch,
+      private: spec.private ?? false,
+      archived: spec.archived ?? false,
+      pushAllowed: spec.pushAllowed ?? true,
+      createdAt: INITIAL_DATE,
+      pulls: [],
+    });
+    return sha;
+  }
+
+  /** Flips visibility / archived / push permission / default branch of an existing repo. */
+  async updateRepo(owner: string, name: string, settings: RepoSettings): Promise<void> {
+    const repo = this.state.requireRepo(owner, name);
+    if (settings.defaultBranch !== undefined) {
+      await runGit(['symbolic-ref', 'HEAD', `refs/heads/${settings.defaultBranch}`], { gitDir: repo.gitDir });
+      repo.defaultBranch = settings.defaultBranch;
+    }
+    if (settings.private !== undefined) repo.private = settings.private;
+    if (settings.archived !== undefined) repo.archived = settings.archived;
+    if (settings.pushAllowed !== undefined) repo.pushAllowed = settings.pushAllowed;
+  }
+
+  addToken(token: string, info: TokenInfo): void {
+    this.state.tokens.set(token, { ...info });
+  }
+
+  /** Makes a token answer 401 from now on (an expired installation token). */
+  expireToken(token: string): void {
+    const info = this.state.tokens.get(token);
+    if (info) info.expiresAt = new Date(0);
+  }
+
+  /** Expires every installation token minted so far (the 1 h lifetime is over), without exposing them. */
+  expireInstallationTokens(): void {
+    for (const info of this.state.tokens.values()) if (info.kind === 'installation') info.expiresAt = new Date(0);
+  }
+
+  /** The App installation id for an owner (owners get 1, 2, … in the order their first repo was added). */
+  installationId(owner: string): number | undefined {
+    return this.state.installationFor(owner);
+  }
+
+  cloneUrl(owner: string, name: string): string {
+    const repo = this.state.requireRepo(owner, name);
+    return `${this.serverUrl}/${repo.owner}/${repo.name}.git`;
+  }
+
+  /** Path of the bare repository, for ad-hoc git assertions. */
+  repoDir(owner: string, name: string): string {
+    return this.state.requireRepo(owner, name).gitDir;
+  }
+
+  // ---- fault injection -------------------------------------------------------------------------
+
+  /** The next matching request(s) (REST or git) get `status` instead of being served. */
+  failNext(rule: FailRule): void {
+    this.dispatcher.failures.push({ rule, remaining: rule.times ?? 1 });
+  }
+
+  clearFailures(): void {
+    this.dispatcher.failures.length = 0;
+  }
+
+  // ---- assertions helpers ----------------------------------------------------------------------
+
+  /** File content at `ref` (branch, `heads/x`, sha); `undefined` when absent. */
+  async readFile(owner: string, name: string, ref: string, path: string): Promise<string | undefined> {
+    const repo = this.state.requireRepo(owner, name);
+    const result = await runGit(['cat-file', 'blob', `${ref}:${path}`], { gitDir: repo.gitDir, allowFail: true });
+    return result.code === 0 ? result.stdout.toString('utf8') : undefined;
+  }
+
+  /** Sha of `heads/x`, `refs/heads/x` or a bare branch name `x`; `undefined` when absent. */
+  async refSha(owner: string, name: string, ref: string): Promise<string | undefined> {
+    const repo = this.state.requireRepo(owner, name);
+    const full = ref.startsWith('refs/') ? ref : /^(heads|tags|pull)\//.test(ref) ? `refs/${ref}` : `refs/heads/${ref}`;
+    return resolveRef(repo.gitDir, full);
+  }
+
+  /** Commit messages reachable from `ref`, newest first (trailing newlines trimmed). */
+  async log(owner: string, name: string, ref: string, max = 100): Promise<string[]> {
+    const repo = this.state.requireRepo(owner, name);
+    const out = await runGit(['log', `--max-count=${max}`, '--format=%B%x00', ref, '--'], { gitDir: repo.gitDir });
+    return out.stdout
+      .toString('utf8')
+      .split('\0')
+      .map((message) => message.replace(/^\n/, '').trimEnd())
+      .slice(0, -1);
+  }
+
+  /** Branch names, sorted. */
+  async branches(owner: string, name: string): Promise<string[]> {
+    const repo = this.state.requireRepo(owner, name);
+    return [...(await listRefs(repo.gitDir, 'refs/heads/')).keys()]
+      .map((ref) => ref.slice('refs/heads/'.length))
+      .sort();
+  }
+
+  /** Snapshot of the repo's pull requests, by number. */
+  pulls(owner: string, name: string): FakePull[] {
+    return structuredClone(this.state.requireRepo(owner, name).pulls);
+  }
+
+  /** A person merges the PR (real merge commit on the base branch); returns the merge commit sha. */
+  mergePull(owner: string, name: string, number: number, options?: MergePullOptions): Promise<string> {
+    const repo = this.state.requireRepo(owner, name);
+    return mergePullRecord(repo, this.pullRecord(repo, number), options);
+  }
+
+  /** A person closes the PR without merging. */
+  closePull(owner: string, name: string, number: number): void {
+    const repo = this.state.requireRepo(owner, name);
+    closePullRecord(repo, this.pullRecord(repo, number));
+  }
+
+  /** Successful `info/refs?service=git-upload-pack` answers (one per clone or fetch). */
+  clones(owner: string, name: string): number {
+    return this.countGit(owner, name, (r) => r.endpoint === 'info/refs' && r.service === 'git-upload-pack');
+  }
+
+  /**
+   * Successful `info/refs?service=git-receive-pack` answers (one per `git push`; counting the POSTs
+   * would not work: git sends an extra tiny probe POST before a chunked upload of a big pack).
+   */
+  pushes(owner: string, name: string): number {
+    return this.countGit(owner, name, (r) => r.endpoint === 'info/refs' && r.service === 'git-receive-pack');
+  }
+
+  private countGit(owner: string, name: string, predicate: (r: GitRequestRecord) => boolean): number {
+    const repo = `${owner}/${name}`.toLowerCase();
+    return this.gitRequests.filter((r) => r.repo.toLowerCase() === repo && r.status === 200 && predicate(r)).length;
+  }
+
+  private pullRecord(repo: RepoRecord, number: number): FakePull {
+    const pull = repo.pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new Error(`no pull request #${number} in ${repo.owner}/${repo.name}`);
+    return pull;
+  }
+}

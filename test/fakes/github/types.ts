@@ -1,0 +1,132 @@
+import type { KeyObject } from 'node:crypto';
+
+/** The token every fake accepts unless `options.tokens` says otherwise (a user token, all repos). */
+export const DEFAULT_FAKE_GITHUB_TOKEN = 'ghp_test_token_0123456789';
+
+export const DOCS_URL = 'https://docs.github.com/rest';
+
+export interface TokenInfo {
+  login: string;
+  kind: 'user' | 'installation';
+  /** `owner/name` full names this token can see (case-insensitive); every repo when absent. */
+  repos?: string[];
+  /** Installation-style permissions, e.g. `{contents: 'write'}`; when given, pushing needs `contents: 'write'`. */
+  permissions?: Record<string, string>;
+  /** After this instant the token answers 401 (like an installation token after 1 h). */
+  expiresAt?: Date;
+}
+
+export interface FakeAppOptions {
+  /** The App id; a JWT's `iss` must equal it (compared as strings, so a client id string also works). */
+  id: number | string;
+  /** Bot login is `<slug>[bot]`. Default `fake-app`. */
+  slug?: string;
+  /** PEM (SPKI) or KeyObject; when given, JWT signatures are verified (RS256). */
+  publicKey?: string | KeyObject;
+  /** Owners the App is installed on; every owner when absent. */
+  installedOn?: string[];
+  /** What the installation was granted. Default `{contents: 'write', pull_requests: 'write', metadata: 'read'}`. */
+  permissions?: Record<string, string>;
+}
+
+export interface FakeGitHubOptions {
+  /** token → identity. Default: `{ [DEFAULT_FAKE_GITHUB_TOKEN]: { login: 'test-user', kind: 'user' } }`. */
+  tokens?: Record<string, TokenInfo>;
+  /** Enables the GitHub App endpoints (JWT → installation → access token). */
+  app?: FakeAppOptions;
+  /** Log every request (method, path, status) to stderr. */
+  debug?: boolean;
+}
+
+export type RepoFile = string | Uint8Array | { content: string | Uint8Array; mode: '100644' | '100755' | '120000' };
+
+export interface AddRepoOptions {
+  owner: string;
+  name: string;
+  /** Default `main`. */
+  defaultBranch?: string;
+  private?: boolean;
+  archived?: boolean;
+  /** `permissions.push` for every token; false makes REST ref writes 403 and git pushes fail. Default true. */
+  pushAllowed?: boolean;
+  /** Contents of the initial commit on the default branch. Default `{'README.md': '# <name>\n'}`. */
+  files?: Record<string, RepoFile>;
+  /** Initial commit message. Default `Initial commit`. */
+  message?: string;
+}
+
+export type RepoSettings = Partial<Pick<AddRepoOptions, 'private' | 'archived' | 'pushAllowed' | 'defaultBranch'>>;
+
+export interface FailRule {
+  /** Only requests with this method (case-insensitive). */
+  method?: string;
+  /** Only requests whose decoded path (e.g. `/repos/o/r/git/refs`, `/o/r.git/info/refs`) contains this. */
+  pathIncludes?: string;
+  status: number;
+  /** JSON body. Default `{message: <status text>}`. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** How many matching requests fail. Default 1. */
+  times?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Decoded path without the `/api/v3` prefix, e.g. `/repos/acme/app/git/ref/heads/ai-dev/T1`. */
+  path: string;
+  query: Record<string, string>;
+  /** Parsed JSON body, if any. */
+  body: unknown;
+  /** Whether an Authorization header was sent (its value is never kept). */
+  authPresent: boolean;
+  authScheme?: 'token' | 'bearer' | 'basic' | 'other';
+  /** Login of the token, when it was valid. */
+  login?: string;
+  /** Response status (0 while in flight). */
+  status: number;
+  /** Answered by a `failNext` rule. */
+  injected: boolean;
+}
+
+export interface GitRequestRecord {
+  method: string;
+  /** `owner/name` as requested. */
+  repo: string;
+  endpoint: 'info/refs' | 'git-upload-pack' | 'git-receive-pack';
+  service: 'git-upload-pack' | 'git-receive-pack' | undefined;
+  authPresent: boolean;
+  login?: string;
+  status: number;
+  injected: boolean;
+}
+
+export interface MergePullOptions {
+  /** `merge` (default) writes a two-parent merge commit; `squash` a single-parent commit. */
+  method?: 'merge' | 'squash';
+  /** Delete the head branch afterwards (as the "Delete branch" button does). */
+  deleteBranch?: boolean;
+  /** Who merged (recorded as committer). */
+  login?: string;
+}
+
+/** A pull request as the fake stores it (returned by `fake.pulls()`). */
+export interface FakePull {
+  id: number;
+  number: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  draft: boolean;
+  merged: boolean;
+  mergedAt: string | null;
+  mergeCommitSha: string | null;
+  closedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  headRef: string;
+  /** Last head sha seen (kept after the branch is deleted). */
+  headSha: string;
+  baseRef: string;
+  /** Login of the token that opened it. */
+  user: string;
+}

@@ -1,0 +1,399 @@
+import OpenAI, {
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  InternalServerError,
+  NotFoundError,
+  RateLimitError,
+} from 'openai';
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  brokenStream,
+  delay,
+  type FakeOpenAI,
+  hang,
+  httpError,
+  insufficientQuota,
+  rawArguments,
+  startFakeOpenAI,
+  streamError,
+  text,
+  toolCalls,
+} from './openai-server.js';
+
+const tools: OpenAI.Responses.Tool[] = [
+  {
+    type: 'function',
+    name: 'read_file',
+    description: 'Read a file',
+    parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+    strict: false,
+  },
+];
+
+let fake: FakeOpenAI;
+let client: OpenAI;
+
+beforeEach(async () => {
+  fake = await startFakeOpenAI();
+  client = new OpenAI({ apiKey: fake.apiKey, baseURL: fake.url });
+});
+
+afterEach(async () => {
+  await fake.close();
+});
+
+function types(items: Array<{ type: string }>): string[] {
+  return items.map((item) => item.type);
+}
+
+describe('fake OpenAI: basics', () => {
+  it('serves on 127.0.0.1 under /v1 and rejects a wrong key with the OpenAI error body', async () => {
+    expect(fake.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const wrong = new OpenAI({ apiKey: 'sk-wrong', baseURL: fake.url, maxRetries: 0 });
+    const error = await wrong.conversations.create({}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error).toMatchObject({ status: 401, code: 'invalid_api_key', type: 'invalid_request_error' });
+    expect((error as AuthenticationError).requestID).toMatch(/^req_/);
+  });
+
+  it('creates conversations and lists items (order, limit, after, auto-pagination)', async () => {
+    const conversation = await client.conversations.create({
+      metadata: { thread: 'C1:1700000000.000100' },
+      items: [{ type: 'message', role: 'user', content: 'hello' }],
+    });
+    expect(conversation).toMatchObject({ object: 'conversation', metadata: { thread: 'C1:1700000000.000100' } });
+    expect(conversation.id).toMatch(/^conv_/);
+    expect(typeof conversation.created_at).toBe('number');
+    await expect(client.conversations.retrieve(conversation.id)).resolves.toMatchObject({ id: conversation.id });
+
+    const added = await client.conversations.items.create(conversation.id, {
+      items: [
+        { role: 'assistant', content: 'hi' },
+        { type: 'function_call_output', call_id: 'call_x', output: 'ok' },
+      ],
+    });
+    expect(added.object).toBe('list');
+    expect(added.data.map((item) => item.id)).toEqual([expect.stringMatching(/^msg_/), expect.stringMatching(/^fco_/)]);
+    expect(added.first_id).toBe(added.data[0]?.id);
+
+    const desc = await client.conversations.items.list(conversation.id, { limit: 2 });
+    expect(types(desc.data)).toEqual(['function_call_output', 'message']);
+    expect(desc.has_more).toBe(true);
+    expect(desc.last_id).toBe(added.data[0]?.id);
+
+    const asc = await client.conversations.items.list(conversation.id, { order: 'asc', after: desc.data[0]?.id });
+    expect(asc.data).toHaveLength(0);
+
+    const all = [];
+    for await (const item of client.conversations.items.list(conversation.id, { order: 'asc', limit: 1 })) {
+      all.push(item);
+    }
+    expect(all).toHaveLength(3);
+    expect(all[0]).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] });
+    expect(fake.conversationItems(conversation.id)).toEqual(all);
+
+    const missing = await client.conversations.items.list('conv_nope').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as NotFoundError).error).toMatchObject({ type: 'invalid_request_error' });
+  });
+});
+
+describe('fake OpenAI: responses (JSON)', () => {
+  it('answers two parallel function calls, then sees both outputs; the conversation keeps input and output in order', async () => {
+    const conversation = await client.conversations.create({});
+    fake.script([
+      toolCalls(
+        [
+          { name: 'read_file', arguments: { path: 'a.ts' } },
+          { name: 'read_file', arguments: { path: 'b.ts' } },
+        ],
+        { usage: { input_tokens: 1200, output_tokens: 80, cached_tokens: 1000 } },
+      ),
+      (request, priorItems) => {
+        expect(request.functionCallOutputs.map((o) => o.output)).toEqual(['A', 'B']);
+        expect(types(priorItems)).toEqual(['message', 'function_call', 'function_call']);
+        return text('both files read');
+      },
+    ]);
+
+    const first = await client.responses.create({
+      model: 'gpt-6.2-sol',
+      instructions: 'be brief',
+      conversation: conversation.id,
+      input: 'read a.ts and b.ts',
+      tools,
+    });
+    expect(first).toMatchObject({
+      object: 'response',
+      status: 'completed',
+      model: 'gpt-6.2-sol',
+      instructions: 'be brief',
+      conversation: { id: conversation.id },
+      error: null,
+      incomplete_details: null,
+      parallel_tool_calls: true,
+      usage: {
+        input_tokens: 1200,
+        input_tokens_details: { cached_tokens: 1000 },
+        output_tokens: 80,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 1280,
+      },
+    });
+    expect(first.id).toMatch(/^resp_/);
+    expect(first.output_text).toBe('');
+    const calls = first.output.filter((item) => item.type === 'function_call');
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({ id: expect.stringMatching(/^fc_/), call_id: expect.stringMatching(/^call_/) });
+    expect(calls.map((c) => JSON.parse(c.arguments))).toEqual([{ path: 'a.ts' }, { path: 'b.ts' }]);
+
+    const second = await client.responses.create({
+      model: 'gpt-6.2-sol',
+      conversation: { id: conversation.id },
+      input: calls.map((c, i) => ({
+        type: 'function_call_output' as const,
+        call_id: c.call_id,
+        output: 'AB'[i] ?? '',
+      })),
+      tools,
+    });
+    expect(second.output_text).toBe('both files read');
+    expect(second.usage).toMatchObject({ input_tokens: 100, output_tokens: 20, total_tokens: 120 });
+
+    const items = fake.conversationItems(conversation.id);
+    expect(types(items)).toEqual([
+      'message',
+      'function_call',
+      'function_call',
+      'function_call_output',
+      'function_call_output',
+      'message',
+    ]);
+    expect(items.map((item) => item.call_id ?? item.role)).toEqual([
+      'user',
+      calls[0]?.call_id,
+      calls[1]?.call_id,
+      calls[0]?.call_id,
+      calls[1]?.call_id,
+      'assistant',
+    ]);
+    expect(fake.duplicateCallOutputs(conversation.id)).toEqual([]);
+    expect(fake.functionCallOutputs(conversation.id, calls[1]?.call_id ?? '')).toHaveLength(1);
+    expect(fake.requests.map((r) => r.conversationId)).toEqual([conversation.id, conversation.id]);
+    expect(fake.requests[0]?.inputText).toBe('read a.ts and b.ts');
+    expect(fake.requests[0]?.body.tools).toEqual(tools);
+    await expect(client.responses.retrieve(second.id)).resolves.toMatchObject({ output_text: 'both files read' });
+    fake.assertDone();
+  });
+
+  it('sends invalid JSON arguments verbatim and flags duplicate function_call_outputs', async () => {
+    const conversation = fake.createConversation();
+    fake.enqueue(rawArguments('read_file', '{not json', { callId: 'call_bad' }), text('a'), text('b'));
+    const response = await client.responses.create({ model: 'm', conversation: conversation.id, input: 'x', tools });
+    expect(response.output[0]).toMatchObject({ type: 'function_call', call_id: 'call_bad', arguments: '{not json' });
+    const answer = { type: 'function_call_output' as const, call_id: 'call_bad', output: 'invalid JSON' };
+    await client.responses.create({ model: 'm', conversation: conversation.id, input: [answer] });
+    await client.responses.create({ model: 'm', conversation: conversation.id, input: [answer] });
+    expect(fake.duplicateCallOutputs(conversation.id)).toEqual(['call_bad']);
+  });
+
+  it('rejects an unknown conversation with 404 without consuming a step', async () => {
+    fake.enqueue(text('unused'));
+    const error = await client.responses
+      .create({ model: 'm', conversation: 'conv_missing', input: 'x' })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(fake.remainingSteps()).toBe(1);
+    expect(fake.requests[0]?.outcome).toBe('rejected');
+  });
+});
+
+describe('fake OpenAI: responses (SSE)', () => {
+  it('streams parallel function calls and text; finalResponse() and event iteration work', async () => {
+    const conversation = await client.conversations.create({});
+    fake.enqueue(
+      toolCalls([
+        { name: 'read_file', arguments: { path: 'a.ts' }, callId: 'call_a' },
+        { name: 'read_file', arguments: { path: 'b.ts' }, callId: 'call_b' },
+      ]),
+      (request) => {
+        expect(request.stream).toBe(true);
+        expect(request.functionCallOutputs.map((o) => o.call_id)).toEqual(['call_a', 'call_b']);
+        return text('streamed answer', { usage: { input_tokens: 300, output_tokens: 7 } });
+      },
+    );
+
+    const stream = client.responses.stream({ model: 'm', conversation: conversation.id, input: 'go', tools });
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const first = await stream.finalResponse();
+    expect(first.status).toBe('completed');
+    expect(first.output.map((item) => item.type === 'function_call' && item.call_id)).toEqual(['call_a', 'call_b']);
+    expect(first.output.map((item) => item.type === 'function_call' && JSON.parse(item.arguments))).toEqual([
+      { path: 'a.ts' },
+      { path: 'b.ts' },
+    ]);
+    expect(events[0]?.type).toBe('response.created');
+    expect(events.at(-1)?.type).toBe('response.completed');
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const kinds = new Set(events.map((e) => e.type));
+    for (const kind of [
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+    ]) {
+      expect(kinds).toContain(kind);
+    }
+
+    const deltas: string[] = [];
+    const second = client.responses.stream({
+      model: 'm',
+      conversation: conversation.id,
+      input: [
+        { type: 'function_call_output', call_id: 'call_a', output: 'A' },
+        { type: 'function_call_output', call_id: 'call_b', output: 'B' },
+      ],
+    });
+    second.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const final = await second.finalResponse();
+    expect(final.output_text).toBe('streamed answer');
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe('streamed answer');
+    expect(final.usage).toMatchObject({ input_tokens: 300, output_tokens: 7, total_tokens: 307 });
+    expect(types(fake.conversationItems(conversation.id))).toEqual([
+      'message',
+      'function_call',
+      'function_call',
+      'function_call_output',
+      'function_call_output',
+      'message',
+    ]);
+    expect(fake.requests[0]?.headers['x-stainless-helper-method']).toBe('stream');
+  });
+
+  it('a broken stream resolves finalResponse() with the in-progress snapshot and appends nothing', async () => {
+    const conversation = fake.createConversation();
+    fake.enqueue(
+      brokenStream(toolCalls([{ name: 'read_file', arguments: { path: 'long/path.ts' } }]), { cutAfterEvents: 4 }),
+    );
+    const response = await client.responses
+      .stream({ model: 'm', conversation: conversation.id, input: 'x' })
+      .finalResponse();
+    expect(response.status).toBe('in_progress');
+    const item = response.output[0];
+    expect(item?.type === 'function_call' && item.arguments.length).toBeGreaterThan(0);
+    expect(item?.type === 'function_call' && item.arguments).not.toBe(JSON.stringify({ path: 'long/path.ts' }));
+    expect(fake.conversationItems(conversation.id)).toEqual([]);
+  });
+
+  it('error frames: the documented shape rejects with a plain object, a wrapped one with APIError', async () => {
+    fake.enqueue(streamError('server_error', 'boom'), streamError('server_error', 'boom', 'wrapped'));
+    const plain = await client.responses
+      .stream({ model: 'm', input: 'x' })
+      .finalResponse()
+      .catch((e: unknown) => e);
+    expect(plain).not.toBeInstanceOf(Error);
+    expect(plain).toMatchObject({ type: 'error', code: 'server_error', message: 'boom' });
+    const wrapped = await client.responses
+      .stream({ model: 'm', input: 'x' })
+      .finalResponse()
+      .catch((e: unknown) => e);
+    expect(wrapped).toBeInstanceOf(APIError);
+    expect(wrapped).toMatchObject({ status: undefined, code: 'server_error' });
+  });
+});
+
+describe('fake OpenAI: errors, retries, aborts', () => {
+  it('an injected 500 is retried by the SDK (x-stainless-retry-count 0, 1, 2)', async () => {
+    fake.script([httpError(500, { message: 'upstream hiccup' }), httpError(503), text('recovered')]);
+    const response = await client.responses.create({ model: 'm', input: 'x' });
+    expect(response.output_text).toBe('recovered');
+    expect(fake.requests.map((r) => r.retryCount)).toEqual([0, 1, 2]);
+    expect(fake.requests.map((r) => r.outcome)).toEqual(['http_error', 'http_error', 'completed']);
+  });
+
+  it('500s past maxRetries surface as InternalServerError', async () => {
+    fake.script([httpError(500), httpError(500)]);
+    const error = await client.responses.create({ model: 'm', input: 'x' }, { maxRetries: 1 }).catch((e) => e);
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('429 insufficient_quota with x-should-retry: false is a RateLimitError and is not retried', async () => {
+    const conversation = fake.createConversation();
+    fake.enqueue(insufficientQuota(), text('unused'));
+    const error = await client.responses
+      .create({ model: 'm', conversation: conversation.id, input: 'x' })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error).toMatchObject({ status: 429, code: 'insufficient_quota', type: 'insufficient_quota' });
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.remainingSteps()).toBe(1);
+    expect(fake.conversationItems(conversation.id)).toEqual([]);
+  });
+
+  it('a hang is aborted through signal: APIUserAbortError and the fake records the abort', async () => {
+    const conversation = fake.createConversation();
+    fake.enqueue(hang());
+    const controller = new AbortController();
+    const pending = client.responses
+      .create({ model: 'm', conversation: conversation.id, input: 'x' }, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await fake.waitForRequests(1);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(APIUserAbortError);
+    await fake.waitForAborts(1);
+    expect(fake.aborted).toBe(1);
+    expect(fake.requests[0]).toMatchObject({ outcome: 'hang', aborted: true });
+    expect(fake.conversationItems(conversation.id)).toEqual([]);
+  });
+
+  it('a stream stalled after response.created is aborted through signal', async () => {
+    fake.enqueue(hang({ afterHeaders: true }));
+    const controller = new AbortController();
+    const stream = client.responses.stream({ model: 'm', input: 'x' }, { signal: controller.signal });
+    const created = new Promise((resolve) => stream.on('response.created', resolve));
+    const done = stream.finalResponse().catch((e: unknown) => e);
+    await created;
+    controller.abort();
+    expect(await done).toBeInstanceOf(APIUserAbortError);
+    await fake.waitForAborts(1);
+    expect(fake.requests[0]?.aborted).toBe(true);
+  });
+
+  it('a delayed step still answers; aborting during the delay cancels it', async () => {
+    fake.enqueue(delay(20, text('late')), delay(10_000, text('never')));
+    await expect(client.responses.create({ model: 'm', input: 'x' })).resolves.toMatchObject({ output_text: 'late' });
+    const controller = new AbortController();
+    const pending = client.responses.create({ model: 'm', input: 'x' }, { signal: controller.signal }).catch((e) => e);
+    await fake.waitForRequests(2);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(APIUserAbortError);
+    await fake.waitForAborts(1);
+  });
+
+  it('an exhausted script answers a loud 500 once and records the unexpected call', async () => {
+    fake.enqueue(text('only one'));
+    await client.responses.create({ model: 'm', input: 'x' });
+    const error = await client.responses.create({ model: 'm', input: 'again' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect((error as InternalServerError).message).toContain('no scripted step left');
+    expect((error as InternalServerError).code).toBe('fake_script_exhausted');
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.unexpectedCalls).toHaveLength(1);
+    expect(() => fake.assertDone()).toThrow(/no scripted step left/);
+  });
+
+  it('a step function that throws is reported by assertDone()', async () => {
+    fake.enqueue(() => {
+      throw new Error('expected tool output missing');
+    });
+    const error = await client.responses.create({ model: 'm', input: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect(fake.stepErrors).toHaveLength(1);
+    expect(() => fake.assertDone()).toThrow(/expected tool output missing/);
+  });
+});

@@ -1,0 +1,464 @@
+/**
+ * Loopback fake of the OpenAI Responses + Conversations API for integration tests that drive the real `openai`
+ * SDK: `new OpenAI({apiKey: fake.apiKey, baseURL: fake.url})`. Wire shapes follow docs/platform-notes.md §1.
+ *
+ * Each `POST /v1/responses` consumes the next scripted step (`fake.enqueue(text('done'))`); when the script is
+ * exhausted the fake answers 500 (`x-should-retry: false`) and records the call in `fake.unexpectedCalls`.
+ * With `conversation`, the request's input items and the output items are appended to the conversation only
+ * when the response completes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { conversationRoute, createConversationRoute } from './openai/conversation-routes.js';
+import { ConversationStore } from './openai/conversations.js';
+import {
+  describe,
+  type Exchange,
+  errorReply,
+  isRecord,
+  jsonHeaders,
+  type Reply,
+  readBody,
+  SSE_HEADERS,
+  send,
+  sendHeadersOnly,
+  sseFrames,
+  writeBroken,
+  writeSse,
+} from './openai/http.js';
+import type { FinalStatus, StepResult, StoredItem } from './openai/steps.js';
+import type {
+  FakeOpenAI,
+  FakeOpenAIOptions,
+  HttpLogEntry,
+  RecordedRequest,
+  Step,
+  UnexpectedCall,
+} from './openai/types.js';
+import {
+  buildOutputItems,
+  buildResponse,
+  buildUsage,
+  IdGenerator,
+  itemsText,
+  normalizeInputItems,
+  nowSeconds,
+  openingEvents,
+  responseEvents,
+  type WireResponse,
+} from './openai/wire.js';
+
+export type { ItemList, StoredConversation } from './openai/conversations.js';
+export * from './openai/steps.js';
+export type * from './openai/types.js';
+export type { WireResponse } from './openai/wire.js';
+
+interface Waiter {
+  check: () => boolean;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+class FakeOpenAIServer implements FakeOpenAI {
+  readonly apiKey: string;
+  readonly requests: RecordedRequest[] = [];
+  readonly unexpectedCalls: UnexpectedCall[] = [];
+  readonly stepErrors: Array<{ requestIndex: number; error: unknown }> = [];
+  readonly httpLog: HttpLogEntry[] = [];
+  url = '';
+  readonly #server: Server;
+  readonly #defaultModel: string;
+  readonly #defaultUsage: { input: number; output: number };
+  readonly #retryAfterMs: number | null;
+  readonly #ids = new IdGenerator();
+  readonly #store = new ConversationStore(this.#ids);
+  readonly #responses = new Map<string, WireResponse>();
+  readonly #sockets = new Set<Socket>();
+  readonly #inflight = new Set<AbortController>();
+  readonly #waiters = new Set<Waiter>();
+  #queue: Step[] = [];
+  #aborted = 0;
+  #closing = false;
+
+  constructor(options: FakeOpenAIOptions) {
+    this.apiKey = options.apiKey ?? 'sk-test-fake';
+    this.#defaultModel = options.defaultModel ?? 'gpt-fake';
+    this.#defaultUsage = {
+      input: options.defaultUsage?.input_tokens ?? 100,
+      output: options.defaultUsage?.output_tokens ?? 20,
+    };
+    this.#retryAfterMs = options.retryAfterMs === undefined ? 0 : options.retryAfterMs;
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port } = this.#server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}/v1`;
+  }
+
+  get aborted(): number {
+    return this.#aborted;
+  }
+
+  enqueue(...steps: Step[]): void {
+    this.#queue.push(...steps);
+  }
+
+  script(steps: Step[]): void {
+    this.#queue.push(...steps);
+  }
+
+  clearScript(): void {
+    this.#queue = [];
+  }
+
+  remainingSteps(): number {
+    return this.#queue.length;
+  }
+
+  createConversation(options: { metadata?: Record<string, string>; items?: unknown[] } = {}): { id: string } {
+    return this.#store.view(this.#store.create(options));
+  }
+
+  conversationItems(conversationId: string): StoredItem[] {
+    const conversation = this.#store.get(conversationId);
+    if (!conversation) throw new Error(`openai fake: unknown conversation ${conversationId}`);
+    return structuredClone(conversation.items);
+  }
+
+  functionCallOutputs(conversationId: string, callId?: string): StoredItem[] {
+    return this.conversationItems(conversationId).filter(
+      (item) => item.type === 'function_call_output' && (callId === undefined || item.call_id === callId),
+    );
+  }
+
+  duplicateCallOutputs(conversationId: string): string[] {
+    const counts = new Map<string, number>();
+    for (const item of this.functionCallOutputs(conversationId)) {
+      const callId = String(item.call_id);
+      counts.set(callId, (counts.get(callId) ?? 0) + 1);
+    }
+    return [...counts].filter(([, count]) => count > 1).map(([callId]) => callId);
+  }
+
+  response(responseId: string): WireResponse | undefined {
+    const stored = this.#responses.get(responseId);
+    return stored === undefined ? undefined : structuredClone(stored);
+  }
+
+  async waitForRequests(n: number, timeoutMs = 2000): Promise<RecordedRequest> {
+    await this.#waitFor(`${n} POST /responses request(s)`, () => this.requests.length >= n, timeoutMs);
+    const record = this.requests[n - 1];
+    if (!record) throw new Error(`openai fake: request #${n - 1} missing`);
+    return record;
+  }
+
+  waitForAborts(n = 1, timeoutMs = 2000): Promise<void> {
+    return this.#waitFor(`${n} aborted request(s)`, () => this.#aborted >= n, timeoutMs);
+  }
+
+  assertDone(): void {
+    const problems: string[] = [];
+    if (this.#queue.length > 0) problems.push(`${this.#queue.length} scripted step(s) not consumed`);
+    for (const call of this.unexpectedCalls) problems.push(`unexpected ${call.method} ${call.path}: ${call.reason}`);
+    for (const { requestIndex, error } of this.stepErrors) {
+      problems.push(`step for request #${requestIndex} threw: ${describe(error)}`);
+    }
+    if (problems.length > 0) throw new Error(`openai fake: ${problems.join('; ')}`);
+  }
+
+  reset(): void {
+    this.#queue = [];
+    this.requests.length = 0;
+    this.unexpectedCalls.length = 0;
+    this.stepErrors.length = 0;
+    this.httpLog.length = 0;
+    this.#aborted = 0;
+    this.#store.clear();
+    this.#responses.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const control of this.#inflight) control.abort();
+    for (const waiter of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new Error('openai fake: closed while waiting'));
+    }
+    this.#waiters.clear();
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+      for (const socket of this.#sockets) socket.destroy();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  #waitFor(description: string, check: () => boolean, timeoutMs: number): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        check,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters.delete(waiter);
+          reject(new Error(`openai fake: timed out after ${timeoutMs} ms waiting for ${description}`));
+        }, timeoutMs),
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) {
+      if (!waiter.check()) continue;
+      clearTimeout(waiter.timer);
+      this.#waiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const entry: HttpLogEntry = { method, path: url.pathname + url.search, status: null, aborted: false };
+    this.httpLog.push(entry);
+    const requestId = this.#ids.next('req');
+    const ex: Exchange = { req, res, requestId, entry, control: new AbortController(), selfClosed: false };
+    this.#inflight.add(ex.control);
+    res.on('close', () => {
+      this.#inflight.delete(ex.control);
+      if (res.writableFinished || ex.selfClosed || this.#closing) return;
+      ex.control.abort();
+      entry.aborted = true;
+      if (ex.record) ex.record.aborted = true;
+      this.#aborted += 1;
+      this.#notify();
+    });
+    try {
+      const reply = await this.#route(ex, method, url);
+      if (reply) send(ex, reply);
+    } catch (error) {
+      this.unexpectedCalls.push({ method, path: entry.path, reason: `fake crashed: ${describe(error)}` });
+      send(ex, errorReply(500, { message: `openai fake crashed: ${describe(error)}`, type: 'server_error' }));
+    }
+  }
+
+  /** Returns a JSON reply, or null when the handler answers (or deliberately does not answer) itself. */
+  async #route(ex: Exchange, method: string, url: URL): Promise<Reply | null> {
+    if (ex.req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      const key = ex.req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+      return errorReply(401, {
+        message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      });
+    }
+    const raw = await readBody(ex.req);
+    let body: unknown = {};
+    try {
+      if (raw.length > 0) body = JSON.parse(raw);
+    } catch {
+      this.unexpectedCalls.push({ method, path: ex.entry.path, reason: 'request body is not JSON' });
+      return errorReply(400, { message: 'We could not parse the JSON body of your request.' });
+    }
+    const path = url.pathname.replace(/\/+$/, '');
+    const segments = path.startsWith('/v1/') ? path.slice(4).split('/').map(decodeURIComponent) : [];
+    const [resource, id, sub, itemId, extra] = segments;
+    if (extra === undefined && resource === 'conversations' && id !== undefined) {
+      const suffix = `${sub === undefined ? '' : `/${sub}`}${itemId === undefined ? '' : '/:item'}`;
+      const reply = conversationRoute(this.#store, `${method} ${suffix}`, id, body, url.searchParams, itemId);
+      if (reply) return reply;
+    }
+    if (segments.length === 1 && method === 'POST' && resource === 'conversations') {
+      return createConversationRoute(this.#store, body);
+    }
+    if (segments.length === 1 && method === 'POST' && resource === 'responses') {
+      await this.#createResponse(ex, body);
+      return null;
+    }
+    if (segments.length === 2 && method === 'GET' && resource === 'responses' && id !== undefined) {
+      const stored = this.#responses.get(id);
+      if (stored) return { status: 200, body: stored };
+      return errorReply(404, { message: `Response with id '${id}' not found.`, param: 'response_id' });
+    }
+    this.unexpectedCalls.push({ method, path: ex.entry.path, reason: 'no such route in the fake' });
+    return errorReply(404, { message: `Invalid URL (${method} ${url.pathname})` });
+  }
+
+  async #createResponse(ex: Exchange, rawBody: unknown): Promise<void> {
+    const body = (isRecord(rawBody) ? rawBody : {}) as RecordedRequest['body'];
+    const conversationId = conversationIdOf(body.conversation);
+    const conversation = conversationId === null ? undefined : this.#store.get(conversationId);
+    const inputItems = normalizeInputItems(body.input);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(ex.req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const record: RecordedRequest = {
+      index: this.requests.length,
+      body,
+      headers,
+      retryCount: Number(headers['x-stainless-retry-count'] ?? 0),
+      stream: body.stream === true,
+      conversationId,
+      inputItems,
+      inputText: itemsText(inputItems),
+      functionCallOutputs: inputItems
+        .filter((item) => item.type === 'function_call_output')
+        .map((item) => ({ call_id: String(item.call_id), output: item.output })),
+      priorItems: conversation ? structuredClone(conversation.items) : [],
+      outcome: 'pending',
+      httpStatus: null,
+      responseId: null,
+      aborted: ex.entry.aborted,
+    };
+    ex.record = record;
+    this.requests.push(record);
+    this.#notify();
+
+    if (conversationId !== null && !conversation) {
+      record.outcome = 'rejected';
+      const message = `Conversation with id '${conversationId}' not found.`;
+      return send(ex, errorReply(404, { message, param: 'conversation' }));
+    }
+    if (conversationId !== null && body.previous_response_id) {
+      record.outcome = 'rejected';
+      const message = "Parameters 'previous_response_id' and 'conversation' cannot be used together.";
+      return send(ex, errorReply(400, { message, param: 'conversation' }));
+    }
+    const noRetry = { 'x-should-retry': 'false' };
+    const step = this.#queue.shift();
+    if (step === undefined) {
+      record.outcome = 'no_step';
+      const reason = `no scripted step left for POST /v1/responses (request #${record.index})`;
+      this.unexpectedCalls.push({ method: 'POST', path: ex.entry.path, reason });
+      const error = { message: `openai fake: ${reason}`, type: 'server_error', code: 'fake_script_exhausted' };
+      return send(ex, errorReply(500, error, noRetry));
+    }
+    let result: StepResult;
+    try {
+      result = typeof step === 'function' ? await step(record, structuredClone(record.priorItems)) : step;
+    } catch (error) {
+      record.outcome = 'step_threw';
+      this.stepErrors.push({ requestIndex: record.index, error });
+      const message = `openai fake: step function threw: ${describe(error)}`;
+      return send(ex, errorReply(500, { message, type: 'server_error', code: 'fake_step_threw' }, noRetry));
+    }
+    await this.#play(ex, record, result);
+  }
+
+  #newResponse(
+    record: RecordedRequest,
+    result: StepResult,
+    status: FinalStatus | 'in_progress',
+    output: WireResponse['output'],
+  ): WireResponse {
+    const response = buildResponse({
+      id: this.#ids.next('resp'),
+      createdAt: nowSeconds(),
+      body: record.body,
+      conversationId: record.conversationId,
+      output,
+      status,
+      usage: result.kind === 'response' ? buildUsage(result.usage, this.#defaultUsage) : undefined,
+      defaultModel: this.#defaultModel,
+      ...(result.kind === 'stream_error' ? { error: { code: result.code, message: result.message } } : {}),
+    });
+    record.responseId = response.id;
+    return response;
+  }
+
+  async #play(ex: Exchange, record: RecordedRequest, result: StepResult): Promise<void> {
+    if (ex.control.signal.aborted) return;
+    switch (result.kind) {
+      case 'delay':
+        try {
+          await sleep(result.ms, undefined, { signal: ex.control.signal });
+        } catch {
+          return;
+        }
+        return this.#play(ex, record, result.then);
+      case 'http_error':
+        record.outcome = 'http_error';
+        return send(ex, errorReply(result.status, result.error, this.#errorHeaders(result.headers)));
+      case 'hang':
+        record.outcome = 'hang';
+        if (!result.afterHeaders) return;
+        if (record.stream) writeSse(ex, openingEvents(this.#newResponse(record, result, 'in_progress', [])), false);
+        else sendHeadersOnly(ex);
+        return;
+      case 'response': {
+        const status = result.status ?? 'completed';
+        const response = this.#newResponse(record, result, status, buildOutputItems(result.output, this.#ids));
+        record.outcome = status;
+        this.#responses.set(response.id, response);
+        if (status === 'completed' && record.conversationId !== null) {
+          const output = response.output as unknown as StoredItem[];
+          this.#store.append(record.conversationId, [...record.inputItems, ...output]);
+        }
+        if (record.stream) return writeSse(ex, responseEvents(response), true);
+        return send(ex, { status: 200, body: response });
+      }
+      case 'broken_stream': {
+        record.outcome = 'broken_stream';
+        const response = this.#newResponse(record, result, 'completed', buildOutputItems(result.output, this.#ids));
+        if (record.stream) {
+          const events = responseEvents(response).slice(0, -1).slice(0, result.cutAfterEvents);
+          return writeBroken(ex, SSE_HEADERS, sseFrames(events), result.destroy);
+        }
+        const json = JSON.stringify(response);
+        return writeBroken(ex, jsonHeaders(), json.slice(0, Math.floor(json.length / 2)), true);
+      }
+      case 'stream_error': {
+        record.outcome = 'stream_error';
+        const response = this.#newResponse(record, result, 'failed', []);
+        this.#responses.set(response.id, response);
+        if (!record.stream) return send(ex, { status: 200, body: response });
+        const error = { code: result.code, message: result.message, param: null };
+        const frame =
+          result.frame === 'documented'
+            ? { type: 'error', ...error }
+            : { type: 'error', error: { type: 'server_error', ...error } };
+        return writeSse(ex, [...openingEvents(response), frame], true);
+      }
+    }
+  }
+
+  #errorHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+    const out = { ...headers };
+    const names = Object.keys(out).map((name) => name.toLowerCase());
+    if (this.#retryAfterMs !== null && !names.includes('retry-after-ms') && !names.includes('retry-after')) {
+      out['retry-after-ms'] = String(this.#retryAfterMs);
+    }
+    return out;
+  }
+}
+
+function conversationIdOf(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (isRecord(value) && typeof value.id === 'string') return value.id;
+  return null;
+}
+
+/** Starts the fake on 127.0.0.1 (random port). Call `close()` in `afterEach` / `afterAll`. */
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  const fake = new FakeOpenAIServer(options);
+  await fake.listen();
+  return fake;
+}

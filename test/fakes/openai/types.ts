@@ -1,0 +1,120 @@
+/** Public types of the fake OpenAI server (see ../openai-server.ts). */
+import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
+import type { StepResult, StoredItem } from './steps.js';
+import type { WireResponse } from './wire.js';
+
+export interface FakeOpenAIOptions {
+  /** Expected bearer key (default `sk-test-fake`). */
+  apiKey?: string;
+  /** `model` echoed when the request has none (default `gpt-fake`). */
+  defaultModel?: string;
+  /** Usage of scripted responses that do not set their own (default 100 in / 20 out). */
+  defaultUsage?: { input_tokens: number; output_tokens: number };
+  /**
+   * `retry-after-ms` added to scripted HTTP errors that set neither `retry-after-ms` nor `retry-after`, so SDK
+   * retries are instant (default 0). `null` sends none: the SDK then backs off 0.5 s·2ⁿ with jitter.
+   */
+  retryAfterMs?: number | null;
+}
+
+/** A step decided at request time; `conversationItems` = the conversation before this request (a copy). */
+export type StepFn = (request: RecordedRequest, conversationItems: StoredItem[]) => StepResult | Promise<StepResult>;
+export type Step = StepResult | StepFn;
+
+export type RequestOutcome =
+  | 'pending'
+  | 'completed'
+  | 'incomplete'
+  | 'failed'
+  | 'http_error'
+  | 'hang'
+  | 'broken_stream'
+  | 'stream_error'
+  /** Script exhausted: 500 `fake_script_exhausted`. */
+  | 'no_step'
+  /** The step function threw: 500 `fake_step_threw`. */
+  | 'step_threw'
+  /** Unknown conversation (404) or `conversation` + `previous_response_id` (400); no step consumed. */
+  | 'rejected';
+
+/** One `POST /v1/responses` as the fake received it. */
+export interface RecordedRequest {
+  /** 0-based position in `fake.requests`. */
+  index: number;
+  body: ResponseCreateParamsBase & Record<string, unknown>;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** From `x-stainless-retry-count` (0 on the first attempt). */
+  retryCount: number;
+  stream: boolean;
+  /** From `conversation` (string or `{id}`). */
+  conversationId: string | null;
+  /** `input` normalized as the API stores it (a string becomes a user message); no ids assigned. */
+  inputItems: StoredItem[];
+  /** Text of the input messages, joined by newlines. */
+  inputText: string;
+  /** The `function_call_output` items of `input`. */
+  functionCallOutputs: Array<{ call_id: string; output: unknown }>;
+  /** Conversation items before this request (the prior context). */
+  priorItems: StoredItem[];
+  outcome: RequestOutcome;
+  httpStatus: number | null;
+  responseId: string | null;
+  /** The client disconnected before the fake finished answering. */
+  aborted: boolean;
+}
+
+export interface UnexpectedCall {
+  method: string;
+  path: string;
+  reason: string;
+}
+
+export interface HttpLogEntry {
+  method: string;
+  /** Path with query string. */
+  path: string;
+  status: number | null;
+  aborted: boolean;
+}
+
+export interface FakeOpenAI {
+  /** `http://127.0.0.1:<port>/v1`, for `baseURL`. */
+  readonly url: string;
+  readonly apiKey: string;
+  /** Every `POST /v1/responses`, in arrival order (retries included). */
+  readonly requests: readonly RecordedRequest[];
+  /** Calls with no scripted step, unknown routes, unparsable bodies. */
+  readonly unexpectedCalls: readonly UnexpectedCall[];
+  readonly stepErrors: ReadonlyArray<{ requestIndex: number; error: unknown }>;
+  /** Every HTTP request (all routes) with its status. */
+  readonly httpLog: readonly HttpLogEntry[];
+  /** How many requests the client abandoned before the fake finished answering. */
+  readonly aborted: number;
+  /** Appends steps; each `POST /responses` consumes one. */
+  enqueue(...steps: Step[]): void;
+  /** Same as `enqueue(...steps)`. */
+  script(steps: Step[]): void;
+  clearScript(): void;
+  remainingSteps(): number;
+  /** Seeds a conversation without going through HTTP. */
+  createConversation(options?: { metadata?: Record<string, string>; items?: unknown[] }): { id: string };
+  /** Copy of a conversation's items, oldest first. Throws for an unknown id. */
+  conversationItems(conversationId: string): StoredItem[];
+  /** `function_call_output` items of a conversation, optionally only those for one `call_id`. */
+  functionCallOutputs(conversationId: string, callId?: string): StoredItem[];
+  /** `call_id`s with more than one `function_call_output` (the double-append oracle; `[]` when clean). */
+  duplicateCallOutputs(conversationId: string): string[];
+  /** A stored response (as served by `GET /v1/responses/{id}`). */
+  response(responseId: string): WireResponse | undefined;
+  /** Resolves with `requests[n - 1]` once `n` `POST /responses` requests have arrived (default timeout 2 s). */
+  waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest>;
+  /** Resolves once `aborted >= n` (default 1, timeout 2 s). */
+  waitForAborts(n?: number, timeoutMs?: number): Promise<void>;
+  /** Throws if steps remain, a call was unexpected, or a step function threw. */
+  assertDone(): void;
+  /** Forgets script, records, conversations and responses. */
+  reset(): void;
+  /** Stops the server, destroying open sockets (hanging requests included). */
+  close(): Promise<void>;
+}

@@ -146,7 +146,12 @@ describe('/ai-dev over signed HTTP into the real Bolt app', () => {
   it('never writes a secret into the logs', () => {
     const logs = h.logs();
     expect(logs.length).toBeGreaterThan(0);
-    for (const secret of [h.env.SLACK_BOT_TOKEN, h.env.SLACK_SIGNING_SECRET, h.env.OPENAI_API_KEY, h.env.GITHUB_TOKEN]) {
+    for (const secret of [
+      h.env.SLACK_BOT_TOKEN,
+      h.env.SLACK_SIGNING_SECRET,
+      h.env.OPENAI_API_KEY,
+      h.env.GITHUB_TOKEN,
+    ]) {
       expect(logs).not.toContain(secret);
     }
   });

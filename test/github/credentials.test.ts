@@ -52,7 +52,10 @@ describe('GitHub App credentials against the fake GitHub', () => {
   });
 
   it('says when the App key is wrong', async () => {
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs1',
+      format: 'pem',
+    });
     const credentials = new AppInstallationCredentials(
       { mode: 'app', appId: '4242', privateKey: other.toString() },
       octokitFor,

@@ -6,7 +6,8 @@ import { parse } from 'yaml';
 
 // ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
 const addFormats: FormatsPlugin =
-  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin);
+  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  (addFormatsModule as unknown as FormatsPlugin);
 
 const root = new URL('..', import.meta.url);
 

@@ -31,7 +31,10 @@ interface GitRun {
 /** Runs the real git with a clean environment (no inherited GIT_*, no global/system config). */
 function git(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<GitRun> {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) {
+    // GIT_TERMINAL_PROMPT=0 does not stop an askpass program, so drop those too.
+    if (!key.startsWith('GIT_') && key !== 'SSH_ASKPASS') env[key] = value;
+  }
   Object.assign(env, gitAuthEnv(), options.env);
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
@@ -52,13 +55,18 @@ function git(args: string[], options: { cwd?: string; env?: Record<string, strin
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const octokit = (auth: string) => new Octokit({ auth, baseUrl: fake.apiUrl, log: quiet });
 
-async function errorOf(
-  promise: Promise<unknown>,
-): Promise<{ status: number; response?: { data: unknown; headers: Record<string, unknown> } }> {
+/** The shape of Octokit's `RequestError` (name `HttpError`) that these tests look at. */
+interface HttpFailure {
+  name: string;
+  status: number;
+  response?: { data: unknown; headers: Record<string, unknown> };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<HttpFailure> {
   try {
     await promise;
   } catch (error) {
-    return error as { status: number; response?: { data: unknown; headers: Record<string, unknown> } };
+    return error as HttpFailure;
   }
   throw new Error('expected the request to fail');
 }
@@ -140,7 +148,7 @@ describe('REST repos', () => {
     expect(frozen.data.permissions?.push).toBe(false);
 
     const bad = await errorOf(octokit('ghp_wrong').rest.repos.get({ owner: 'acme', repo: 'app' }));
-    expect(bad.status).toBe(401);
+    expect(bad).toMatchObject({ name: 'HttpError', status: 401 });
     expect(bad.response?.data).toMatchObject({ message: 'Bad credentials' });
 
     const hidden = await errorOf(octokit(SCOPED_TOKEN).rest.repos.get({ owner: 'acme', repo: 'app' }));

@@ -118,7 +118,10 @@ export class Dispatcher {
     record: RecordedRequest,
   ): Promise<RouteResult> {
     const matched = this.router.match(method, apiPath);
-    if (!matched) throw apiError(404, 'Not Found');
+    if (!matched) {
+      this.debugLog(`no fake route for ${method} ${apiPath}`);
+      throw apiError(404, 'Not Found');
+    }
     // Octokit sends `token <t>` (or `bearer <jwt>` for App JWTs); GitHub also takes Basic with the token as password.
     const credential = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? basicToken(authorization);
     let caller: Caller | undefined;

@@ -1,0 +1,576 @@
+import {
+  AuthenticationError,
+  CommandExitError,
+  type CommandHandle,
+  E2B,
+  type E2BClientOpts,
+  FileNotFoundError,
+  InvalidArgumentError,
+  NotEnoughSpaceError,
+  NotFoundError,
+  RateLimitError,
+  SandboxNotFoundError,
+  type Sandbox as SdkSandbox,
+  SandboxError as SdkSandboxError,
+  ServiceBusyError,
+  TemplateError,
+  TimeoutError,
+} from 'e2b';
+import type { ErrorKind } from '../lib/errors.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import {
+  CommandAbortedError,
+  type DirectoryEntry,
+  type ExecOptions,
+  type ExecResult,
+  type FileToWrite,
+  type Sandbox,
+  SandboxError,
+  SandboxGoneError,
+  type SandboxProvider,
+  type SandboxSpec,
+} from './sandbox.js';
+
+export interface E2BSandboxProviderOptions {
+  apiKey: string;
+  /** Template name or id (`E2B_TEMPLATE`). */
+  template: string;
+  domain?: string | undefined;
+  apiUrl?: string | undefined;
+  sandboxUrl?: string | undefined;
+  logger: Logger;
+  /** What E2B does when a sandbox's lifetime runs out: kill it (default) or pause it (`connect` resumes it). */
+  lifecycle?: 'kill' | 'pause';
+  /** Per-request limit for control-plane and file calls, and for a command's start handshake. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Waits before each retry of a transient create/connect failure; its length is the number of retries. */
+  retryDelaysMs?: number[];
+}
+
+/** Exit code reported when a command ran past its timeout (as coreutils `timeout` does). */
+export const TIMEOUT_EXIT_CODE = 124;
+/** Where E2B templates put the user's home; used when `$HOME` cannot be read. */
+export const DEFAULT_E2B_HOME = '/home/user';
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 5_000];
+const HOME_PROBE_TIMEOUT_MS = 30_000;
+const HEALTH_PROBE_TIMEOUT_MS = 5_000;
+const KILL_REQUEST_TIMEOUT_MS = 10_000;
+/** How long an aborted or timed-out command may take to report its end after it was killed. */
+const KILL_SETTLE_MS = 3_000;
+
+/**
+ * Sandboxes on E2B. Every connection setting is passed explicitly through a bound `E2B` client:
+ * nothing is read from `process.env` here, and no environment variable (least of all a secret) is
+ * given to the sandbox at creation.
+ */
+export class E2BSandboxProvider implements SandboxProvider {
+  readonly name = 'e2b' as const;
+  private readonly client: E2B;
+  private readonly logger: Logger;
+  private readonly requestTimeoutMs: number;
+  private readonly retryDelaysMs: number[];
+
+  constructor(private readonly options: E2BSandboxProviderOptions) {
+    this.logger = options.logger;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    const opts: E2BClientOpts = { apiKey: options.apiKey, requestTimeoutMs: this.requestTimeoutMs };
+    if (options.domain) opts.domain = options.domain;
+    if (options.apiUrl) opts.apiUrl = options.apiUrl;
+    if (options.sandboxUrl) opts.sandboxUrl = options.sandboxUrl;
+    this.client = new E2B(opts);
+  }
+
+  async create(spec: SandboxSpec): Promise<Sandbox> {
+    const { template } = this.options;
+    let sdk: SdkSandbox;
+    try {
+      sdk = await this.withRetry('create', () =>
+        this.client.Sandbox.create(template, {
+          timeoutMs: spec.timeoutMs,
+          metadata: spec.metadata,
+          envs: {},
+          requestTimeoutMs: this.requestTimeoutMs,
+          ...(this.options.lifecycle === 'pause' ? { lifecycle: { onTimeout: 'pause' as const } } : {}),
+        }),
+      );
+    } catch (error) {
+      const mapped = controlPlaneError(error, 'create', template);
+      this.logger.error(
+        { err: error, template, code: mapped.code },
+        `E2B sandbox create failed: ${errorMessage(error)}`,
+      );
+      throw mapped;
+    }
+    const home = await this.detectHome(sdk);
+    this.logger.info({ sandbox: sdk.sandboxId, template, home }, 'E2B sandbox created');
+    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, spec.timeoutMs);
+  }
+
+  async connect(id: string, timeoutMs: number): Promise<Sandbox | undefined> {
+    let sdk: SdkSandbox;
+    try {
+      sdk = await this.withRetry('connect', () =>
+        this.client.Sandbox.connect(id, { timeoutMs, requestTimeoutMs: this.requestTimeoutMs }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) {
+        this.logger.info({ sandbox: id }, 'E2B sandbox no longer exists');
+        return undefined;
+      }
+      if (isTimeout(error)) {
+        this.logger.warn({ sandbox: id, err: error }, 'E2B connect timed out; treating the sandbox as gone');
+        return undefined;
+      }
+      const mapped = controlPlaneError(error, 'connect', this.options.template);
+      this.logger.error({ sandbox: id, err: error, code: mapped.code }, `E2B connect failed: ${errorMessage(error)}`);
+      throw mapped;
+    }
+    const home = await this.detectHome(sdk);
+    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, timeoutMs);
+  }
+
+  private async detectHome(sdk: SdkSandbox): Promise<string> {
+    try {
+      const result = await sdk.commands.run('echo $HOME', {
+        timeoutMs: HOME_PROBE_TIMEOUT_MS,
+        requestTimeoutMs: this.requestTimeoutMs,
+      });
+      const home = result.stdout.trim();
+      if (home.startsWith('/')) return home.replace(/\/+$/, '') || '/';
+      this.logger.warn({ sandbox: sdk.sandboxId, output: home }, `$HOME is not a path; using ${DEFAULT_E2B_HOME}`);
+    } catch (error) {
+      this.logger.warn({ sandbox: sdk.sandboxId, err: error }, `could not read $HOME; using ${DEFAULT_E2B_HOME}`);
+    }
+    return DEFAULT_E2B_HOME;
+  }
+
+  /** Retries transient failures (429, 5xx, connection errors); a connect timeout is left to the caller. */
+  private async withRetry<T>(operation: 'create' | 'connect', call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        const delay = this.retryDelaysMs[attempt];
+        const retryable = isRetryable(error) && !(operation === 'connect' && isTimeout(error));
+        if (delay === undefined || !retryable) throw error;
+        const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
+        this.logger.warn(
+          { operation, attempt: attempt + 1, delayMs: wait, err: error },
+          `E2B ${operation} failed (${errorMessage(error)}); retrying`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+}
+
+/** One live E2B sandbox, with the same semantics as `LocalSandbox`. */
+export class E2BSandbox implements Sandbox {
+  readonly provider = 'e2b' as const;
+  readonly id: string;
+  private killed = false;
+  /** The latest end of life this handle asked for; keepAlive never shortens it. */
+  private expiresAt: number;
+
+  constructor(
+    private readonly sdk: SdkSandbox,
+    readonly home: string,
+    private readonly logger: Logger,
+    private readonly requestTimeoutMs: number,
+    lifetimeMs: number,
+  ) {
+    this.id = sdk.sandboxId;
+    this.expiresAt = Date.now() + lifetimeMs;
+  }
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    this.ensureAlive();
+    const { signal } = options;
+    if (signal?.aborted) throw new CommandAbortedError(signal.reason);
+    const started = Date.now();
+    const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
+
+    let handle: CommandHandle;
+    try {
+      // Started in the background so the pid is known: a Stop or a timeout kills it explicitly.
+      handle = await this.sdk.commands.run(command, {
+        background: true,
+        cwd: options.cwd,
+        envs: options.env ?? {},
+        stdin: false,
+        timeoutMs,
+        requestTimeoutMs: this.requestTimeoutMs,
+        onStdout: guard(options.onStdout),
+        onStderr: guard(options.onStderr),
+      });
+    } catch (error) {
+      throw await this.failure(error, 'exec');
+    }
+
+    const finished = handle.wait().then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) resolve('aborted');
+      onAbort = () => resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const outcome = await Promise.race([finished, aborted]);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+
+    if (outcome === 'aborted') {
+      await this.killProcess(handle, finished);
+      throw new CommandAbortedError(signal?.reason);
+    }
+    const durationMs = () => Date.now() - started;
+    if (outcome.ok) {
+      return {
+        exitCode: 0,
+        stdout: outcome.result.stdout,
+        stderr: outcome.result.stderr,
+        durationMs: durationMs(),
+        timedOut: false,
+      };
+    }
+    const { error } = outcome;
+    if (error instanceof CommandExitError) {
+      return {
+        exitCode: exitCodeOf(error),
+        stdout: error.stdout,
+        stderr: error.stderr,
+        durationMs: durationMs(),
+        timedOut: false,
+      };
+    }
+    if (error instanceof TimeoutError) {
+      const state = await this.probe();
+      if (state === 'gone') throw new SandboxGoneError(this.id, error);
+      if (isDeadlineExceeded(error) || durationMs() >= timeoutMs) {
+        // envd kills the process at the deadline; make sure, in case only the client's deadline fired.
+        await this.killProcess(handle, finished);
+        return {
+          exitCode: TIMEOUT_EXIT_CODE,
+          stdout: handle.stdout,
+          stderr: handle.stderr,
+          durationMs: durationMs(),
+          timedOut: true,
+        };
+      }
+      await this.killProcess(handle, finished);
+      throw new SandboxError('exec_interrupted', `Lost the connection to a running command: ${error.message}`, {
+        kind: 'transient',
+        cause: error,
+        userMessage: 'The connection to the sandbox dropped while a command was running; try again.',
+      });
+    }
+    throw await this.failure(error, 'exec');
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    this.ensureAlive();
+    try {
+      return await this.sdk.files.read(path, { format: 'bytes', requestTimeoutMs: this.requestTimeoutMs });
+    } catch (error) {
+      throw await this.failure(error, 'read', path);
+    }
+  }
+
+  async writeFiles(files: FileToWrite[]): Promise<void> {
+    this.ensureAlive();
+    if (files.length === 0) return;
+    // One multipart request; envd creates missing parent directories.
+    const entries = files.map((file) => ({
+      path: file.path,
+      data: typeof file.data === 'string' ? file.data : Uint8Array.from(file.data).buffer,
+    }));
+    try {
+      await this.sdk.files.write(entries, { requestTimeoutMs: this.requestTimeoutMs });
+    } catch (error) {
+      throw await this.failure(error, 'write', files.length === 1 ? files[0]?.path : undefined);
+    }
+  }
+
+  async listDirectory(path: string): Promise<DirectoryEntry[]> {
+    this.ensureAlive();
+    try {
+      const entries = await this.sdk.files.list(path, { depth: 1, requestTimeoutMs: this.requestTimeoutMs });
+      return entries.map((entry) => ({
+        name: entry.name,
+        // envd reports a symlink with its target's type plus `symlinkTarget`; the local sandbox says symlink.
+        type: entry.symlinkTarget || entry.type === 'symlink' ? 'symlink' : entry.type === 'dir' ? 'directory' : 'file',
+      }));
+    } catch (error) {
+      throw await this.failure(error, 'list', path);
+    }
+  }
+
+  async makeDirectory(path: string): Promise<boolean> {
+    this.ensureAlive();
+    try {
+      return await this.sdk.files.makeDir(path, { requestTimeoutMs: this.requestTimeoutMs });
+    } catch (error) {
+      throw await this.failure(error, 'mkdir', path);
+    }
+  }
+
+  async keepAlive(ms: number): Promise<void> {
+    this.ensureAlive();
+    // E2B's setTimeout sets the end of life (it can shorten it); never ask for less than before.
+    const wanted = Math.max(ms, this.expiresAt - Date.now());
+    try {
+      await this.sdk.setTimeout(wanted, { requestTimeoutMs: this.requestTimeoutMs });
+      this.expiresAt = Date.now() + wanted;
+    } catch (error) {
+      throw await this.failure(error, 'keepAlive');
+    }
+  }
+
+  async kill(): Promise<boolean> {
+    if (this.killed) return false;
+    try {
+      const wasRunning = await this.sdk.kill({ requestTimeoutMs: this.requestTimeoutMs });
+      this.killed = true;
+      return wasRunning;
+    } catch (error) {
+      if (isNotFound(error)) {
+        this.killed = true;
+        return false;
+      }
+      throw await this.failure(error, 'kill');
+    }
+  }
+
+  private ensureAlive(): void {
+    if (this.killed) throw new SandboxGoneError(this.id);
+  }
+
+  /** SIGKILLs the command and waits (briefly) until its stream reports the end, so it is really gone. */
+  private async killProcess(handle: CommandHandle, finished: Promise<unknown>): Promise<void> {
+    try {
+      await this.sdk.commands.kill(handle.pid, { requestTimeoutMs: KILL_REQUEST_TIMEOUT_MS });
+    } catch (error) {
+      this.logger.warn({ sandbox: this.id, pid: handle.pid, err: error }, 'could not kill a sandbox command');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const settle = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, KILL_SETTLE_MS);
+    });
+    await Promise.race([finished, settle]);
+    clearTimeout(timer);
+    await handle.disconnect().catch(() => undefined);
+  }
+
+  /** Whether the sandbox still answers: a paused one counts as gone for this handle (connect resumes it). */
+  private async probe(): Promise<'running' | 'gone' | 'unknown'> {
+    try {
+      return (await this.sdk.isRunning({ requestTimeoutMs: HEALTH_PROBE_TIMEOUT_MS })) ? 'running' : 'gone';
+    } catch (error) {
+      return isPaused(error) ? 'gone' : 'unknown';
+    }
+  }
+
+  private async failure(error: unknown, operation: Operation, path?: string): Promise<SandboxError> {
+    if (error instanceof SandboxError) return error;
+    if (error instanceof SandboxNotFoundError || isPaused(error)) return new SandboxGoneError(this.id, error);
+    // A dead sandbox answers file calls with a timeout, a paused one with a bare HTTP 409: unless the error
+    // is plainly about the request itself, ask whether the sandbox is still there.
+    if (!isRequestProblem(error) && (await this.probe()) === 'gone') return new SandboxGoneError(this.id, error);
+    const mapped = envdError(error, operation, path);
+    if (mapped.kind === 'transient') this.logger.warn({ sandbox: this.id, operation, err: error }, mapped.message);
+    return mapped;
+  }
+}
+
+type Operation = 'exec' | 'read' | 'write' | 'list' | 'mkdir' | 'keepAlive' | 'kill';
+
+/** Errno-style codes (first match wins: "already exists but it is not a directory" is EEXIST), so file errors read the same as the local sandbox's (see agent/tools/sandbox-files.ts). */
+const FILE_PROBLEMS: Array<{ test: RegExp; code: string; errno: string; what: string }> = [
+  { test: /is a directory/i, code: 'is_a_directory', errno: 'EISDIR', what: 'is a directory' },
+  { test: /already exists/i, code: 'file_exists', errno: 'EEXIST', what: 'already exists' },
+  { test: /not a directory/i, code: 'not_a_directory', errno: 'ENOTDIR', what: 'is not a directory' },
+  { test: /permission.denied/i, code: 'permission_denied', errno: 'EACCES', what: 'permission denied' },
+];
+
+function errnoError(errno: string, message: string, cause: unknown): Error {
+  return Object.assign(new Error(message, { cause }), { code: errno });
+}
+
+function envdError(error: unknown, operation: Operation, path: string | undefined): SandboxError {
+  const message = errorMessage(error);
+  const where = path ? ` (${path})` : '';
+  if (error instanceof FileNotFoundError || (error instanceof NotFoundError && path !== undefined)) {
+    return new SandboxError('file_not_found', `No such file or directory${where}: ${message}`, {
+      kind: 'permanent',
+      cause: errnoError('ENOENT', message, error),
+      userMessage: `No such file or directory${where}.`,
+    });
+  }
+  if (error instanceof InvalidArgumentError || error instanceof SdkSandboxError) {
+    const problem = path !== undefined ? FILE_PROBLEMS.find((p) => p.test.test(message)) : undefined;
+    if (problem) {
+      return new SandboxError(problem.code, `${path}: ${problem.what} (${message})`, {
+        kind: 'permanent',
+        cause: errnoError(problem.errno, message, error),
+        userMessage: `${path}: ${problem.what}.`,
+      });
+    }
+  }
+  if (operation === 'exec' && (error instanceof InvalidArgumentError || error instanceof NotFoundError)) {
+    return new SandboxError('exec_failed', `Could not start a command: ${message}`, {
+      kind: 'permanent',
+      cause: error,
+    });
+  }
+  return sdkError(error, `E2B ${operation} failed`);
+}
+
+/** Control-plane failures (create, connect), with what an operator should check. */
+function controlPlaneError(error: unknown, operation: 'create' | 'connect', template: string): SandboxError {
+  const message = errorMessage(error);
+  if (error instanceof AuthenticationError) {
+    return new SandboxError('e2b_auth', `E2B rejected the API key on ${operation}: ${message}`, {
+      kind: 'permanent',
+      cause: error,
+      userMessage: 'E2B rejected the API key, so no sandbox can be started. An operator should check E2B_API_KEY.',
+    });
+  }
+  const status = statusOf(error);
+  if (
+    operation === 'create' &&
+    (error instanceof TemplateError || error instanceof InvalidArgumentError || status === 400 || status === 404)
+  ) {
+    return new SandboxError('e2b_template', `E2B could not start template "${template}": ${message}`, {
+      kind: 'permanent',
+      cause: error,
+      userMessage: `E2B could not start a sandbox from template "${template}". An operator should check E2B_TEMPLATE (and that the E2B team owning E2B_API_KEY can use it).`,
+    });
+  }
+  return sdkError(error, `E2B ${operation} failed`);
+}
+
+/** Any other SDK or transport error, with its kind. */
+function sdkError(error: unknown, context: string): SandboxError {
+  const message = `${context}: ${errorMessage(error)}`;
+  if (error instanceof NotEnoughSpaceError) {
+    return new SandboxError('sandbox_disk_full', message, {
+      kind: 'permanent',
+      cause: error,
+      userMessage: 'The sandbox ran out of disk space; remove build output or large files and try again.',
+    });
+  }
+  if (error instanceof AuthenticationError) {
+    return new SandboxError('e2b_auth', message, {
+      kind: 'permanent',
+      cause: error,
+      userMessage: 'E2B refused the request as unauthorized. An operator should check E2B_API_KEY.',
+    });
+  }
+  if (error instanceof TemplateError) {
+    return new SandboxError('e2b_template', message, {
+      kind: 'permanent',
+      cause: error,
+      userMessage: 'The E2B template is too old for this SDK. An operator should rebuild it or check E2B_TEMPLATE.',
+    });
+  }
+  const kind: ErrorKind = isRetryable(error) ? 'transient' : 'permanent';
+  return new SandboxError(kind === 'transient' ? 'e2b_unavailable' : 'e2b_error', message, {
+    kind,
+    cause: error,
+    userMessage:
+      kind === 'transient'
+        ? 'E2B (the sandbox service) is not answering right now; try again in a minute.'
+        : `The sandbox service refused the request (${errorMessage(error)}).`,
+  });
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof status === 'number') return status;
+  const match = /^(\d{3}): /.exec(errorMessage(error));
+  return match?.[1] ? Number(match[1]) : undefined;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof SandboxNotFoundError || statusOf(error) === 404;
+}
+
+/** envd answers 409 "The sandbox is paused" to every call on a paused sandbox (RPCs see a bare "HTTP 409"). */
+function isPaused(error: unknown): boolean {
+  return /sandbox is paused|\bHTTP 409\b/i.test(errorMessage(error));
+}
+
+/** Errors about the request (a path, an argument, the disk), not about whether the sandbox is there. */
+function isRequestProblem(error: unknown): boolean {
+  return (
+    error instanceof FileNotFoundError ||
+    error instanceof InvalidArgumentError ||
+    error instanceof NotEnoughSpaceError ||
+    error instanceof CommandExitError ||
+    error instanceof AuthenticationError
+  );
+}
+
+function isTimeout(error: unknown): boolean {
+  if (error instanceof TimeoutError) return true;
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function isDeadlineExceeded(error: TimeoutError): boolean {
+  return /deadline_exceeded|deadline exceeded/i.test(error.message);
+}
+
+/** fetch/undici failures: refused, reset, DNS, TLS, dropped connections. */
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof TypeError && /fetch failed|terminated/i.test(error.message)) return true;
+  const code = (error.cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|UND_ERR_)/.test(code)
+  );
+}
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof RateLimitError || error instanceof ServiceBusyError) return true;
+  if (isTimeout(error) || isConnectionError(error)) return true;
+  const status = statusOf(error);
+  return status !== undefined && (status >= 500 || status === 429 || status === 408);
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = {
+  hangup: 1,
+  interrupt: 2,
+  quit: 3,
+  aborted: 6,
+  killed: 9,
+  'segmentation fault': 11,
+  'broken pipe': 13,
+  terminated: 15,
+};
+
+/** envd reports a signal death as exit code -1 and `signal: <name>`; the local sandbox says 128 + signal. */
+function exitCodeOf(error: CommandExitError): number {
+  if (error.exitCode >= 0) return error.exitCode;
+  const name = /^signal: (.+)$/.exec(error.error ?? '')?.[1];
+  const number = name ? SIGNAL_NUMBERS[name] : undefined;
+  return number === undefined ? 1 : 128 + number;
+}
+
+/** A throwing progress callback must not break the command's event stream. */
+function guard(callback: ((chunk: string) => void) | undefined): ((chunk: string) => void) | undefined {
+  if (!callback) return undefined;
+  return (chunk) => {
+    try {
+      callback(chunk);
+    } catch {
+      // Progress reporting is best effort.
+    }
+  };
+}

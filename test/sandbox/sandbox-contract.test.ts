@@ -1,0 +1,35 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { E2BSandboxProvider } from '../../src/sandbox/e2b-sandbox.js';
+import { LocalSandboxProvider } from '../../src/sandbox/local-sandbox.js';
+import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
+import { captureLogger } from '../helpers/logger.js';
+import { sandboxContract } from './sandbox-contract.js';
+
+let fake: FakeE2B;
+let localRoot: string;
+
+beforeAll(async () => {
+  fake = await startFakeE2B();
+  localRoot = await mkdtemp(join(tmpdir(), 'ai-dev-contract-'));
+});
+
+afterAll(async () => {
+  await fake.close();
+  await rm(localRoot, { recursive: true, force: true });
+});
+
+sandboxContract('local', () => new LocalSandboxProvider(localRoot));
+
+sandboxContract(
+  'e2b (loopback fake, real SDK)',
+  () =>
+    new E2BSandboxProvider({
+      ...fake.connectionOpts,
+      template: 'base',
+      logger: captureLogger().logger,
+      retryDelaysMs: [20, 20, 20],
+    }),
+);

@@ -1,0 +1,51 @@
+/**
+ * What a run tells the outside world. The loop emits these; the Slack reporter (or a test,
+ * or a CLI) turns them into something a person reads. Nothing here knows Slack.
+ */
+export type RunEvent =
+  | { type: 'run-start'; repo: string; baseBranch: string; branch: string }
+  | { type: 'sandbox-ready'; repo: string; sandboxId: string; reused: boolean; note?: string }
+  | { type: 'action-start'; id: string; tool: string; summary: string }
+  | { type: 'action-end'; id: string; tool: string; action: ActionReport }
+  | { type: 'model-text'; text: string }
+  | { type: 'usage'; turns: number; inputTokens: number; outputTokens: number; totalTokens: number }
+  | { type: 'run-end'; outcome: RunOutcome };
+
+/** One sandbox action as a person should see it. */
+export type ActionReport =
+  | { kind: 'file-written'; path: string; bytes: number; added: number; removed: number; created: boolean }
+  | { kind: 'file-edited'; path: string; added: number; removed: number }
+  | { kind: 'directory-created'; path: string; existed: boolean }
+  | { kind: 'file-read'; path: string; lines: string }
+  | { kind: 'files-listed'; path: string; count: number }
+  | { kind: 'code-searched'; pattern: string; matches: number }
+  | {
+      kind: 'command';
+      command: string;
+      exitCode: number;
+      durationMs: number;
+      timedOut: boolean;
+      output: string;
+    }
+  | { kind: 'commit'; sha: string; message: string; files: number }
+  | { kind: 'pull-request'; url: string; number: number; created: boolean; branch: string }
+  | { kind: 'failed'; error: string };
+
+export interface RunTotals {
+  turns: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  elapsedMs: number;
+  filesChanged: string[];
+  commands: Array<{ command: string; exitCode: number; durationMs: number }>;
+}
+
+export type RunOutcome =
+  | { kind: 'pull-request'; url: string; number: number; created: boolean; summary: string; totals: RunTotals }
+  | { kind: 'no-changes'; answer: string; totals: RunTotals }
+  | { kind: 'stopped'; by: string | undefined; totals: RunTotals }
+  | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes'; totals: RunTotals }
+  | { kind: 'failed'; reason: string; reference: string; totals: RunTotals };
+
+export type RunEventListener = (event: RunEvent) => void;

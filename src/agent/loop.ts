@@ -1,0 +1,183 @@
+import { errorMessage } from '../lib/errors.js';
+import type { ActionReport, RunEvent } from './events.js';
+import type { InputItem, Model, Usage } from './model.js';
+import { ModelAbortedError } from './model-errors.js';
+import type { Tool } from './tools/define-tool.js';
+import type { ToolContext } from './tools/tool-context.js';
+
+export interface LoopLimits {
+  maxTurns: number;
+  maxTokens: number;
+  /** The moment the run must end by (epoch ms). */
+  deadline: number;
+}
+
+export interface LoopOptions {
+  model: Model;
+  tools: Tool[];
+  context: ToolContext;
+  conversationId: string;
+  /** Rebuilt every turn so that it can include what became known (AGENTS.md …). */
+  instructions: () => string;
+  /** Input for the first turn: outputs owed from an earlier run, then the user's message(s). */
+  input: InputItem[];
+  /** Messages that arrived while the run was going; given to the model at its next turn. */
+  takeQueuedInput: () => Promise<InputItem[]>;
+  limits: LoopLimits;
+  signal: AbortSignal;
+  emit: (event: RunEvent) => void;
+  /** Called whenever the set of tool outputs not yet sent changes, so they survive a stop or crash. */
+  savePendingInput?: (items: InputItem[]) => Promise<void>;
+  /** Applied to everything sent to the model (tool outputs and messages): no secret leaves. */
+  redact?: (text: string) => string;
+  now?: () => number;
+}
+
+export type LoopEnd =
+  | { kind: 'answered'; text: string }
+  | { kind: 'stopped' }
+  | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes' }
+  | { kind: 'failed'; error: unknown };
+
+export interface LoopResult {
+  end: LoopEnd;
+  turns: number;
+  usage: Usage;
+  /** Input that never reached the model (tool outputs owed to it); the next run sends it first. */
+  pendingInput: InputItem[];
+  actions: ActionReport[];
+}
+
+/**
+ * One run of the model: request → tool calls (in parallel) → outputs → … until the model
+ * answers without calling a tool, a limit is reached, the signal fires or something fails.
+ */
+export async function runLoop(options: LoopOptions): Promise<LoopResult> {
+  const now = options.now ?? Date.now;
+  const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  const actions: ActionReport[] = [];
+  let turns = 0;
+  let input = [...options.input, ...(await options.takeQueuedInput())];
+  const result = (end: LoopEnd): LoopResult => ({ end, turns, usage, pendingInput: input, actions });
+
+  while (true) {
+    if (options.signal.aborted) return result({ kind: 'stopped' });
+    if (turns >= options.limits.maxTurns) return result({ kind: 'budget-reached', limit: 'turns' });
+    if (usage.totalTokens >= options.limits.maxTokens) return result({ kind: 'budget-reached', limit: 'tokens' });
+    if (now() >= options.limits.deadline) return result({ kind: 'budget-reached', limit: 'minutes' });
+
+    let turn: Awaited<ReturnType<Model['respond']>>;
+    try {
+      turn = await withDeadline(options, (signal) =>
+        options.model.respond({
+          conversationId: options.conversationId,
+          instructions: options.instructions(),
+          input: redactInput(input, options.redact),
+          tools: options.tools,
+          signal,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof DeadlineReached) return result({ kind: 'budget-reached', limit: 'minutes' });
+      if (options.signal.aborted || error instanceof ModelAbortedError) return result({ kind: 'stopped' });
+      return result({ kind: 'failed', error });
+    }
+    turns += 1;
+    usage.inputTokens += turn.usage.inputTokens;
+    usage.outputTokens += turn.usage.outputTokens;
+    usage.totalTokens += turn.usage.totalTokens;
+    input = [];
+    options.emit({ type: 'usage', turns, ...usage });
+
+    if (turn.calls.length === 0) {
+      const queued = await options.takeQueuedInput();
+      // Someone wrote in the thread while the model was finishing: let it read that first.
+      if (queued.length > 0) {
+        if (turn.text) options.emit({ type: 'model-text', text: turn.text });
+        input = queued;
+        continue;
+      }
+      return result({ kind: 'answered', text: turn.text });
+    }
+    if (turn.text) options.emit({ type: 'model-text', text: turn.text });
+
+    // Every call gets an answer before the next request, or the conversation cannot go on.
+    const owed: InputItem[] = turn.calls.map((call) => ({
+      type: 'function_call_output',
+      call_id: call.callId,
+      output: 'Error: the run was stopped before this tool call ran.',
+    }));
+    await options.savePendingInput?.(owed);
+    const outputs = await Promise.all(
+      turn.calls.map(async (call, index): Promise<InputItem> => {
+        const output = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+        return { type: 'function_call_output', call_id: call.callId, output };
+      }),
+    );
+    input = [...outputs, ...(await options.takeQueuedInput())];
+    await options.savePendingInput?.(input);
+    if (options.signal.aborted) return result({ kind: 'stopped' });
+  }
+}
+
+/** Runs one call; whatever goes wrong becomes the output the model reads. */
+async function runToolCall(
+  options: LoopOptions,
+  name: string,
+  rawArguments: string,
+  actionId: string,
+  actions: ActionReport[],
+): Promise<string> {
+  const tool = options.tools.find((t) => t.name === name);
+  if (!tool) {
+    return `Error: there is no tool named "${name}". Available tools: ${options.tools.map((t) => t.name).join(', ')}.`;
+  }
+  let parsedJson: unknown;
+  try {
+    parsedJson = JSON.parse(rawArguments || '{}');
+  } catch (error) {
+    return `Error: the arguments are not valid JSON (${errorMessage(error)}). Send a JSON object matching the tool's schema.`;
+  }
+  const args = tool.parse(parsedJson);
+  if (!args.ok) return `Error: invalid arguments for ${name}: ${args.error}`;
+  options.emit({ type: 'action-start', id: actionId, tool: name, summary: tool.summarize(args.value) });
+  try {
+    const { output, action } = await tool.run(args.value, options.context);
+    if (action) {
+      actions.push(action);
+      options.emit({ type: 'action-end', id: actionId, tool: name, action });
+    }
+    return output.trim() === '' ? '(no output)' : output;
+  } catch (error) {
+    if (options.signal.aborted) return 'Error: the run was stopped while this tool was running.';
+    const failed: ActionReport = { kind: 'failed', error: `${name}: ${errorMessage(error)}` };
+    options.emit({ type: 'action-end', id: actionId, tool: name, action: failed });
+    return `Error: ${name} failed: ${errorMessage(error)}`;
+  }
+}
+
+function redactInput(items: InputItem[], redact: ((text: string) => string) | undefined): InputItem[] {
+  if (!redact) return items;
+  return items.map((item) =>
+    item.type === 'message' ? { ...item, content: redact(item.content) } : { ...item, output: redact(item.output) },
+  );
+}
+
+class DeadlineReached extends Error {}
+
+/** Aborts the model request when the run's wall-time budget runs out, not only between turns. */
+async function withDeadline<T>(options: LoopOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const now = options.now ?? Date.now;
+  const remaining = options.limits.deadline - now();
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DeadlineReached()), Math.max(0, remaining));
+  const signal = AbortSignal.any([options.signal, deadline.signal]);
+  try {
+    return await work(signal);
+  } catch (error) {
+    if (deadline.signal.aborted && !options.signal.aborted) throw new DeadlineReached();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

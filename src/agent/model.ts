@@ -1,0 +1,41 @@
+import type { Tool } from './tools/define-tool.js';
+
+/** What the loop sends the model besides the conversation's history. */
+export type InputItem =
+  | { type: 'message'; role: 'user'; content: string }
+  | { type: 'function_call_output'; call_id: string; output: string };
+
+export interface FunctionCall {
+  callId: string;
+  name: string;
+  /** The raw JSON text the model sent; it may be invalid. */
+  arguments: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+export interface ModelTurn {
+  responseId: string;
+  calls: FunctionCall[];
+  /** Assistant text of this turn (may be empty when it only calls tools). */
+  text: string;
+  usage: Usage;
+}
+
+export interface ModelRequest {
+  conversationId: string;
+  instructions: string;
+  input: InputItem[];
+  tools: Tool[];
+  signal: AbortSignal;
+}
+
+/** The model port: one conversation per Slack thread, one request per turn. */
+export interface Model {
+  createConversation(metadata: Record<string, string>): Promise<string>;
+  respond(request: ModelRequest): Promise<ModelTurn>;
+}

@@ -1,0 +1,196 @@
+import OpenAI from 'openai';
+import type { ReasoningEffort } from '../config/config.js';
+import type { Logger } from '../lib/logger.js';
+import type { InputItem, Model, ModelRequest, ModelTurn } from './model.js';
+import { ModelAbortedError, ModelError } from './model-errors.js';
+
+export interface OpenAIModelOptions {
+  client: OpenAI;
+  model: string;
+  reasoningEffort: ReasoningEffort;
+  logger: Logger;
+  /** Our own retries of a conversation-bound request (the SDK's are off, see respond). */
+  maxAttempts?: number;
+  retryDelayMs?: (attempt: number) => number;
+}
+
+/** The Responses API adapter: a Conversation per thread, tools as strict function tools. */
+export class OpenAIModel implements Model {
+  private readonly maxAttempts: number;
+  private readonly retryDelayMs: (attempt: number) => number;
+
+  constructor(private readonly options: OpenAIModelOptions) {
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? ((attempt) => Math.min(500 * 2 ** attempt, 8_000));
+  }
+
+  async createConversation(metadata: Record<string, string>): Promise<string> {
+    try {
+      const conversation = await this.options.client.conversations.create({ metadata });
+      return conversation.id;
+    } catch (error) {
+      throw toModelError(error, 'start a conversation');
+    }
+  }
+
+  async respond(request: ModelRequest): Promise<ModelTurn> {
+    let input = request.input;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(request, input);
+      } catch (error) {
+        const failure = toModelError(error, 'answer');
+        if (failure instanceof ModelAbortedError || failure.kind !== 'transient' || attempt + 1 >= this.maxAttempts) {
+          throw failure;
+        }
+        this.options.logger.warn({ err: error, attempt }, 'model request failed; retrying');
+        await sleep(this.retryDelayMs(attempt), request.signal);
+        // A request that failed late may still have been appended to the conversation:
+        // resend only what is not there yet, or the model sees it twice.
+        input = await this.notYetInConversation(request.conversationId, input);
+      }
+    }
+  }
+
+  private async once(request: ModelRequest, input: InputItem[]): Promise<ModelTurn> {
+    const response = await this.options.client.responses.create(
+      {
+        model: this.options.model,
+        conversation: request.conversationId,
+        instructions: request.instructions,
+        input,
+        tools: request.tools.map((tool) => ({
+          type: 'function' as const,
+          name: tool.name,
+          description: tool.description,
+          parameters: tool.jsonSchema,
+          strict: true,
+        })),
+        parallel_tool_calls: true,
+        reasoning: { effort: effortFor(this.options.model, this.options.reasoningEffort) },
+      },
+      // Retrying a conversation-bound request blindly can append its input twice.
+      { signal: request.signal, maxRetries: 0 },
+    );
+    if (response.status !== 'completed') {
+      const reason = response.error?.message ?? response.incomplete_details?.reason ?? response.status ?? 'unknown';
+      throw new ModelError('model_incomplete', `The model did not complete its answer: ${reason}`, {
+        kind: response.status === 'incomplete' ? 'permanent' : 'transient',
+        userMessage: `The model did not finish its answer (${reason}).`,
+      });
+    }
+    const calls: ModelTurn['calls'] = [];
+    const texts: string[] = [];
+    for (const item of response.output) {
+      if (item.type === 'function_call')
+        calls.push({ callId: item.call_id, name: item.name, arguments: item.arguments });
+      if (item.type === 'message') {
+        for (const part of item.content) if (part.type === 'output_text') texts.push(part.text);
+      }
+    }
+    return {
+      responseId: response.id,
+      calls,
+      text: texts.join('\n').trim(),
+      usage: {
+        inputTokens: response.usage?.input_tokens ?? 0,
+        outputTokens: response.usage?.output_tokens ?? 0,
+        totalTokens: response.usage?.total_tokens ?? 0,
+      },
+    };
+  }
+
+  private async notYetInConversation(conversationId: string, input: InputItem[]): Promise<InputItem[]> {
+    try {
+      const page = await this.options.client.conversations.items.list(conversationId, { order: 'desc', limit: 50 });
+      const outputs = new Set<string>();
+      const messages = new Set<string>();
+      for (const item of page.data) {
+        if (item.type === 'function_call_output') outputs.add(item.call_id);
+        if (item.type === 'message' && item.role === 'user') {
+          for (const part of item.content) if (part.type === 'input_text') messages.add(part.text);
+        }
+      }
+      return input.filter((item) =>
+        item.type === 'function_call_output' ? !outputs.has(item.call_id) : !messages.has(item.content),
+      );
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not read the conversation before a retry; resending all input');
+      return input;
+    }
+  }
+}
+
+/** Sol 6.1 and later refuse `none` and `minimal`; `low` is the nearest they accept. */
+export function effortFor(model: string, effort: ReasoningEffort): ReasoningEffort {
+  const sol = /^gpt-(\d+)(?:\.(\d+))?-sol/.exec(model);
+  if (!sol) return effort;
+  const version = Number(sol[1]) + Number(sol[2] ?? 0) / 10;
+  if (version >= 6.1 && (effort === 'none' || effort === 'minimal')) return 'low';
+  return effort;
+}
+
+export function toModelError(error: unknown, doing: string): ModelError {
+  if (error instanceof ModelError) return error;
+  if (error instanceof OpenAI.APIUserAbortError) return new ModelAbortedError(error);
+  if (error instanceof OpenAI.RateLimitError) {
+    if (error.code === 'insufficient_quota') {
+      return new ModelError('openai_insufficient_quota', `OpenAI quota exhausted while trying to ${doing}`, {
+        cause: error,
+        userMessage:
+          'The OpenAI account has run out of quota. Ask the operator to add credit, then reply here to retry.',
+      });
+    }
+    return new ModelError('openai_rate_limited', `OpenAI rate limit while trying to ${doing}`, {
+      kind: 'transient',
+      cause: error,
+      userMessage: 'OpenAI is rate-limiting the bot; try again in a minute.',
+    });
+  }
+  if (error instanceof OpenAI.AuthenticationError) {
+    return new ModelError('openai_bad_key', 'OpenAI rejected the API key', {
+      cause: error,
+      userMessage: 'OpenAI rejected the bot’s API key. Ask the operator to check OPENAI_API_KEY.',
+    });
+  }
+  if (error instanceof OpenAI.APIConnectionError || (error instanceof OpenAI.APIError && isRetryable(error.status))) {
+    return new ModelError('openai_unavailable', `OpenAI failed to ${doing}: ${error.message}`, {
+      kind: 'transient',
+      cause: error,
+      userMessage: 'OpenAI is not answering properly right now; try again in a few minutes.',
+    });
+  }
+  if (error instanceof OpenAI.APIError) {
+    return new ModelError('openai_refused', `OpenAI refused to ${doing}: ${error.status} ${error.message}`, {
+      cause: error,
+      userMessage: `OpenAI refused the request (${error.status ?? 'error'}: ${error.message}).`,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ModelError('openai_failed', `OpenAI failed to ${doing}: ${message}`, {
+    kind: 'transient',
+    cause: error,
+    userMessage: 'The connection to OpenAI broke; try again.',
+  });
+}
+
+const isRetryable = (status: number | undefined) =>
+  status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new ModelAbortedError(signal.reason));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ModelAbortedError(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

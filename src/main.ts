@@ -5,18 +5,33 @@ import { pathToFileURL } from 'node:url';
 import { Octokit } from '@octokit/rest';
 import type { App } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
+import OpenAI from 'openai';
 import { AccessPolicy } from './access/access-policy.js';
+import { OpenAIModel } from './agent/openai-model.js';
+import { allTools } from './agent/tools/index.js';
 import { type Config, parseConfig, secretValues } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { AppInstallationCredentials, type GitHubCredentials, StaticTokenCredentials } from './github/credentials.js';
+import { GitHubPublisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
 import { errorMessage } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
+import { RunCoordinator } from './runs/coordinator.js';
+import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
+import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
+import type { SandboxProvider } from './sandbox/sandbox.js';
 import { createSlackApp } from './slack/app.js';
 import { registerCommand } from './slack/listeners/command.js';
+import { registerMention } from './slack/listeners/mention.js';
+import { registerRunButtons } from './slack/listeners/run-buttons.js';
+import { registerThreadMessage } from './slack/listeners/thread-message.js';
+import { PostQueues } from './slack/post-queue.js';
+import { SlackReporter } from './slack/reporter.js';
+import { EventLedger } from './store/event-ledger.js';
 import { LinkStore } from './store/link-store.js';
 import { openStore } from './store/open-store.js';
+import { ThreadStore } from './store/thread-store.js';
 
 export interface BotOverrides {
   /** Where log lines go (tests scan them for secrets). */
@@ -24,12 +39,16 @@ export interface BotOverrides {
   slackClientOptions?: Partial<WebClientOptions>;
   /** Where the local sandbox provider makes its directories (tests keep them in their temp dir). */
   localSandboxRoot?: string;
+  /** Least time between two thread replies in one channel (Slack allows about one a second). */
+  slackPostIntervalMs?: number;
   /** HTTP mode: where to listen (tests bind 127.0.0.1 port 0). Default: all interfaces on PORT. */
   listen?: { port: number; host?: string };
 }
 
 export interface RunningBot {
   app: App;
+  coordinator: RunCoordinator;
+  threads: ThreadStore;
   logger: Logger;
   /** The HTTP port actually bound (HTTP mode), for tests that listen on port 0. */
   httpPort: number | undefined;
@@ -68,13 +87,93 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     logger,
     clientOptions: overrides.slackClientOptions,
   });
+  const threads = new ThreadStore(store, logger);
+  const provider: SandboxProvider =
+    config.sandbox.provider === 'local'
+      ? new LocalSandboxProvider(overrides.localSandboxRoot)
+      : new E2BSandboxProvider({
+          apiKey: config.sandbox.apiKey,
+          template: config.sandbox.template,
+          domain: config.sandbox.domain,
+          apiUrl: config.sandbox.apiUrl,
+          sandboxUrl: config.sandbox.sandboxUrl,
+          logger,
+        });
+  const openai = new OpenAI({
+    apiKey: config.openai.apiKey,
+    baseURL: config.openai.baseUrl,
+    logger: openaiLogger(logger),
+  });
+  const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
+  let botUserId: string | undefined;
+  const coordinator = new RunCoordinator({
+    model: new OpenAIModel({
+      client: openai,
+      model: config.openai.model,
+      reasoningEffort: config.openai.reasoningEffort,
+      logger,
+    }),
+    tools: allTools,
+    provider,
+    credentials,
+    publisher: new GitHubPublisher({ credentials, octokitFor, logger }),
+    threads,
+    limits: config.limits,
+    githubServerUrl: config.github.serverUrl,
+    logger,
+    redact,
+    reporterFor: (channel, threadTs) =>
+      new SlackReporter({
+        client: app.client,
+        channel,
+        threadTs,
+        redact,
+        logger,
+        queue: queues.forChannel(channel),
+        threadKey: `${channel}:${threadTs}`,
+      }),
+    threadInfo: async (channel, threadTs, user) => {
+      const [permalink, name] = await Promise.all([
+        app.client.chat
+          .getPermalink({ channel, message_ts: threadTs })
+          .then((r) => r.permalink)
+          .catch(() => undefined),
+        app.client.users
+          .info({ user })
+          .then((r) => r.user?.real_name || r.user?.name)
+          .catch(() => undefined),
+      ]);
+      return { permalink, requester: name ? `${name} (<@${user}>)` : `<@${user}>` };
+    },
+  });
+
   registerCommand(app, {
     links,
     repoChecker: new RepoChecker(credentials, octokitFor),
     access,
     githubServerUrl: config.github.serverUrl,
     logger,
+    activeThreads: async (channel) => {
+      const active = await threads.active(channel);
+      return active.map((t) => ({
+        repo: t.repos.map((r) => r.repo).join(', '),
+        state: t.status === 'running' ? 'working' : 'paused (budget reached)',
+        permalink: t.permalink,
+      }));
+    },
   });
+  const incoming = {
+    links,
+    threads,
+    ledger: new EventLedger(store),
+    coordinator,
+    access,
+    logger,
+    botUserId: () => botUserId,
+  };
+  registerMention(app, incoming);
+  registerThreadMessage(app, incoming);
+  registerRunButtons(app, { coordinator, access, logger });
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
@@ -82,6 +181,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   let httpPort: number | undefined;
   try {
     await app.init();
+    const auth = await app.client.auth.test();
+    botUserId = auth.user_id;
     if (config.slack.socketMode) {
       await app.start();
     } else {
@@ -98,10 +199,30 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     app,
     logger,
     httpPort,
+    coordinator,
+    threads,
     stop: async () => {
+      coordinator.stopAll('the bot is shutting down');
+      await Promise.race([coordinator.idle(), delay(15_000)]);
+      await queues.flushAll();
       await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping Slack app'));
       await store.close();
     },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The OpenAI SDK's own log lines, through our redacting logger. */
+function openaiLogger(logger: Logger) {
+  const child = logger.child({ component: 'openai' });
+  return {
+    debug: (message: string, ...rest: unknown[]) => child.debug({ rest }, message),
+    info: (message: string, ...rest: unknown[]) => child.info({ rest }, message),
+    warn: (message: string, ...rest: unknown[]) => child.warn({ rest }, message),
+    error: (message: string, ...rest: unknown[]) => child.error({ rest }, message),
   };
 }
 

@@ -10,8 +10,12 @@ import {
   DEFAULT_IDS,
   type FakeSlack,
   type InboundResponse,
+  mentionEvent,
+  messageEvent,
+  nextTs,
   type RecordedResponse,
   sendCommand,
+  sendEvent,
   startFakeSlack,
 } from '../fakes/slack-server.js';
 
@@ -31,6 +35,14 @@ export interface Harness {
     text: string,
     options?: { user?: string; channel?: string; expectResponse?: boolean },
   ): Promise<{ ack: InboundResponse; response?: RecordedResponse }>;
+  /** A message in the channel that mentions the bot (both twin events, like Slack sends them). */
+  mention(text: string, options?: { channel?: string; user?: string; threadTs?: string }): Promise<string>;
+  /** A plain reply in a thread (only the `message` event). */
+  reply(threadTs: string, text: string, options?: { channel?: string; user?: string }): Promise<string>;
+  /** The bot's messages in a thread, oldest first. */
+  thread(threadTs: string, channel?: string): Array<{ ts: string; text: string }>;
+  /** Waits for the thread's terminal message (a run-end), newest run. */
+  waitForEnd(threadTs: string, count?: number, channel?: string): Promise<string>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,6 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       slackClientOptions: { retryConfig: { retries: 3, factor: 1, minTimeout: 10, maxTimeout: 50 } },
       listen: { port: 0, host: '127.0.0.1' },
       localSandboxRoot: join(dir, 'sandboxes'),
+      slackPostIntervalMs: 20,
     });
   };
   const harness: Harness = {
@@ -94,6 +107,50 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const response = await slack.waitForResponse((r) => r.id === responseId, 5000);
       return { ack, response };
     },
+    async mention(text, opts = {}) {
+      const ts = nextTs();
+      const base = { channel: opts.channel ?? DEFAULT_IDS.channelId, user: opts.user ?? DEFAULT_IDS.userId, ts };
+      const fields = { ...base, text: `<@${DEFAULT_IDS.botUserId}> ${text}`, thread_ts: opts.threadTs };
+      // Slack sends a mention in a channel we also read as two events with different ids.
+      await Promise.all([
+        sendEvent(harness.botUrl, SIGNING_SECRET, mentionEvent(fields)),
+        sendEvent(harness.botUrl, SIGNING_SECRET, messageEvent(fields)),
+      ]);
+      return ts;
+    },
+    async reply(threadTs, text, opts = {}) {
+      const ts = nextTs();
+      await sendEvent(
+        harness.botUrl,
+        SIGNING_SECRET,
+        messageEvent({
+          channel: opts.channel ?? DEFAULT_IDS.channelId,
+          user: opts.user ?? DEFAULT_IDS.userId,
+          ts,
+          thread_ts: threadTs,
+          text,
+        }),
+      );
+      return ts;
+    },
+    thread(threadTs, channel = DEFAULT_IDS.channelId) {
+      return slack.threadMessages(channel, threadTs).map((m) => ({ ts: m.ts, text: m.text ?? '' }));
+    },
+    async waitForEnd(threadTs, count = 1, channel = DEFAULT_IDS.channelId) {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const ends = harness.thread(threadTs, channel).filter((m) => TERMINAL.test(m.text));
+        const end = ends[count - 1];
+        if (end && !harness.bot.coordinator.isRunning(channel, threadTs)) return end.text;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(
+        `no terminal message #${count} in thread ${threadTs}; thread so far:\n${harness
+          .thread(threadTs, channel)
+          .map((m) => m.text)
+          .join('\n---\n')}\nlogs:\n${logText.slice(-4000)}`,
+      );
+    },
     async restart(extraEnv = {}) {
       await harness.bot.stop();
       harness.bot = await boot(extraEnv);
@@ -108,6 +165,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   harness.botUrl = `http://127.0.0.1:${harness.bot.httpPort}`;
   return harness;
 }
+
+/** The first words of every terminal message (outcome-text). */
+const TERMINAL =
+  /^(:white_check_mark: (Opened|Updated) pull request|:speech_balloon: No changes needed|:octagonal_sign: Stopped|:double_vertical_bar: Budget reached|:x: The run failed)/;
 
 /** The text of an ack body (Bolt answers a slash command ack with JSON). */
 export function ackText(ack: InboundResponse): string {

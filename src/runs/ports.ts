@@ -1,0 +1,23 @@
+import type { RunEvent } from '../agent/events.js';
+import type { GitHubCredentials } from '../github/credentials.js';
+import type { Publisher } from '../github/publisher.js';
+
+/** Where a run's events go (the Slack reporter in production). */
+export interface RunReporter {
+  handle(event: RunEvent): void;
+  /** Resolves when everything handed so far has been delivered. */
+  flush(): Promise<void>;
+}
+
+/** Facts about a thread that live in the chat tool, looked up once per run. */
+export interface ThreadInfo {
+  permalink?: string;
+  requester: string;
+}
+
+export interface ThreadAddress {
+  channel: string;
+  threadTs: string;
+}
+
+export type { GitHubCredentials, Publisher };

@@ -1,0 +1,158 @@
+import type { PullRequestInfo, Workspace } from '../agent/tools/tool-context.js';
+import type { GitHubCredentials } from '../github/credentials.js';
+import type { Publisher } from '../github/publisher.js';
+import type { RepoRef } from '../github/repo-ref.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
+import { cloneWorkspace, existingWorkspace } from '../sandbox/workspace.js';
+import type { ThreadRepo } from '../store/thread-store.js';
+
+export interface RunWorkspacesOptions {
+  repos: ThreadRepo[];
+  provider: SandboxProvider;
+  credentials: GitHubCredentials;
+  publisher: Publisher;
+  githubServerUrl: string;
+  sandboxTimeoutMs: number;
+  metadata: Record<string, string>;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Persists a change to one repo's entry (sandbox id, published head, PR). */
+  saveRepo: (entry: ThreadRepo) => Promise<void>;
+  onReady: (repo: string, sandboxId: string, reused: boolean, note: string | undefined) => void;
+  /** Host-side text appended to every PR body (who asked, thread link, commands run). */
+  prFooter: () => string;
+}
+
+/**
+ * The sandboxes of one run, prepared lazily per repo (the first repo eagerly, in parallel with
+ * the first model request) and shared by all tool calls of the run.
+ */
+export class RunWorkspaces {
+  private readonly pending = new Map<string, Promise<Workspace>>();
+  readonly published: PullRequestInfo[] = [];
+
+  constructor(private readonly options: RunWorkspacesOptions) {}
+
+  /** Starts preparing a repo's workspace without waiting for it. */
+  warm(repo: string): void {
+    this.workspace(repo).catch(() => {
+      // The tool call that needs it will see the error.
+    });
+  }
+
+  prepared(): Promise<Workspace>[] {
+    return [...this.pending.values()];
+  }
+
+  entry(name: string | null | undefined): ThreadRepo {
+    const repos = this.options.repos;
+    if (!name) {
+      if (repos.length === 1 && repos[0]) return repos[0];
+      throw new Error(`Several repos are linked (${repos.map((r) => r.repo).join(', ')}); pass repo as owner/name.`);
+    }
+    const wanted = name.toLowerCase();
+    const found =
+      repos.find((r) => r.repo.toLowerCase() === wanted) ??
+      repos.find((r) => r.repo.split('/')[1]?.toLowerCase() === wanted);
+    if (!found)
+      throw new Error(`${name} is not linked to this thread; linked: ${repos.map((r) => r.repo).join(', ')}.`);
+    return found;
+  }
+
+  workspace(name: string | null | undefined): Promise<Workspace> {
+    const entry = this.entry(name);
+    let promise = this.pending.get(entry.repo);
+    if (!promise) {
+      promise = this.prepare(entry);
+      this.pending.set(entry.repo, promise);
+      // A failed preparation may be retried by the next tool call.
+      promise.catch(() => this.pending.delete(entry.repo));
+    }
+    return promise;
+  }
+
+  async publish(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
+    const entry = this.entry(workspace.repo);
+    const footer = this.options.prFooter();
+    const result = await this.options.publisher.publish({
+      workspace,
+      published: entry.published,
+      existingPr: entry.pr ? { number: entry.pr.number } : undefined,
+      title: request.title,
+      body: footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body,
+    });
+    entry.published = result.published;
+    entry.pr = { number: result.pr.number, url: result.pr.url };
+    await this.options.saveRepo(entry);
+    const info: PullRequestInfo = {
+      url: result.pr.url,
+      number: result.pr.number,
+      created: result.pr.created,
+      branch: result.pr.branch,
+    };
+    this.published.push(info);
+    return info;
+  }
+
+  private async prepare(entry: ThreadRepo): Promise<Workspace> {
+    const { provider, logger } = this.options;
+    let sandbox: Sandbox | undefined;
+    let note: string | undefined;
+    if (entry.sandboxId && entry.sandboxProvider === provider.name) {
+      sandbox = await provider.connect(entry.sandboxId, this.options.sandboxTimeoutMs);
+      if (sandbox) {
+        const root = await existingWorkspace(sandbox, entry.repo, entry.branch);
+        if (root) {
+          this.options.onReady(entry.repo, sandbox.id, true, undefined);
+          return { repo: entry.repo, sandbox, root, branch: entry.branch, baseBranch: entry.baseBranch };
+        }
+        logger.warn({ repo: entry.repo, sandbox: sandbox.id }, 'sandbox lost its checkout; cloning again');
+      } else {
+        note = entry.published
+          ? `The previous sandbox is gone; I started a fresh one from the published branch \`${entry.branch}\`. Anything that was not published is lost.`
+          : 'The previous sandbox is gone and nothing had been published yet, so I started again from the base branch; earlier unpublished work is lost.';
+      }
+    }
+    sandbox ??= await provider.create({
+      timeoutMs: this.options.sandboxTimeoutMs,
+      metadata: { ...this.options.metadata, repo: entry.repo },
+    });
+    entry.sandboxId = sandbox.id;
+    entry.sandboxProvider = provider.name;
+    await this.options.saveRepo(entry);
+    const ref = toRef(entry.repo);
+    const token = await this.options.credentials.tokenFor(ref, 'read');
+    let cloned: Awaited<ReturnType<typeof cloneWorkspace>>;
+    try {
+      cloned = await cloneWorkspace(sandbox, {
+        repo: entry.repo,
+        cloneUrl: `${this.options.githubServerUrl}/${entry.repo}.git`,
+        token,
+        baseBranch: entry.baseBranch,
+        branch: entry.branch,
+        signal: this.options.signal,
+      });
+    } catch (error) {
+      logger.error({ err: error, repo: entry.repo }, `clone failed: ${errorMessage(error)}`);
+      throw error;
+    }
+    if (cloned.resumedFromRemote && !entry.published) {
+      logger.warn({ repo: entry.repo, branch: entry.branch }, 'branch exists on GitHub but was never published by us');
+    }
+    // A recreated sandbox holds exactly the published commits: the mapping starts over from them.
+    if (cloned.resumedFromRemote && entry.published) {
+      const head = await sandbox.exec('git rev-parse HEAD', { cwd: cloned.root, timeoutMs: 30_000 });
+      entry.published = { localSha: head.stdout.trim(), remoteSha: head.stdout.trim() };
+      await this.options.saveRepo(entry);
+    }
+    this.options.onReady(entry.repo, sandbox.id, false, note);
+    return { repo: entry.repo, sandbox, root: cloned.root, branch: entry.branch, baseBranch: entry.baseBranch };
+  }
+}
+
+function toRef(repo: string): RepoRef {
+  const [owner = '', name = ''] = repo.split('/');
+  return { owner, name };
+}

@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
+import { buildInstructions, type RepoBrief } from '../agent/instructions.js';
+import { type LoopResult, runLoop } from '../agent/loop.js';
+import type { InputItem, Model } from '../agent/model.js';
+import type { Tool } from '../agent/tools/define-tool.js';
+import type { Workspace } from '../agent/tools/tool-context.js';
+import type { Config } from '../config/config.js';
+import type { GitHubCredentials } from '../github/credentials.js';
+import type { Publisher } from '../github/publisher.js';
+import { AppError, errorMessage, errorReference } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { SandboxProvider } from '../sandbox/sandbox.js';
+import { branchBase, quote, workspaceChanges } from '../sandbox/workspace.js';
+import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
+import type { RunReporter, ThreadInfo } from './ports.js';
+import { RunWorkspaces } from './run-workspaces.js';
+
+export interface RunnerDeps {
+  model: Model;
+  tools: Tool[];
+  provider: SandboxProvider;
+  credentials: GitHubCredentials;
+  publisher: Publisher;
+  threads: ThreadStore;
+  limits: Config['limits'];
+  githubServerUrl: string;
+  logger: Logger;
+  reporterFor: (channel: string, threadTs: string) => RunReporter;
+  redact: (text: string) => string;
+  threadInfo: (channel: string, threadTs: string, user: string) => Promise<ThreadInfo>;
+  now?: () => number;
+}
+
+export interface RunControl {
+  signal: AbortSignal;
+  stoppedBy: () => string | undefined;
+  /** Queued messages for the model's next turn; the coordinator drains them atomically. */
+  takeQueued: () => Promise<QueuedMessage[]>;
+}
+
+const GUIDANCE_FILES = ['AGENTS.md', 'CONTRIBUTING.md'];
+const GUIDANCE_MAX_CHARS = 12_000;
+
+/** One run of a thread: from its queued messages to a terminal outcome posted in the thread. */
+export async function executeRun(
+  deps: RunnerDeps,
+  state: ThreadState,
+  messages: QueuedMessage[],
+  control: RunControl,
+): Promise<RunOutcome> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const runId = randomUUID();
+  const log = deps.logger.child({ channel: state.channel, thread: state.threadTs, run: runId });
+  const reporter = deps.reporterFor(state.channel, state.threadTs);
+  const commands: RunTotals['commands'] = [];
+  const filesChanged = new Set<string>();
+  const emit = (event: RunEvent) => {
+    if (event.type === 'action-end') collect(event.action, commands, filesChanged);
+    try {
+      reporter.handle(event);
+    } catch (error) {
+      log.warn({ err: error }, 'reporter failed to take an event');
+    }
+  };
+  const totals = (loop?: LoopResult): RunTotals => ({
+    turns: loop?.turns ?? 0,
+    inputTokens: loop?.usage.inputTokens ?? 0,
+    outputTokens: loop?.usage.outputTokens ?? 0,
+    totalTokens: loop?.usage.totalTokens ?? 0,
+    elapsedMs: now() - started,
+    filesChanged: [...filesChanged],
+    commands,
+  });
+  const saveRepo = async (entry: ThreadState['repos'][number]) => {
+    await deps.threads.update(state.channel, state.threadTs, (s) => {
+      s.repos = s.repos.map((r) => (r.repo === entry.repo ? { ...entry } : r));
+      return s;
+    });
+  };
+
+  const info = await deps.threadInfo(state.channel, state.threadTs, state.startedBy).catch(() => ({
+    requester: state.startedBy,
+  }));
+  const primary = state.repos[0];
+  if (primary) emit({ type: 'run-start', repo: primary.repo, baseBranch: primary.baseBranch, branch: primary.branch });
+
+  const guidance = new Map<string, RepoBrief['guidance']>();
+  const workspaces = new RunWorkspaces({
+    repos: state.repos,
+    provider: deps.provider,
+    credentials: deps.credentials,
+    publisher: deps.publisher,
+    githubServerUrl: deps.githubServerUrl,
+    sandboxTimeoutMs: (deps.limits.maxMinutes + deps.limits.sandboxIdleMinutes) * 60_000,
+    metadata: { app: 'ai-dev', channel: state.channel, thread: state.threadTs },
+    logger: log,
+    signal: control.signal,
+    saveRepo,
+    onReady: (repo, sandboxId, reused, note) => emit({ type: 'sandbox-ready', repo, sandboxId, reused, note }),
+    prFooter: () => prFooter(info, commands),
+  });
+
+  let loop: LoopResult | undefined;
+  try {
+    // The sandbox and the first model request start together (spec section 6).
+    if (primary && state.repos.length === 1) workspaces.warm(primary.repo);
+    const conversationId =
+      state.conversationId ?? (await deps.model.createConversation({ channel: state.channel, thread: state.threadTs }));
+    if (!state.conversationId) {
+      state.conversationId = conversationId;
+      await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId }));
+    }
+    loop = await runLoop({
+      model: deps.model,
+      tools: deps.tools,
+      conversationId,
+      instructions: () =>
+        buildInstructions(
+          state.repos.map((r) => ({
+            repo: r.repo,
+            baseBranch: r.baseBranch,
+            branch: r.branch,
+            guidance: guidance.get(r.repo),
+          })),
+        ),
+      input: [...state.pendingInput, ...messages.map(toUserInput)],
+      takeQueuedInput: async () => (await control.takeQueued()).map(toUserInput),
+      limits: {
+        maxTurns: deps.limits.maxTurns,
+        maxTokens: deps.limits.maxTokens,
+        deadline: started + deps.limits.maxMinutes * 60_000,
+      },
+      signal: control.signal,
+      emit,
+      redact: deps.redact,
+      savePendingInput: async (items) => {
+        await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: items }));
+      },
+      context: {
+        workspace: async (repo) => {
+          const ws = await workspaces.workspace(repo);
+          if (!guidance.has(ws.repo)) guidance.set(ws.repo, await readGuidance(ws));
+          return ws;
+        },
+        publish: (ws, request) => workspaces.publish(ws, request),
+        limits: {
+          commandTimeoutSeconds: deps.limits.commandTimeoutSeconds,
+          outputMaxChars: deps.limits.outputMaxChars,
+        },
+        signal: control.signal,
+      },
+      now,
+    });
+    await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
+    const outcome = await finish(state, loop, workspaces, messages, control, totals, log);
+    emit({ type: 'run-end', outcome });
+    await reporter.flush();
+    return outcome;
+  } catch (error) {
+    const reference = errorReference();
+    log.error({ err: error, reference }, `run failed: ${errorMessage(error)}`);
+    const outcome: RunOutcome = control.signal.aborted
+      ? { kind: 'stopped', by: control.stoppedBy(), totals: totals(loop) }
+      : { kind: 'failed', reason: userReason(error), reference, totals: totals(loop) };
+    emit({ type: 'run-end', outcome });
+    await reporter.flush();
+    return outcome;
+  }
+}
+
+/** Turns how the loop ended into the terminal outcome, publishing leftover work first. */
+async function finish(
+  state: ThreadState,
+  loop: LoopResult,
+  workspaces: RunWorkspaces,
+  messages: QueuedMessage[],
+  control: RunControl,
+  totals: (loop?: LoopResult) => RunTotals,
+  log: Logger,
+): Promise<RunOutcome> {
+  const end = loop.end;
+  if (end.kind === 'stopped') return { kind: 'stopped', by: control.stoppedBy(), totals: totals(loop) };
+  if (end.kind === 'budget-reached') return { kind: 'budget-reached', limit: end.limit, totals: totals(loop) };
+  if (end.kind === 'failed') {
+    const reference = errorReference();
+    log.error({ err: end.error, reference }, `run failed: ${errorMessage(end.error)}`);
+    return { kind: 'failed', reason: userReason(end.error), reference, totals: totals(loop) };
+  }
+  // The model is done: anything it changed but did not publish is committed and published now,
+  // so the pull request is always the last word when there are changes.
+  const task = messages[0]?.text ?? 'Changes requested in Slack';
+  for (const pending of workspaces.prepared()) {
+    const ws = await pending.catch(() => undefined);
+    if (!ws) continue;
+    if (await hasUnpublishedWork(ws, state, workspaces)) {
+      await commitLeftovers(ws, titleFrom(task));
+      await workspaces.publish(ws, { title: titleFrom(task), body: end.text || task });
+    }
+  }
+  const pr = workspaces.published.at(-1);
+  if (pr) {
+    return {
+      kind: 'pull-request',
+      url: pr.url,
+      number: pr.number,
+      created: pr.created,
+      summary: end.text,
+      totals: totals(loop),
+    };
+  }
+  return { kind: 'no-changes', answer: end.text, totals: totals(loop) };
+}
+
+async function hasUnpublishedWork(ws: Workspace, state: ThreadState, workspaces: RunWorkspaces): Promise<boolean> {
+  const changes = await workspaceChanges(ws.sandbox, ws.root);
+  if (changes.uncommitted.length > 0) return true;
+  const entry = state.repos.find((r) => r.repo === ws.repo);
+  const publishedHead = workspaces.entry(ws.repo).published?.localSha ?? entry?.published?.localSha;
+  if (publishedHead) return changes.head !== publishedHead;
+  return changes.head !== (await branchBase(ws.sandbox, ws.root, ws.baseBranch));
+}
+
+async function commitLeftovers(ws: Workspace, message: string): Promise<void> {
+  const result = await ws.sandbox.exec(
+    `git add -A && (git diff --cached --quiet || git commit -q -m ${quote(message)})`,
+    { cwd: ws.root, timeoutMs: 120_000, env: { TZ: 'UTC' } },
+  );
+  if (result.exitCode !== 0) {
+    throw new AppError('commit_failed', `Could not commit the remaining changes: ${result.stderr.trim()}`);
+  }
+}
+
+async function readGuidance(ws: Workspace): Promise<RepoBrief['guidance']> {
+  for (const file of GUIDANCE_FILES) {
+    try {
+      const bytes = await ws.sandbox.readFile(`${ws.root}/${file}`);
+      const text = Buffer.from(bytes).toString('utf8');
+      return { file, text: text.length > GUIDANCE_MAX_CHARS ? `${text.slice(0, GUIDANCE_MAX_CHARS)}\n[…cut]` : text };
+    } catch {
+      // Not there: try the next one.
+    }
+  }
+  return undefined;
+}
+
+function toUserInput(message: QueuedMessage): InputItem {
+  return {
+    type: 'message',
+    role: 'user',
+    content: `Slack message from <@${message.user}> (ts ${message.ts}):\n${message.text}`,
+  };
+}
+
+function collect(action: ActionReport, commands: RunTotals['commands'], files: Set<string>): void {
+  if (action.kind === 'command') {
+    commands.push({ command: action.command, exitCode: action.exitCode, durationMs: action.durationMs });
+  }
+  if (action.kind === 'file-written' || action.kind === 'file-edited') files.add(action.path);
+}
+
+function prFooter(info: ThreadInfo, commands: RunTotals['commands']): string {
+  const lines = [
+    `Requested in Slack by ${info.requester}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
+  ];
+  if (commands.length > 0) {
+    lines.push('', 'Commands run in the sandbox:');
+    for (const c of commands.slice(-30)) {
+      lines.push(
+        `- \`${c.command.replaceAll('`', "'").slice(0, 120)}\` → exit ${c.exitCode} (${(c.durationMs / 1000).toFixed(1)} s)`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function titleFrom(task: string): string {
+  const line =
+    task
+      .replace(/<@[A-Z0-9]+>/g, '')
+      .trim()
+      .split('\n')[0] ?? '';
+  const clean = line.replace(/\s+/g, ' ').trim();
+  return clean.length > 72 ? `${clean.slice(0, 69)}…` : clean || 'Changes requested in Slack';
+}
+
+function userReason(error: unknown): string {
+  if (error instanceof AppError) return error.userMessage;
+  return 'Something went wrong on my side.';
+}

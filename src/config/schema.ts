@@ -26,13 +26,13 @@ const url = (hint: string) =>
       .optional(),
   );
 
-const positiveInt = (fallback: number, max: number) =>
+const positiveInt = (fallback: number, max: number, min = 1) =>
   z.preprocess(
     emptyToUndefined,
     z.coerce
       .number({ message: 'must be a whole number' })
       .int({ message: 'must be a whole number' })
-      .min(1, { message: 'must be at least 1' })
+      .min(min, { message: `must be at least ${min}` })
       .max(max, { message: `must be at most ${max}` })
       .default(fallback),
   );
@@ -147,7 +147,8 @@ export const environmentSchema = z.object({
   RUN_MAX_TOKENS: positiveInt(LIMIT_DEFAULTS.RUN_MAX_TOKENS, 1_000_000_000),
   RUN_MAX_MINUTES: positiveInt(LIMIT_DEFAULTS.RUN_MAX_MINUTES, 24 * 60),
   COMMAND_TIMEOUT_SECONDS: positiveInt(LIMIT_DEFAULTS.COMMAND_TIMEOUT_SECONDS, 24 * 3600),
-  OUTPUT_MAX_CHARS: positiveInt(LIMIT_DEFAULTS.OUTPUT_MAX_CHARS, 1_000_000),
+  // Below about a thousand characters the model cannot see enough of an error to act on it.
+  OUTPUT_MAX_CHARS: positiveInt(LIMIT_DEFAULTS.OUTPUT_MAX_CHARS, 1_000_000, 1000),
   SANDBOX_IDLE_MINUTES: positiveInt(LIMIT_DEFAULTS.SANDBOX_IDLE_MINUTES, 24 * 60),
   ALLOW_LINK_USERS: idList('user'),
   ALLOW_RUN_USERS: idList('user'),

@@ -14,6 +14,7 @@ import {
   messageEvent,
   nextTs,
   type RecordedResponse,
+  sendBlockAction,
   sendCommand,
   sendEvent,
   startFakeSlack,
@@ -43,6 +44,8 @@ export interface Harness {
   thread(threadTs: string, channel?: string): Array<{ ts: string; text: string }>;
   /** Waits for the thread's terminal message (a run-end), newest run. */
   waitForEnd(threadTs: string, count?: number, channel?: string): Promise<string>;
+  /** Clicks a button (Stop, Continue) whose value is the thread key. */
+  click(actionId: string, threadTs: string, options?: { channel?: string; user?: string }): Promise<InboundResponse>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
@@ -150,6 +153,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           .map((m) => m.text)
           .join('\n---\n')}\nlogs:\n${logText.slice(-4000)}`,
       );
+    },
+    click(actionId, threadTs, opts = {}) {
+      const channel = opts.channel ?? DEFAULT_IDS.channelId;
+      return sendBlockAction(harness.botUrl, SIGNING_SECRET, {
+        user: opts.user ?? DEFAULT_IDS.userId,
+        channel,
+        message_ts: threadTs,
+        thread_ts: threadTs,
+        action_id: actionId,
+        value: `${channel}:${threadTs}`,
+        response_url: slack.responseUrl(),
+      });
     },
     async restart(extraEnv = {}) {
       await harness.bot.stop();

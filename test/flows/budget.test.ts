@@ -19,7 +19,7 @@ describe('run budgets', () => {
       toolCalls([{ name: 'run_command', arguments: { command: 'seq 1 5000', timeout_seconds: 30 } }]),
       (req) => {
         // Output is trimmed to OUTPUT_MAX_CHARS with head and tail kept.
-        const output = req.functionCallOutputs[0]?.output ?? '';
+        const output = String(req.functionCallOutputs[0]?.output ?? '');
         expect(output.length).toBeLessThanOrEqual(2000);
         expect(output).toMatch(/chars, \d+ lines left out/);
         expect(output).toMatch(/\n1\n2\n/);

@@ -65,6 +65,7 @@ describe('manifest.yml', () => {
       'chat:write',
       'commands',
       'groups:history',
+      'users:read',
     ]);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.socket_mode_enabled).toBe(true);

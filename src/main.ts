@@ -18,6 +18,8 @@ import { errorMessage } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { RunCoordinator } from './runs/coordinator.js';
+import { SandboxReaper } from './runs/sandbox-reaper.js';
+import { InProcessThreadLock, RedisThreadLock } from './runs/thread-lock.js';
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
@@ -31,6 +33,7 @@ import { SlackReporter } from './slack/reporter.js';
 import { EventLedger } from './store/event-ledger.js';
 import { LinkStore } from './store/link-store.js';
 import { openStore } from './store/open-store.js';
+import { SandboxRegistry } from './store/sandbox-registry.js';
 import { ThreadStore } from './store/thread-store.js';
 
 export interface BotOverrides {
@@ -41,6 +44,8 @@ export interface BotOverrides {
   localSandboxRoot?: string;
   /** Least time between two thread replies in one channel (Slack allows about one a second). */
   slackPostIntervalMs?: number;
+  /** Idle sweep timing in ms (tests shorten SANDBOX_IDLE_MINUTES). */
+  idleSweep?: { idleMs: number; intervalMs: number };
   /** HTTP mode: where to listen (tests bind 127.0.0.1 port 0). Default: all interfaces on PORT. */
   listen?: { port: number; host?: string };
 }
@@ -88,6 +93,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     clientOptions: overrides.slackClientOptions,
   });
   const threads = new ThreadStore(store, logger);
+  const registry = new SandboxRegistry(store, logger);
   const provider: SandboxProvider =
     config.sandbox.provider === 'local'
       ? new LocalSandboxProvider(overrides.localSandboxRoot)
@@ -97,6 +103,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
           domain: config.sandbox.domain,
           apiUrl: config.sandbox.apiUrl,
           sandboxUrl: config.sandbox.sandboxUrl,
+          lifecycle: config.limits.sandboxIdleAction,
           logger,
         });
   const openai = new OpenAI({
@@ -118,6 +125,9 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     credentials,
     publisher: new GitHubPublisher({ credentials, octokitFor, logger }),
     threads,
+    registry,
+    // Several bot instances share Redis: a thread runs on one of them at a time.
+    lock: store.redisClient ? new RedisThreadLock(store.redisClient()) : new InProcessThreadLock(),
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,
@@ -147,6 +157,16 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     },
   });
 
+  const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
+  const reaper = new SandboxReaper({
+    registry,
+    provider,
+    idleMs,
+    mode: config.limits.sandboxIdleAction,
+    isRunning: (channel, threadTs) => coordinator.isRunning(channel, threadTs),
+    logger,
+  });
+
   registerCommand(app, {
     links,
     repoChecker: new RepoChecker(credentials, octokitFor),
@@ -160,6 +180,20 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
         state: t.status === 'running' ? 'working' : 'paused (budget reached)',
         permalink: t.permalink,
       }));
+    },
+    liveSandboxes: async (channel) => {
+      const now = Date.now();
+      return (await registry.forChannel(channel)).map((s) => ({
+        id: s.sandboxId,
+        repo: s.repo,
+        state: s.state,
+        idleMinutes: coordinator.isRunning(s.channel, s.threadTs)
+          ? 0
+          : Math.floor((now - Date.parse(s.lastActiveAt)) / 60_000),
+      }));
+    },
+    onUnlink: async (channel, repo) => {
+      await reaper.releaseRepo(channel, repo);
     },
   });
   const incoming = {
@@ -193,6 +227,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     await store.close().catch(() => {});
     throw error;
   }
+  reaper.start(overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)));
   logger.info({ mode: config.slack.socketMode ? 'socket' : 'http', port: config.port }, 'ai-dev is running');
 
   return {
@@ -202,6 +237,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     coordinator,
     threads,
     stop: async () => {
+      reaper.stop();
       coordinator.stopAll('the bot is shutting down');
       await Promise.race([coordinator.idle(), delay(15_000)]);
       await queues.flushAll();

@@ -37,6 +37,8 @@ export interface RunTotals {
   outputTokens: number;
   totalTokens: number;
   elapsedMs: number;
+  /** Sandbox time this run kept alive (summed over its sandboxes), for cost. */
+  sandboxMs: number;
   filesChanged: string[];
   commands: Array<{ command: string; exitCode: number; durationMs: number }>;
 }

@@ -2,6 +2,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { ActionReport, RunEvent } from './events.js';
 import type { InputItem, Model, Usage } from './model.js';
 import { ModelAbortedError } from './model-errors.js';
+import { RepetitionGuard } from './repetition-guard.js';
 import type { Tool } from './tools/define-tool.js';
 import type { ToolContext } from './tools/tool-context.js';
 
@@ -37,6 +38,8 @@ export type LoopEnd =
   | { kind: 'answered'; text: string }
   | { kind: 'stopped' }
   | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes' }
+  /** The model kept repeating the same failing (or fruitless) call. */
+  | { kind: 'repeating'; message: string }
   | { kind: 'failed'; error: unknown };
 
 export interface LoopResult {
@@ -57,6 +60,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
   const actions: ActionReport[] = [];
   let turns = 0;
+  const guard = new RepetitionGuard();
   let input = [...options.input, ...(await options.takeQueuedInput())];
   const result = (end: LoopEnd): LoopResult => ({ end, turns, usage, pendingInput: input, actions });
 
@@ -108,16 +112,27 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
       output: 'Error: the run was stopped before this tool call ran.',
     }));
     await options.savePendingInput?.(owed);
+    let stop: string | undefined;
     const outputs = await Promise.all(
       turn.calls.map(async (call, index): Promise<InputItem> => {
-        const output = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+        const ran = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+        const verdict = guard.record({ name: call.name, arguments: call.arguments, ...ran });
+        if (verdict.kind === 'stop') stop ??= verdict.message;
+        const output = verdict.kind === 'warn' ? `${ran.output}\n\n${verdict.message}` : ran.output;
         return { type: 'function_call_output', call_id: call.callId, output };
       }),
     );
     input = [...outputs, ...(await options.takeQueuedInput())];
     await options.savePendingInput?.(input);
     if (options.signal.aborted) return result({ kind: 'stopped' });
+    if (stop) return result({ kind: 'repeating', message: stop });
   }
+}
+
+interface ToolCallResult {
+  output: string;
+  /** The call did not do what was asked (an error, or a command that exited non-zero). */
+  failed: boolean;
 }
 
 /** Runs one call; whatever goes wrong becomes the output the model reads. */
@@ -127,19 +142,24 @@ async function runToolCall(
   rawArguments: string,
   actionId: string,
   actions: ActionReport[],
-): Promise<string> {
+): Promise<ToolCallResult> {
+  const failure = (output: string): ToolCallResult => ({ output, failed: true });
   const tool = options.tools.find((t) => t.name === name);
   if (!tool) {
-    return `Error: there is no tool named "${name}". Available tools: ${options.tools.map((t) => t.name).join(', ')}.`;
+    return failure(
+      `Error: there is no tool named "${name}". Available tools: ${options.tools.map((t) => t.name).join(', ')}.`,
+    );
   }
   let parsedJson: unknown;
   try {
     parsedJson = JSON.parse(rawArguments || '{}');
   } catch (error) {
-    return `Error: the arguments are not valid JSON (${errorMessage(error)}). Send a JSON object matching the tool's schema.`;
+    return failure(
+      `Error: the arguments are not valid JSON (${errorMessage(error)}). Send a JSON object matching the tool's schema.`,
+    );
   }
   const args = tool.parse(parsedJson);
-  if (!args.ok) return `Error: invalid arguments for ${name}: ${args.error}`;
+  if (!args.ok) return failure(`Error: invalid arguments for ${name}: ${args.error}`);
   options.emit({ type: 'action-start', id: actionId, tool: name, summary: tool.summarize(args.value) });
   try {
     const { output, action } = await tool.run(args.value, options.context);
@@ -147,12 +167,16 @@ async function runToolCall(
       actions.push(action);
       options.emit({ type: 'action-end', id: actionId, tool: name, action });
     }
-    return output.trim() === '' ? '(no output)' : output;
+    const failed =
+      output.startsWith('Error:') ||
+      action?.kind === 'failed' ||
+      (action?.kind === 'command' && (action.exitCode !== 0 || action.timedOut));
+    return { output: output.trim() === '' ? '(no output)' : output, failed };
   } catch (error) {
-    if (options.signal.aborted) return 'Error: the run was stopped while this tool was running.';
+    if (options.signal.aborted) return failure('Error: the run was stopped while this tool was running.');
     const failed: ActionReport = { kind: 'failed', error: `${name}: ${errorMessage(error)}` };
     options.emit({ type: 'action-end', id: actionId, tool: name, action: failed });
-    return `Error: ${name} failed: ${errorMessage(error)}`;
+    return failure(`Error: ${name} failed: ${errorMessage(error)}`);
   }
 }
 

@@ -45,6 +45,8 @@ export interface Config {
     commandTimeoutSeconds: number;
     outputMaxChars: number;
     sandboxIdleMinutes: number;
+    /** What happens to an idle sandbox: `pause` keeps it resumable on E2B. */
+    sandboxIdleAction: 'kill' | 'pause';
   };
   access: {
     linkUsers: string[];
@@ -149,6 +151,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       commandTimeoutSeconds: e.COMMAND_TIMEOUT_SECONDS,
       outputMaxChars: e.OUTPUT_MAX_CHARS,
       sandboxIdleMinutes: e.SANDBOX_IDLE_MINUTES,
+      sandboxIdleAction: e.SANDBOX_IDLE_ACTION,
     },
     access: {
       linkUsers: e.ALLOW_LINK_USERS,

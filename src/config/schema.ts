@@ -150,6 +150,10 @@ export const environmentSchema = z.object({
   // Below about a thousand characters the model cannot see enough of an error to act on it.
   OUTPUT_MAX_CHARS: positiveInt(LIMIT_DEFAULTS.OUTPUT_MAX_CHARS, 1_000_000, 1000),
   SANDBOX_IDLE_MINUTES: positiveInt(LIMIT_DEFAULTS.SANDBOX_IDLE_MINUTES, 24 * 60),
+  SANDBOX_IDLE_ACTION: z.preprocess(
+    emptyToUndefined,
+    z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('kill'),
+  ),
   ALLOW_LINK_USERS: idList('user'),
   ALLOW_RUN_USERS: idList('user'),
   ALLOW_REPOS: repoPatterns,

@@ -2,7 +2,12 @@ import type { RunOutcome } from '../agent/events.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadState, ThreadStore } from '../store/thread-store.js';
+import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
 import { executeRun, type RunnerDeps } from './thread-runner.js';
+
+const LOCK_TTL_MS = 60_000;
+const LOCK_RENEW_MS = 15_000;
+const LOCK_POLL_MS = 1_000;
 
 export interface NewThread {
   startedBy: string;
@@ -26,7 +31,7 @@ export class RunCoordinator {
   private readonly mutex = new KeyedMutex();
 
   constructor(
-    private readonly deps: RunnerDeps & { threads: ThreadStore; logger: Logger },
+    private readonly deps: RunnerDeps & { threads: ThreadStore; logger: Logger; lock: ThreadLock },
     private readonly onRunEnd: (channel: string, threadTs: string, outcome: RunOutcome) => void = () => {},
   ) {}
 
@@ -125,13 +130,63 @@ export class RunCoordinator {
       });
   }
 
+  /**
+   * Takes the thread's lock (another bot instance may be running it; then its run picks up the
+   * queued messages, or the lock frees up and this instance does), runs, and lets go.
+   */
   private async runUntilQueueEmpty(channel: string, threadTs: string, first: ActiveRun): Promise<void> {
+    const key = `${channel}:${threadTs}`;
+    const lease = await this.acquire(key, first.controller.signal);
+    if (!lease) {
+      this.active.delete(key);
+      return;
+    }
+    const stopRenewing = keepAlive(lease, LOCK_TTL_MS, LOCK_RENEW_MS, {
+      onError: (error) => this.deps.logger.warn({ err: error, thread: key }, 'could not renew the thread lock'),
+    });
+    const onLost = () => this.active.get(key)?.controller.abort(new Error('the thread lock was lost'));
+    lease.lost.addEventListener('abort', onLost, { once: true });
+    try {
+      await this.runWhileQueued(channel, threadTs, first);
+    } finally {
+      stopRenewing();
+      lease.lost.removeEventListener('abort', onLost);
+      await lease.release().catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, thread: key }, 'could not release the thread lock; it will expire');
+      });
+    }
+  }
+
+  private async acquire(key: string, signal: AbortSignal): Promise<LockLease | undefined> {
+    const deadline = Date.now() + (this.deps.limits.maxMinutes + 5) * 60_000;
+    while (!signal.aborted && Date.now() < deadline) {
+      const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
+      if (lease) return lease;
+      // Another instance runs this thread; if it finishes without our message, we take over.
+      const state = await this.deps.threads.get(...splitKey(key));
+      if (!state || state.queued.length === 0) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+    return undefined;
+  }
+
+  private async runWhileQueued(channel: string, threadTs: string, first: ActiveRun): Promise<void> {
     const key = `${channel}:${threadTs}`;
     let run = first;
     while (true) {
       const taken = await this.takeQueued(channel, threadTs);
       const state = await this.deps.threads.get(channel, threadTs);
       if (!state) return;
+      // Another instance already answered everything that was queued while this one waited.
+      if (taken.length === 0 && state.pendingInput.length === 0) {
+        await this.mutex.run(key, async () => {
+          await this.deps.threads.update(channel, threadTs, (s) =>
+            s.queued.length === 0 && s.status === 'running' ? { ...s, status: 'idle' } : undefined,
+          );
+          this.active.delete(key);
+        });
+        return;
+      }
       const outcome = await executeRun(this.deps, state, taken, {
         signal: run.controller.signal,
         stoppedBy: () => run.stoppedBy,
@@ -166,4 +221,9 @@ export class RunCoordinator {
     });
     return taken;
   }
+}
+
+function splitKey(key: string): [string, string] {
+  const index = key.indexOf(':');
+  return [key.slice(0, index), key.slice(index + 1)];
 }

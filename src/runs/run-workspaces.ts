@@ -6,6 +6,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
 import { cloneWorkspace, existingWorkspace } from '../sandbox/workspace.js';
+import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { ThreadRepo } from '../store/thread-store.js';
 
 export interface RunWorkspacesOptions {
@@ -16,6 +17,8 @@ export interface RunWorkspacesOptions {
   githubServerUrl: string;
   sandboxTimeoutMs: number;
   metadata: Record<string, string>;
+  registry: SandboxRegistry;
+  thread: { channel: string; threadTs: string };
   logger: Logger;
   signal: AbortSignal;
   /** Persists a change to one repo's entry (sandbox id, published head, PR). */
@@ -31,6 +34,8 @@ export interface RunWorkspacesOptions {
  */
 export class RunWorkspaces {
   private readonly pending = new Map<string, Promise<Workspace>>();
+  /** When this run started holding each sandbox (create or connect began), for sandbox time. */
+  private readonly heldSince = new Map<string, number>();
   readonly published: PullRequestInfo[] = [];
 
   constructor(private readonly options: RunWorkspacesOptions) {}
@@ -96,13 +101,30 @@ export class RunWorkspaces {
     return info;
   }
 
+  /** Ends this run's hold on its sandboxes: records their use; answers the sandbox time used. */
+  async release(now = Date.now()): Promise<number> {
+    let used = 0;
+    for (const [sandboxId, since] of this.heldSince) {
+      used += Math.max(0, now - since);
+      await this.options.registry.touch(sandboxId, now).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, sandbox: sandboxId }, 'could not record sandbox use');
+      });
+    }
+    this.heldSince.clear();
+    return used;
+  }
+
   private async prepare(entry: ThreadRepo): Promise<Workspace> {
     const { provider, logger } = this.options;
     let sandbox: Sandbox | undefined;
     let note: string | undefined;
+    const started = Date.now();
     if (entry.sandboxId && entry.sandboxProvider === provider.name) {
       sandbox = await provider.connect(entry.sandboxId, this.options.sandboxTimeoutMs);
+      if (!sandbox) await this.options.registry.remove(entry.sandboxId);
       if (sandbox) {
+        this.heldSince.set(sandbox.id, started);
+        await this.options.registry.touch(sandbox.id);
         const root = await existingWorkspace(sandbox, entry.repo, entry.branch);
         if (root) {
           this.options.onReady(entry.repo, sandbox.id, true, undefined);
@@ -115,10 +137,21 @@ export class RunWorkspaces {
           : 'The previous sandbox is gone and nothing had been published yet, so I started again from the base branch; earlier unpublished work is lost.';
       }
     }
-    sandbox ??= await provider.create({
-      timeoutMs: this.options.sandboxTimeoutMs,
-      metadata: { ...this.options.metadata, repo: entry.repo },
-    });
+    if (!sandbox) {
+      sandbox = await provider.create({
+        timeoutMs: this.options.sandboxTimeoutMs,
+        metadata: { ...this.options.metadata, repo: entry.repo },
+      });
+      // Recorded before anything else, so no sandbox ever runs without a record.
+      await this.options.registry.register({
+        sandboxId: sandbox.id,
+        provider: provider.name,
+        channel: this.options.thread.channel,
+        threadTs: this.options.thread.threadTs,
+        repo: entry.repo,
+      });
+    }
+    this.heldSince.set(sandbox.id, started);
     entry.sandboxId = sandbox.id;
     entry.sandboxProvider = provider.name;
     await this.options.saveRepo(entry);

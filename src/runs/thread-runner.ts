@@ -12,6 +12,7 @@ import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxProvider } from '../sandbox/sandbox.js';
 import { branchBase, quote, workspaceChanges } from '../sandbox/workspace.js';
+import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { RunWorkspaces } from './run-workspaces.js';
@@ -23,6 +24,7 @@ export interface RunnerDeps {
   credentials: GitHubCredentials;
   publisher: Publisher;
   threads: ThreadStore;
+  registry: SandboxRegistry;
   limits: Config['limits'];
   githubServerUrl: string;
   logger: Logger;
@@ -64,12 +66,14 @@ export async function executeRun(
       log.warn({ err: error }, 'reporter failed to take an event');
     }
   };
+  let sandboxMs = 0;
   const totals = (loop?: LoopResult): RunTotals => ({
     turns: loop?.turns ?? 0,
     inputTokens: loop?.usage.inputTokens ?? 0,
     outputTokens: loop?.usage.outputTokens ?? 0,
     totalTokens: loop?.usage.totalTokens ?? 0,
     elapsedMs: now() - started,
+    sandboxMs,
     filesChanged: [...filesChanged],
     commands,
   });
@@ -95,6 +99,8 @@ export async function executeRun(
     githubServerUrl: deps.githubServerUrl,
     sandboxTimeoutMs: (deps.limits.maxMinutes + deps.limits.sandboxIdleMinutes) * 60_000,
     metadata: { app: 'ai-dev', channel: state.channel, thread: state.threadTs },
+    registry: deps.registry,
+    thread: { channel: state.channel, threadTs: state.threadTs },
     logger: log,
     signal: control.signal,
     saveRepo,
@@ -154,13 +160,16 @@ export async function executeRun(
       now,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
-    const outcome = await finish(state, loop, workspaces, messages, control, totals, log);
+    const finished = await finish(state, loop, workspaces, messages, control, totals, log);
+    sandboxMs = await workspaces.release();
+    const outcome = { ...finished, totals: totals(loop) } as RunOutcome;
     emit({ type: 'run-end', outcome });
     await reporter.flush();
     return outcome;
   } catch (error) {
     const reference = errorReference();
     log.error({ err: error, reference }, `run failed: ${errorMessage(error)}`);
+    sandboxMs = await workspaces.release();
     const outcome: RunOutcome = control.signal.aborted
       ? { kind: 'stopped', by: control.stoppedBy(), totals: totals(loop) }
       : { kind: 'failed', reason: userReason(error), reference, totals: totals(loop) };
@@ -183,6 +192,16 @@ async function finish(
   const end = loop.end;
   if (end.kind === 'stopped') return { kind: 'stopped', by: control.stoppedBy(), totals: totals(loop) };
   if (end.kind === 'budget-reached') return { kind: 'budget-reached', limit: end.limit, totals: totals(loop) };
+  if (end.kind === 'repeating') {
+    const reference = errorReference();
+    log.warn({ reference, reason: end.message }, 'run stopped: the model was repeating itself');
+    return {
+      kind: 'failed',
+      reason: `${end.message} Reply in this thread with a hint to try another way.`,
+      reference,
+      totals: totals(loop),
+    };
+  }
   if (end.kind === 'failed') {
     const reference = errorReference();
     log.error({ err: end.error, reference }, `run failed: ${errorMessage(end.error)}`);

@@ -133,6 +133,20 @@ export class E2BSandboxProvider implements SandboxProvider {
     return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, timeoutMs);
   }
 
+  async release(id: string, mode: 'kill' | 'pause'): Promise<boolean> {
+    try {
+      const done =
+        mode === 'pause'
+          ? await this.client.Sandbox.pause(id, { requestTimeoutMs: KILL_REQUEST_TIMEOUT_MS })
+          : await this.client.Sandbox.kill(id, { requestTimeoutMs: KILL_REQUEST_TIMEOUT_MS });
+      this.logger.info({ sandbox: id, mode, done }, `E2B sandbox ${mode === 'pause' ? 'paused' : 'killed'}`);
+      return done;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw controlPlaneError(error, mode === 'pause' ? 'pause' : 'kill', this.options.template);
+    }
+  }
+
   private async detectHome(sdk: SdkSandbox): Promise<string> {
     try {
       const result = await sdk.commands.run('echo $HOME', {
@@ -432,7 +446,11 @@ function envdError(error: unknown, operation: Operation, path: string | undefine
 }
 
 /** Control-plane failures (create, connect), with what an operator should check. */
-function controlPlaneError(error: unknown, operation: 'create' | 'connect', template: string): SandboxError {
+function controlPlaneError(
+  error: unknown,
+  operation: 'create' | 'connect' | 'kill' | 'pause',
+  template: string,
+): SandboxError {
   const message = errorMessage(error);
   if (error instanceof AuthenticationError) {
     return new SandboxError('e2b_auth', `E2B rejected the API key on ${operation}: ${message}`, {

@@ -46,6 +46,13 @@ export class LocalSandboxProvider implements SandboxProvider {
   async connect(id: string): Promise<Sandbox | undefined> {
     return this.live.get(id);
   }
+
+  /** A temp directory cannot be paused: both modes delete it. */
+  async release(id: string): Promise<boolean> {
+    const sandbox = this.live.get(id);
+    if (!sandbox) return false;
+    return sandbox.kill();
+  }
 }
 
 export class LocalSandbox implements Sandbox {

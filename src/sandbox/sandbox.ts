@@ -67,8 +67,13 @@ export interface SandboxSpec {
 export interface SandboxProvider {
   readonly name: 'local' | 'e2b';
   create(spec: SandboxSpec): Promise<Sandbox>;
-  /** Reconnects to a sandbox made earlier; undefined when it no longer exists. */
+  /** Reconnects to a sandbox made earlier (resuming a paused one); undefined when it no longer exists. */
   connect(id: string, timeoutMs: number): Promise<Sandbox | undefined>;
+  /**
+   * Ends an idle sandbox by id: `kill` frees it for good, `pause` keeps its disk and memory so a
+   * later connect resumes it. False when it was already gone.
+   */
+  release(id: string, mode: 'kill' | 'pause'): Promise<boolean>;
 }
 
 export class SandboxError extends AppError {}

@@ -30,7 +30,19 @@ export interface ActiveThreadSummary {
   state: string;
 }
 
-export function listText(links: ChannelLink[], threads: ActiveThreadSummary[]): string {
+export interface LiveSandboxSummary {
+  id: string;
+  repo: string;
+  state: 'running' | 'paused';
+  idleMinutes: number;
+  permalink?: string;
+}
+
+export function listText(
+  links: ChannelLink[],
+  threads: ActiveThreadSummary[],
+  sandboxes: LiveSandboxSummary[] = [],
+): string {
   if (links.length === 0) {
     return 'No repos are linked to this channel yet. Link one with `/ai-dev link owner/repo`.';
   }
@@ -45,6 +57,14 @@ export function listText(links: ChannelLink[], threads: ActiveThreadSummary[]): 
     for (const thread of threads) {
       const where = thread.permalink ? `<${thread.permalink}|thread>` : 'a thread';
       lines.push(`• ${where} on ${thread.repo}: ${thread.state}`);
+    }
+  }
+  if (sandboxes.length > 0) {
+    lines.push('Live sandboxes:');
+    for (const s of sandboxes) {
+      const where = s.permalink ? ` for <${s.permalink}|a thread>` : '';
+      const idle = s.idleMinutes > 0 ? `, idle ${s.idleMinutes} min` : '';
+      lines.push(`• \`${s.id}\` (${s.repo}${where}): ${s.state}${idle}`);
     }
   }
   return lines.join('\n');

@@ -43,7 +43,8 @@ export function statsLine(totals: RunTotals): string {
   const tokens =
     `${formatCount(totals.totalTokens)} tokens ` +
     `(${formatCount(totals.inputTokens)} in, ${formatCount(totals.outputTokens)} out)`;
-  return `${turns} · ${tokens} · ${formatDuration(totals.elapsedMs)}`;
+  const sandbox = totals.sandboxMs > 0 ? ` · ${formatCount(Math.round(totals.sandboxMs / 1000))} sandbox s` : '';
+  return `${turns} · ${tokens} · ${formatDuration(totals.elapsedMs)}${sandbox}`;
 }
 
 /** "*Files changed (3):* `a`, `b`, `c`" — undefined when none. */

@@ -11,7 +11,19 @@ export interface KeyValueStore {
   delete(key: string): Promise<boolean>;
   /** Stores the value only if the key is absent (atomic across bot instances on Redis). */
   setIfAbsent(key: string, value: unknown, ttlMs: number): Promise<boolean>;
+  /** Redis stores only: the node-redis client, for what keyv cannot do (the per-thread lock). */
+  redisClient?(): RedisCommands;
   close(): Promise<void>;
+}
+
+/** The part of node-redis the per-thread lock uses. */
+export interface RedisCommands {
+  set(
+    key: string,
+    value: string,
+    options: { condition: 'NX'; expiration: { type: 'PX'; value: number } },
+  ): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 export class StoreError extends AppError {

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type KeyvRedis from '@keyv/redis';
 import { createKeyv } from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
@@ -85,6 +86,7 @@ async function openRedis(url: string, logger: Logger): Promise<KeyValueStore> {
       );
       return result === 'OK';
     },
+    redisClient: () => (keyv.store as KeyvRedis<unknown>).client,
     close: () => keyv.disconnect(),
   };
 }

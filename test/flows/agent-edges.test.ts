@@ -7,11 +7,11 @@ import { type Harness, SIGNING_SECRET, startHarness } from '../helpers/harness.j
 
 const FILES = { 'README.md': '# widgets\n', 'src/a.txt': 'alpha\n' };
 
-describe('runs at the edges', () => {
+describe.each(['local', 'e2b'] as const)('runs at the edges (%s sandbox)', (sandbox) => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ sandbox });
     await h.github.addRepo({ owner: 'acme', name: 'widgets', private: true, files: FILES });
     await h.command('link acme/widgets', { expectResponse: true });
   });
@@ -83,6 +83,23 @@ describe('runs at the edges', () => {
     expect(end).toContain('No changes needed');
     h.openai.assertDone();
     await expect(readFile('/tmp/evil', 'utf8')).rejects.toThrow();
+  });
+
+  it('stops a model that keeps repeating the same failing command, after warning it', async () => {
+    const failing = toolCalls([{ name: 'run_command', arguments: { command: 'false' } }]);
+    h.openai.script([
+      failing,
+      failing,
+      (req) => {
+        expect(req.functionCallOutputs[0]?.output).toMatch(/try something different/i);
+        return failing;
+      },
+    ]);
+    const root = await h.mention('make false succeed');
+    const end = await h.waitForEnd(root);
+    expect(end).toMatch(/The run failed: The model repeated the same failing action \(`run_command: false`\) 3 times/);
+    expect(end).toMatch(/reference `ERR-[0-9A-F]{8}`/);
+    h.openai.assertDone();
   });
 
   it('gives a message written during a run to the model at its next turn', async () => {
@@ -170,7 +187,11 @@ describe('runs at the edges', () => {
     const toModel = JSON.stringify(h.openai.requests.map((r) => r.body));
     const toSlack = JSON.stringify(h.slack.calls.map((c) => c.args)) + JSON.stringify(h.slack.responses);
     const logs = h.logs();
-    const sandboxFiles = await readAll(join(h.dir, 'sandboxes'));
+    const sandboxFiles = await readAll(join(h.dir, sandbox === 'e2b' ? 'e2b' : 'sandboxes'));
+    if (h.e2b) {
+      // No environment given to any E2B sandbox at creation.
+      for (const info of h.e2b.sandboxes()) expect(info.envVars).toEqual({});
+    }
     expect(toModel).toContain('HOME=');
     expect(sandboxFiles.length).toBeGreaterThan(0);
     for (const secret of secrets) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseConfig } from '../../src/config/config.js';
 import { type RunningBot, startBot } from '../../src/main.js';
+import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
 import { DEFAULT_FAKE_GITHUB_TOKEN, type FakeGitHub, startFakeGitHub } from '../fakes/github-server.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/openai-server.js';
 import {
@@ -26,6 +27,7 @@ export interface Harness {
   slack: FakeSlack;
   github: FakeGitHub;
   openai: FakeOpenAI;
+  e2b: FakeE2B | undefined;
   dir: string;
   env: Record<string, string>;
   bot: RunningBot;
@@ -52,12 +54,19 @@ export interface Harness {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** Which sandbox provider the bot uses; `e2b` runs against the loopback E2B fake. */
+  sandbox?: 'local' | 'e2b';
+  idleSweep?: { idleMs: number; intervalMs: number };
 }
 
 /** Fakes of Slack, GitHub and OpenAI on loopback, and the real bot (HTTP mode) pointed at them. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const [slack, github, openai] = await Promise.all([startFakeSlack(), startFakeGitHub(), startFakeOpenAI()]);
   const dir = await mkdtemp(join(tmpdir(), 'ai-dev-flow-'));
+  const e2b = options.sandbox === 'e2b' ? await startFakeE2B({ rootDir: join(dir, 'e2b') }) : undefined;
+  const sandboxEnv: Record<string, string> = e2b
+    ? { SANDBOX_PROVIDER: 'e2b', E2B_API_KEY: e2b.apiKey, E2B_API_URL: e2b.apiUrl, E2B_SANDBOX_URL: e2b.sandboxUrl }
+    : { SANDBOX_PROVIDER: 'local' };
   const env: Record<string, string> = {
     SLACK_BOT_TOKEN: slack.ids.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -67,7 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     GITHUB_TOKEN: DEFAULT_FAKE_GITHUB_TOKEN,
     GITHUB_API_URL: github.apiUrl,
     GITHUB_SERVER_URL: github.serverUrl,
-    SANDBOX_PROVIDER: 'local',
+    ...sandboxEnv,
     STORE_URL: `sqlite://${join(dir, 'store', 'bot.sqlite')}`,
     LOG_LEVEL: 'debug',
     ...options.env,
@@ -86,12 +95,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       listen: { port: 0, host: '127.0.0.1' },
       localSandboxRoot: join(dir, 'sandboxes'),
       slackPostIntervalMs: 20,
+      ...(options.idleSweep ? { idleSweep: options.idleSweep } : {}),
     });
   };
   const harness: Harness = {
     slack,
     github,
     openai,
+    e2b,
     dir,
     env,
     bot: await boot(),
@@ -173,7 +184,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await harness.bot.stop();
-      await Promise.all([slack.close(), github.close(), openai.close()]);
+      await Promise.all([slack.close(), github.close(), openai.close(), e2b?.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };

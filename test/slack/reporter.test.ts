@@ -71,6 +71,7 @@ const totals: RunTotals = {
   outputTokens: 2345,
   totalTokens: 12_345,
   elapsedMs: 184_000,
+  sandboxMs: 190_000,
   filesChanged: ['src/date.ts', 'test/date.test.ts'],
   commands: [
     { command: 'npm test', exitCode: 1, durationMs: 3000 },

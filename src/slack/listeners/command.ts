@@ -8,6 +8,7 @@ import { parseCommand } from '../command-parser.js';
 import {
   type ActiveThreadSummary,
   helpText,
+  type LiveSandboxSummary,
   linkedText,
   listText,
   notAllowedToLinkText,
@@ -25,6 +26,10 @@ export interface CommandDeps {
   logger: Logger;
   /** Threads with work in progress in a channel, for `/ai-dev list`. */
   activeThreads?: (channel: string) => Promise<ActiveThreadSummary[]>;
+  /** The channel's live sandboxes, for `/ai-dev list`. */
+  liveSandboxes?: (channel: string) => Promise<LiveSandboxSummary[]>;
+  /** Frees what a link kept alive (its sandboxes) once it is removed. */
+  onUnlink?: (channel: string, repo: string) => Promise<void>;
 }
 
 /**
@@ -48,11 +53,12 @@ export function registerCommand(app: App, deps: CommandDeps): void {
       case 'list': {
         await ack();
         try {
-          const [links, threads] = await Promise.all([
+          const [links, threads, sandboxes] = await Promise.all([
             deps.links.list(command.channel_id),
             deps.activeThreads ? deps.activeThreads(command.channel_id) : Promise.resolve([]),
+            deps.liveSandboxes ? deps.liveSandboxes(command.channel_id) : Promise.resolve([]),
           ]);
-          await ephemeral(listText(links, threads));
+          await ephemeral(listText(links, threads, sandboxes));
         } catch (error) {
           await fail(error);
         }
@@ -70,7 +76,10 @@ export function registerCommand(app: App, deps: CommandDeps): void {
           try {
             const removed = await deps.links.remove(command.channel_id, name);
             if (!removed) await ephemeral(notLinkedText(name));
-            else await respond({ response_type: 'in_channel', text: unlinkedText(removed.repo, command.user_id) });
+            else {
+              await respond({ response_type: 'in_channel', text: unlinkedText(removed.repo, command.user_id) });
+              await deps.onUnlink?.(command.channel_id, removed.repo);
+            }
           } catch (error) {
             await fail(error);
           }

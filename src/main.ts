@@ -92,7 +92,10 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     logger,
     clientOptions: overrides.slackClientOptions,
   });
-  const threads = new ThreadStore(store, logger);
+  // Several bot instances share Redis: a thread runs on one of them at a time, and its record
+  // is changed by one of them at a time.
+  const lock = store.redisClient ? new RedisThreadLock(store.redisClient()) : new InProcessThreadLock();
+  const threads = new ThreadStore(store, logger, store.redisClient ? lock : undefined);
   const registry = new SandboxRegistry(store, logger);
   const provider: SandboxProvider =
     config.sandbox.provider === 'local'
@@ -126,8 +129,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     publisher: new GitHubPublisher({ credentials, octokitFor, logger }),
     threads,
     registry,
-    // Several bot instances share Redis: a thread runs on one of them at a time.
-    lock: store.redisClient ? new RedisThreadLock(store.redisClient()) : new InProcessThreadLock(),
+    lock,
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,
@@ -240,7 +242,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       reaper.stop();
       coordinator.stopAll('the bot is shutting down');
       await Promise.race([coordinator.idle(), delay(15_000)]);
-      await queues.flushAll();
+      // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
+      await Promise.race([queues.flushAll(), delay(10_000)]);
       await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping Slack app'));
       await store.close();
     },

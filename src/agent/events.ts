@@ -8,6 +8,8 @@ export type RunEvent =
   | { type: 'action-start'; id: string; tool: string; summary: string }
   | { type: 'action-end'; id: string; tool: string; action: ActionReport }
   | { type: 'model-text'; text: string }
+  /** Something a person should know that is not an action (work lost with a sandbox, a new PR …). */
+  | { type: 'notice'; text: string }
   | { type: 'usage'; turns: number; inputTokens: number; outputTokens: number; totalTokens: number }
   | { type: 'run-end'; outcome: RunOutcome };
 

@@ -40,7 +40,9 @@ export function buildInstructions(repos: RepoBrief[]): string {
   ];
   for (const r of repos) {
     if (r.guidance) {
-      sections.push(`${r.guidance.file} of ${r.repo} (follow it):\n<<<\n${r.guidance.text}\n>>>`);
+      sections.push(
+        `${r.guidance.file} of ${r.repo}: the repo's own guidance on building, testing and style. Follow it where it does not conflict with the rules above, which always win:\n<<<\n${r.guidance.text}\n>>>`,
+      );
     }
   }
   return sections.join('\n\n');

@@ -3,6 +3,7 @@ import type { ActionReport, RunEvent } from './events.js';
 import type { InputItem, Model, Usage } from './model.js';
 import { ModelAbortedError } from './model-errors.js';
 import { RepetitionGuard } from './repetition-guard.js';
+import { endsRun } from './run-ending.js';
 import type { Tool } from './tools/define-tool.js';
 import type { ToolContext } from './tools/tool-context.js';
 
@@ -75,7 +76,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
       turn = await withDeadline(options, (signal) =>
         options.model.respond({
           conversationId: options.conversationId,
-          instructions: options.instructions(),
+          instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
           input: redactInput(input, options.redact),
           tools: options.tools,
           signal,
@@ -94,6 +95,8 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     options.emit({ type: 'usage', turns, ...usage });
 
     if (turn.calls.length === 0) {
+      // What was sent has reached the conversation: nothing is owed any more.
+      await options.savePendingInput?.([]);
       const queued = await options.takeQueuedInput();
       // Someone wrote in the thread while the model was finishing: let it read that first.
       if (queued.length > 0) {
@@ -113,9 +116,11 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     }));
     await options.savePendingInput?.(owed);
     let stop: string | undefined;
+    let fatal: unknown;
     const outputs = await Promise.all(
       turn.calls.map(async (call, index): Promise<InputItem> => {
         const ran = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+        if (ran.fatal !== undefined) fatal ??= ran.fatal;
         const verdict = guard.record({ name: call.name, arguments: call.arguments, ...ran });
         if (verdict.kind === 'stop') stop ??= verdict.message;
         const output = verdict.kind === 'warn' ? `${ran.output}\n\n${verdict.message}` : ran.output;
@@ -125,6 +130,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     input = [...outputs, ...(await options.takeQueuedInput())];
     await options.savePendingInput?.(input);
     if (options.signal.aborted) return result({ kind: 'stopped' });
+    if (fatal !== undefined) return result({ kind: 'failed', error: fatal });
     if (stop) return result({ kind: 'repeating', message: stop });
   }
 }
@@ -133,6 +139,8 @@ interface ToolCallResult {
   output: string;
   /** The call did not do what was asked (an error, or a command that exited non-zero). */
   failed: boolean;
+  /** A failure no tool call can fix: the run ends with it (its output is still owed to the model). */
+  fatal?: unknown;
 }
 
 /** Runs one call; whatever goes wrong becomes the output the model reads. */
@@ -174,6 +182,9 @@ async function runToolCall(
     return { output: output.trim() === '' ? '(no output)' : output, failed };
   } catch (error) {
     if (options.signal.aborted) return failure('Error: the run was stopped while this tool was running.');
+    if (endsRun(error)) {
+      return { output: `Error: ${name} failed and the run ended: ${errorMessage(error)}`, failed: true, fatal: error };
+    }
     const failed: ActionReport = { kind: 'failed', error: `${name}: ${errorMessage(error)}` };
     options.emit({ type: 'action-end', id: actionId, tool: name, action: failed });
     return failure(`Error: ${name} failed: ${errorMessage(error)}`);

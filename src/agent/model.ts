@@ -38,4 +38,9 @@ export interface ModelRequest {
 export interface Model {
   createConversation(metadata: Record<string, string>): Promise<string>;
   respond(request: ModelRequest): Promise<ModelTurn>;
+  /**
+   * Makes input that was owed from an interrupted run fit the conversation as it really is:
+   * drops what the API already appended, and answers calls that were left without an output.
+   */
+  reconcile(conversationId: string, input: InputItem[]): Promise<InputItem[]>;
 }

@@ -100,6 +100,39 @@ export class OpenAIModel implements Model {
     };
   }
 
+  async reconcile(conversationId: string, input: InputItem[]): Promise<InputItem[]> {
+    let page: Awaited<ReturnType<OpenAI['conversations']['items']['list']>>;
+    try {
+      page = await this.options.client.conversations.items.list(conversationId, { order: 'desc', limit: 100 });
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not read the conversation to reconcile; sending input as is');
+      return input;
+    }
+    const answered = new Set<string>();
+    const calls: string[] = [];
+    const messages = new Set<string>();
+    for (const item of page.data) {
+      if (item.type === 'function_call_output') answered.add(item.call_id);
+      if (item.type === 'function_call') calls.push(item.call_id);
+      if (item.type === 'message' && item.role === 'user') {
+        for (const part of item.content) if (part.type === 'input_text') messages.add(part.text);
+      }
+    }
+    const fresh = input.filter((item) =>
+      item.type === 'function_call_output' ? !answered.has(item.call_id) : !messages.has(item.content),
+    );
+    const owed = new Set(fresh.flatMap((item) => (item.type === 'function_call_output' ? [item.call_id] : [])));
+    // Calls the model made whose outputs never arrived (a crash between turns): answer them first.
+    const orphans: InputItem[] = calls
+      .filter((id) => !answered.has(id) && !owed.has(id))
+      .map((id) => ({
+        type: 'function_call_output',
+        call_id: id,
+        output: 'Error: this tool call was interrupted before it finished; check the state before repeating it.',
+      }));
+    return [...orphans, ...fresh];
+  }
+
   private async notYetInConversation(conversationId: string, input: InputItem[]): Promise<InputItem[]> {
     try {
       const page = await this.options.client.conversations.items.list(conversationId, { order: 'desc', limit: 50 });

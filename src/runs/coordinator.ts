@@ -1,9 +1,10 @@
 import type { RunOutcome } from '../agent/events.js';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
+import { errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadState, ThreadStore } from '../store/thread-store.js';
 import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
 import { executeRun, type RunnerDeps } from './thread-runner.js';
+import { toUserInput } from './user-input.js';
 
 const LOCK_TTL_MS = 60_000;
 const LOCK_RENEW_MS = 15_000;
@@ -15,30 +16,28 @@ export interface NewThread {
 }
 
 export type SubmitResult = 'started' | 'queued' | 'unknown-thread';
+export type ResumeResult = SubmitResult | 'not-paused';
 
 interface ActiveRun {
   controller: AbortController;
   stoppedBy?: string;
-  done: Promise<void>;
 }
 
 /**
- * One run per thread at a time. Messages for a thread that is running are queued (in the
- * store, so a restart keeps them) and reach the model at its next turn or in the next run.
+ * One run per thread at a time. Messages for a thread are queued in the store (a restart keeps
+ * them) and reach the model at its next turn or in the next run. Every change to a thread's
+ * record goes through ThreadStore.mutate, so no write undoes another.
  */
 export class RunCoordinator {
+  /** Threads this instance is working on (waiting for the lock, running, or between runs). */
+  private readonly launches = new Map<string, Promise<void>>();
+  /** The run in progress of each launched thread, for Stop. */
   private readonly active = new Map<string, ActiveRun>();
-  private readonly mutex = new KeyedMutex();
 
   constructor(
     private readonly deps: RunnerDeps & { threads: ThreadStore; logger: Logger; lock: ThreadLock },
     private readonly onRunEnd: (channel: string, threadTs: string, outcome: RunOutcome) => void = () => {},
   ) {}
-
-  /** Whether a thread is known (a reply in it is a follow-up). */
-  async knows(channel: string, threadTs: string): Promise<boolean> {
-    return (await this.deps.threads.get(channel, threadTs)) !== undefined;
-  }
 
   /**
    * Hands a message to a thread: creates the thread when `newThread` is given and it does not
@@ -50,54 +49,46 @@ export class RunCoordinator {
     message: QueuedMessage,
     newThread?: NewThread,
   ): Promise<SubmitResult> {
-    const key = `${channel}:${threadTs}`;
-    return this.mutex.run(key, async () => {
-      let state = await this.deps.threads.get(channel, threadTs);
-      if (!state) {
-        if (!newThread) return 'unknown-thread';
-        const now = new Date().toISOString();
-        state = {
-          channel,
-          threadTs,
-          startedBy: newThread.startedBy,
-          repos: newThread.repos.map((r) => ({ ...r })),
-          status: 'idle',
-          queued: [],
-          pendingInput: [],
-          createdAt: now,
-          updatedAt: now,
-        };
-      }
+    const key = threadKeyOf(channel, threadTs);
+    let result = 'unknown-thread' as SubmitResult;
+    await this.deps.threads.mutate(channel, threadTs, (existing) => {
+      const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
+      if (!state) return undefined;
       state.queued.push(message);
-      if (this.active.has(key)) {
-        await this.deps.threads.put(state);
-        return 'queued';
+      result = this.claimLaunch(key) ? 'started' : 'queued';
+      if (result === 'started') state.status = 'running';
+      return state;
+    });
+    if (result === 'started') this.launch(channel, threadTs);
+    return result;
+  }
+
+  /** Continues a thread paused on its budget, with a fresh budget of the same size. */
+  async resume(channel: string, threadTs: string, user: string): Promise<ResumeResult> {
+    const key = threadKeyOf(channel, threadTs);
+    let result = 'unknown-thread' as ResumeResult;
+    await this.deps.threads.mutate(channel, threadTs, (state) => {
+      if (!state) return undefined;
+      if (state.status !== 'budget-reached') {
+        result = state.status === 'running' ? 'queued' : 'not-paused';
+        return undefined;
       }
+      if (!this.claimLaunch(key)) {
+        result = 'queued';
+        return undefined;
+      }
+      state.queued.push({ user, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
       state.status = 'running';
-      await this.deps.threads.put(state);
-      this.launch(channel, threadTs);
-      return 'started';
+      result = 'started';
+      return state;
     });
+    if (result === 'started') this.launch(channel, threadTs);
+    return result;
   }
 
-  /** Continues a thread that paused on its budget, with a fresh budget and no new message. */
-  async resume(channel: string, threadTs: string): Promise<SubmitResult> {
-    const key = `${channel}:${threadTs}`;
-    return this.mutex.run(key, async () => {
-      const state = await this.deps.threads.get(channel, threadTs);
-      if (!state) return 'unknown-thread';
-      if (this.active.has(key)) return 'queued';
-      state.queued.push({ user: state.startedBy, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
-      state.status = 'running';
-      await this.deps.threads.put(state);
-      this.launch(channel, threadTs);
-      return 'started';
-    });
-  }
-
-  /** Stops the thread's run at once; false when nothing was running. */
+  /** Stops the thread's run at once; false when nothing was running here. */
   stop(channel: string, threadTs: string, user: string): boolean {
-    const run = this.active.get(`${channel}:${threadTs}`);
+    const run = this.active.get(threadKeyOf(channel, threadTs));
     if (!run || run.controller.signal.aborted) return false;
     run.stoppedBy = user;
     run.controller.abort(new Error(`stopped by ${user}`));
@@ -105,12 +96,12 @@ export class RunCoordinator {
   }
 
   isRunning(channel: string, threadTs: string): boolean {
-    return this.active.has(`${channel}:${threadTs}`);
+    return this.launches.has(threadKeyOf(channel, threadTs));
   }
 
-  /** Waits for every run in progress (tests, shutdown). */
+  /** Waits for every thread this instance is working on (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.all([...this.active.values()].map((r) => r.done));
+    while (this.launches.size > 0) await Promise.allSettled([...this.launches.values()]);
   }
 
   /** Aborts every run (shutdown). */
@@ -118,36 +109,41 @@ export class RunCoordinator {
     for (const run of this.active.values()) run.controller.abort(new Error(reason));
   }
 
+  /** Marks the thread as launched here; false when it already is. Called inside a mutate. */
+  private claimLaunch(key: string): boolean {
+    if (this.launches.has(key)) return false;
+    this.launches.set(key, Promise.resolve());
+    return true;
+  }
+
   private launch(channel: string, threadTs: string): void {
-    const key = `${channel}:${threadTs}`;
-    const controller = new AbortController();
-    const run: ActiveRun = { controller, done: Promise.resolve() };
-    this.active.set(key, run);
-    run.done = this.runUntilQueueEmpty(channel, threadTs, run)
-      .catch((error: unknown) => this.deps.logger.error({ err: error, channel, threadTs }, 'thread run crashed'))
+    const key = threadKeyOf(channel, threadTs);
+    const done: Promise<void> = this.work(channel, threadTs)
+      .catch((error: unknown) => this.failThread(channel, threadTs, error))
       .finally(() => {
-        if (this.active.get(key) === run) this.active.delete(key);
+        this.active.delete(key);
+        if (this.launches.get(key) === done) this.launches.delete(key);
       });
+    this.launches.set(key, done);
   }
 
   /**
-   * Takes the thread's lock (another bot instance may be running it; then its run picks up the
-   * queued messages, or the lock frees up and this instance does), runs, and lets go.
+   * Takes the thread's lock (another bot instance may hold it: its run then picks up the queued
+   * messages, or the lock frees up and this instance goes on), runs until the queue is empty.
    */
-  private async runUntilQueueEmpty(channel: string, threadTs: string, first: ActiveRun): Promise<void> {
-    const key = `${channel}:${threadTs}`;
-    const lease = await this.acquire(key, first.controller.signal);
-    if (!lease) {
-      this.active.delete(key);
-      return;
-    }
+  private async work(channel: string, threadTs: string): Promise<void> {
+    const key = threadKeyOf(channel, threadTs);
+    const lease = await this.acquire(channel, threadTs);
+    if (!lease) return;
     const stopRenewing = keepAlive(lease, LOCK_TTL_MS, LOCK_RENEW_MS, {
       onError: (error) => this.deps.logger.warn({ err: error, thread: key }, 'could not renew the thread lock'),
     });
     const onLost = () => this.active.get(key)?.controller.abort(new Error('the thread lock was lost'));
     lease.lost.addEventListener('abort', onLost, { once: true });
     try {
-      await this.runWhileQueued(channel, threadTs, first);
+      while (await this.runOnce(channel, threadTs)) {
+        // Messages arrived after the model's last turn: the next run takes them.
+      }
     } finally {
       stopRenewing();
       lease.lost.removeEventListener('abort', onLost);
@@ -157,73 +153,134 @@ export class RunCoordinator {
     }
   }
 
-  private async acquire(key: string, signal: AbortSignal): Promise<LockLease | undefined> {
-    const deadline = Date.now() + (this.deps.limits.maxMinutes + 5) * 60_000;
-    while (!signal.aborted && Date.now() < deadline) {
-      const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
-      if (lease) return lease;
-      // Another instance runs this thread; if it finishes without our message, we take over.
-      const state = await this.deps.threads.get(...splitKey(key));
-      if (!state || state.queued.length === 0) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  /** One run; answers whether another should follow. */
+  private async runOnce(channel: string, threadTs: string): Promise<boolean> {
+    const key = threadKeyOf(channel, threadTs);
+    const taken = await this.takeQueued(channel, threadTs);
+    const state = await this.deps.threads.get(channel, threadTs);
+    if (!state || state.pendingInput.length === 0) {
+      // Nothing left to do: another instance answered it while this one waited for the lock.
+      await this.settle(channel, threadTs, 'idle');
+      return false;
     }
-    return undefined;
-  }
-
-  private async runWhileQueued(channel: string, threadTs: string, first: ActiveRun): Promise<void> {
-    const key = `${channel}:${threadTs}`;
-    let run = first;
-    while (true) {
-      const taken = await this.takeQueued(channel, threadTs);
-      const state = await this.deps.threads.get(channel, threadTs);
-      if (!state) return;
-      // Another instance already answered everything that was queued while this one waited.
-      if (taken.length === 0 && state.pendingInput.length === 0) {
-        await this.mutex.run(key, async () => {
-          await this.deps.threads.update(channel, threadTs, (s) =>
-            s.queued.length === 0 && s.status === 'running' ? { ...s, status: 'idle' } : undefined,
-          );
-          this.active.delete(key);
-        });
-        return;
-      }
-      const outcome = await executeRun(this.deps, state, taken, {
+    const run: ActiveRun = { controller: new AbortController() };
+    this.active.set(key, run);
+    let outcome: RunOutcome;
+    try {
+      outcome = await executeRun(this.deps, state, taken, {
         signal: run.controller.signal,
         stoppedBy: () => run.stoppedBy,
         takeQueued: () => this.takeQueued(channel, threadTs),
       });
-      this.onRunEnd(channel, threadTs, outcome);
-      const again = await this.mutex.run(key, async () => {
-        const latest = await this.deps.threads.get(channel, threadTs);
-        if (!latest) return false;
-        // After a Stop or a budget pause, waiting messages start nothing until someone acts again.
-        const more = latest.queued.length > 0 && outcome.kind !== 'budget-reached' && outcome.kind !== 'stopped';
-        latest.status = more ? 'running' : outcome.kind === 'budget-reached' ? 'budget-reached' : 'idle';
-        await this.deps.threads.put(latest);
-        if (!more) this.active.delete(key);
-        return more;
-      });
-      if (!again) return;
-      // A message that arrived after the model's last turn starts the next run on a fresh signal.
-      run = { controller: new AbortController(), done: first.done };
-      this.active.set(key, run);
+    } finally {
+      this.active.delete(key);
     }
+    this.onRunEnd(channel, threadTs, outcome);
+    const paused = outcome.kind === 'budget-reached';
+    const stopped = outcome.kind === 'stopped';
+    let again = false;
+    let waiting = 0;
+    await this.deps.threads.mutate(channel, threadTs, (latest) => {
+      if (!latest) return undefined;
+      waiting = latest.queued.length;
+      // After a Stop or a budget pause, waiting messages start nothing until someone acts again.
+      again = waiting > 0 && !paused && !stopped;
+      latest.status = again ? 'running' : paused ? 'budget-reached' : 'idle';
+      // Decided under the record's lock: a message submitted from now on launches a new run.
+      if (!again) this.launches.delete(key);
+      return latest;
+    });
+    if (stopped && waiting > 0) {
+      this.deps.reporterFor(channel, threadTs).handle({
+        type: 'notice',
+        text: `${waiting} message${waiting === 1 ? '' : 's'} sent while I was stopping ${waiting === 1 ? 'is' : 'are'} kept: reply in this thread when I should go on, and I will read ${waiting === 1 ? 'it' : 'them'} too.`,
+      });
+    }
+    return again;
   }
 
+  /**
+   * Moves the queued messages into the thread's pending model input in one write: from then on
+   * they are only dropped once a model request carrying them has succeeded.
+   */
   private async takeQueued(channel: string, threadTs: string): Promise<QueuedMessage[]> {
     let taken: QueuedMessage[] = [];
-    await this.mutex.run(`${channel}:${threadTs}`, async () => {
-      await this.deps.threads.update(channel, threadTs, (s: ThreadState) => {
-        taken = s.queued;
-        if (taken.length === 0) return undefined;
-        return { ...s, queued: [] };
-      });
+    await this.deps.threads.update(channel, threadTs, (s) => {
+      taken = s.queued;
+      if (taken.length === 0) return undefined;
+      return { ...s, queued: [], pendingInput: [...s.pendingInput, ...taken.map(toUserInput)] };
     });
     return taken;
   }
+
+  private async acquire(channel: string, threadTs: string): Promise<LockLease | undefined> {
+    const key = threadKeyOf(channel, threadTs);
+    const deadline = Date.now() + (this.deps.limits.maxMinutes + 5) * 60_000;
+    while (Date.now() < deadline) {
+      const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
+      if (lease) return lease;
+      // Another instance runs this thread; if it finishes without our messages, this one takes over.
+      const state = await this.deps.threads.get(channel, threadTs);
+      if (!state || state.queued.length === 0) {
+        this.launches.delete(key);
+        return undefined;
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+    this.deps.logger.error({ thread: key }, 'gave up waiting for the thread lock');
+    await this.settle(channel, threadTs, 'idle');
+    return undefined;
+  }
+
+  private async settle(channel: string, threadTs: string, status: ThreadState['status']): Promise<void> {
+    const key = threadKeyOf(channel, threadTs);
+    await this.deps.threads.update(channel, threadTs, (s) => {
+      this.launches.delete(key);
+      return s.queued.length === 0 && s.status === 'running' ? { ...s, status } : undefined;
+    });
+  }
+
+  /** Something broke outside a run's own error handling: say so in the thread, never stay silent. */
+  private async failThread(channel: string, threadTs: string, error: unknown): Promise<void> {
+    const reference = errorReference();
+    this.deps.logger.error({ err: error, reference, channel, threadTs }, 'thread work crashed');
+    this.deps.reporterFor(channel, threadTs).handle({
+      type: 'run-end',
+      outcome: {
+        kind: 'failed',
+        reason: 'Something went wrong on my side while handling this thread. Reply here to try again.',
+        reference,
+        totals: {
+          turns: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+          totalTokens: 0,
+          elapsedMs: 0,
+          sandboxMs: 0,
+          filesChanged: [],
+          commands: [],
+        },
+      },
+    });
+    await this.deps.threads
+      .update(channel, threadTs, (s) => (s.status === 'running' ? { ...s, status: 'idle' } : undefined))
+      .catch((storeError: unknown) => this.deps.logger.error({ err: storeError }, 'could not reset the thread'));
+  }
 }
 
-function splitKey(key: string): [string, string] {
-  const index = key.indexOf(':');
-  return [key.slice(0, index), key.slice(index + 1)];
+export const threadKeyOf = (channel: string, threadTs: string) => `${channel}:${threadTs}`;
+
+function freshThread(channel: string, threadTs: string, thread: NewThread): ThreadState {
+  const now = new Date().toISOString();
+  return {
+    channel,
+    threadTs,
+    startedBy: thread.startedBy,
+    repos: thread.repos.map((r) => ({ ...r })),
+    status: 'idle',
+    queued: [],
+    pendingInput: [],
+    createdAt: now,
+    updatedAt: now,
+  };
 }

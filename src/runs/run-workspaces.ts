@@ -2,12 +2,13 @@ import type { PullRequestInfo, Workspace } from '../agent/tools/tool-context.js'
 import type { GitHubCredentials } from '../github/credentials.js';
 import type { Publisher } from '../github/publisher.js';
 import type { RepoRef } from '../github/repo-ref.js';
-import { errorMessage } from '../lib/errors.js';
+import { AppError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
-import { cloneWorkspace, existingWorkspace } from '../sandbox/workspace.js';
+import { cloneWorkspace, existingWorkspace, quote } from '../sandbox/workspace.js';
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { ThreadRepo } from '../store/thread-store.js';
+import { branchName } from './branch-name.js';
 
 export interface RunWorkspacesOptions {
   repos: ThreadRepo[];
@@ -24,8 +25,10 @@ export interface RunWorkspacesOptions {
   /** Persists a change to one repo's entry (sandbox id, published head, PR). */
   saveRepo: (entry: ThreadRepo) => Promise<void>;
   onReady: (repo: string, sandboxId: string, reused: boolean, note: string | undefined) => void;
+  /** Something the thread should hear about (a new branch after a merged PR …). */
+  onNotice: (text: string) => void;
   /** Host-side text appended to every PR body (who asked, thread link, commands run). */
-  prFooter: () => string;
+  prFooter: () => Promise<string>;
 }
 
 /**
@@ -79,14 +82,42 @@ export class RunWorkspaces {
   }
 
   async publish(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
+    try {
+      return await this.publishOnce(workspace, request);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'pr_merged')) throw error;
+      // A merged pull request cannot take more commits: the work goes on on a new branch and PR.
+      const entry = this.entry(workspace.repo);
+      const merged = entry.pr;
+      const next = branchName(entry.branch.replace(/^ai-dev\//, '').replace(/-[0-9a-f]{6}$/, ''));
+      const moved = await workspace.sandbox.exec(`git checkout -q -b ${quote(next)}`, {
+        cwd: workspace.root,
+        timeoutMs: 60_000,
+        signal: this.options.signal,
+      });
+      if (moved.exitCode !== 0) throw error;
+      entry.branch = next;
+      entry.published = undefined;
+      entry.pr = undefined;
+      workspace.branch = next;
+      await this.options.saveRepo(entry);
+      this.options.onNotice(
+        `Pull request #${merged?.number ?? '?'} of ${entry.repo} was already merged, so the new work goes on the new branch \`${next}\` with a new pull request.`,
+      );
+      return this.publishOnce(workspace, request);
+    }
+  }
+
+  private async publishOnce(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
     const entry = this.entry(workspace.repo);
-    const footer = this.options.prFooter();
+    const footer = await this.options.prFooter();
     const result = await this.options.publisher.publish({
       workspace,
       published: entry.published,
       existingPr: entry.pr ? { number: entry.pr.number } : undefined,
       title: request.title,
       body: footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body,
+      signal: this.options.signal,
     });
     entry.published = result.published;
     entry.pr = { number: result.pr.number, url: result.pr.url };
@@ -156,7 +187,8 @@ export class RunWorkspaces {
     entry.sandboxProvider = provider.name;
     await this.options.saveRepo(entry);
     const ref = toRef(entry.repo);
-    const token = await this.options.credentials.tokenFor(ref, 'read');
+    // A public repo needs no credential in the sandbox at all.
+    const token = entry.private ? await this.options.credentials.tokenFor(ref, 'read') : undefined;
     let cloned: Awaited<ReturnType<typeof cloneWorkspace>>;
     try {
       cloned = await cloneWorkspace(sandbox, {

@@ -2,20 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
 import { buildInstructions, type RepoBrief } from '../agent/instructions.js';
 import { type LoopResult, runLoop } from '../agent/loop.js';
-import type { InputItem, Model } from '../agent/model.js';
+import type { Model } from '../agent/model.js';
+import { commitAll } from '../agent/tools/commit.js';
 import type { Tool } from '../agent/tools/define-tool.js';
-import type { Workspace } from '../agent/tools/tool-context.js';
+import type { ToolContext, Workspace } from '../agent/tools/tool-context.js';
 import type { Config } from '../config/config.js';
 import type { GitHubCredentials } from '../github/credentials.js';
 import type { Publisher } from '../github/publisher.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxProvider } from '../sandbox/sandbox.js';
-import { branchBase, quote, workspaceChanges } from '../sandbox/workspace.js';
+import { branchBase, workspaceChanges } from '../sandbox/workspace.js';
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { RunWorkspaces } from './run-workspaces.js';
+import { toUserInput } from './user-input.js';
 
 export interface RunnerDeps {
   model: Model;
@@ -84,8 +86,9 @@ export async function executeRun(
     });
   };
 
-  const info = await deps.threadInfo(state.channel, state.threadTs, state.startedBy).catch(() => ({
-    requester: state.startedBy,
+  // Looked up in the background: the sandbox and the model must not wait on Slack (spec §6).
+  const info = deps.threadInfo(state.channel, state.threadTs, state.startedBy).catch(() => ({
+    requester: `<@${state.startedBy}>`,
   }));
   const primary = state.repos[0];
   if (primary) emit({ type: 'run-start', repo: primary.repo, baseBranch: primary.baseBranch, branch: primary.branch });
@@ -105,19 +108,37 @@ export async function executeRun(
     signal: control.signal,
     saveRepo,
     onReady: (repo, sandboxId, reused, note) => emit({ type: 'sandbox-ready', repo, sandboxId, reused, note }),
-    prFooter: () => prFooter(info, commands),
+    onNotice: (text) => emit({ type: 'notice', text }),
+    prFooter: async () => prFooter(await info, commands),
   });
 
   let loop: LoopResult | undefined;
   try {
     // The sandbox and the first model request start together (spec section 6).
     if (primary && state.repos.length === 1) workspaces.warm(primary.repo);
+    const resumed = state.conversationId !== undefined;
     const conversationId =
       state.conversationId ?? (await deps.model.createConversation({ channel: state.channel, thread: state.threadTs }));
     if (!state.conversationId) {
       state.conversationId = conversationId;
       await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId }));
     }
+    // Tools stop at the run's deadline too, not only model requests.
+    const deadline = started + deps.limits.maxMinutes * 60_000;
+    const toolSignal = AbortSignal.any([control.signal, AbortSignal.timeout(Math.max(1, deadline - now()))]);
+    const context: ToolContext = {
+      workspace: async (repo) => {
+        const ws = await workspaces.workspace(repo);
+        if (!guidance.has(ws.repo)) guidance.set(ws.repo, await readGuidance(ws));
+        return ws;
+      },
+      publish: (ws, request) => workspaces.publish(ws, request),
+      limits: {
+        commandTimeoutSeconds: deps.limits.commandTimeoutSeconds,
+        outputMaxChars: deps.limits.outputMaxChars,
+      },
+      signal: toolSignal,
+    };
     loop = await runLoop({
       model: deps.model,
       tools: deps.tools,
@@ -131,12 +152,13 @@ export async function executeRun(
             guidance: guidance.get(r.repo),
           })),
         ),
-      input: [...state.pendingInput, ...messages.map(toUserInput)],
+      // The queued messages were moved into pendingInput when the run took them.
+      input: resumed ? await deps.model.reconcile(conversationId, state.pendingInput) : state.pendingInput,
       takeQueuedInput: async () => (await control.takeQueued()).map(toUserInput),
       limits: {
         maxTurns: deps.limits.maxTurns,
         maxTokens: deps.limits.maxTokens,
-        deadline: started + deps.limits.maxMinutes * 60_000,
+        deadline,
       },
       signal: control.signal,
       emit,
@@ -144,23 +166,11 @@ export async function executeRun(
       savePendingInput: async (items) => {
         await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: items }));
       },
-      context: {
-        workspace: async (repo) => {
-          const ws = await workspaces.workspace(repo);
-          if (!guidance.has(ws.repo)) guidance.set(ws.repo, await readGuidance(ws));
-          return ws;
-        },
-        publish: (ws, request) => workspaces.publish(ws, request),
-        limits: {
-          commandTimeoutSeconds: deps.limits.commandTimeoutSeconds,
-          outputMaxChars: deps.limits.outputMaxChars,
-        },
-        signal: control.signal,
-      },
+      context,
       now,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
-    const finished = await finish(state, loop, workspaces, messages, control, totals, log);
+    const finished = await finish(state, loop, workspaces, messages, control, context, totals, log);
     sandboxMs = await workspaces.release();
     const outcome = { ...finished, totals: totals(loop) } as RunOutcome;
     emit({ type: 'run-end', outcome });
@@ -186,6 +196,7 @@ async function finish(
   workspaces: RunWorkspaces,
   messages: QueuedMessage[],
   control: RunControl,
+  context: ToolContext,
   totals: (loop?: LoopResult) => RunTotals,
   log: Logger,
 ): Promise<RunOutcome> {
@@ -214,7 +225,8 @@ async function finish(
     const ws = await pending.catch(() => undefined);
     if (!ws) continue;
     if (await hasUnpublishedWork(ws, state, workspaces)) {
-      await commitLeftovers(ws, titleFrom(task));
+      // The commit tool's own rules: on the thread's branch only, no hooks, no signing.
+      await commitAll(ws, context, titleFrom(task));
       await workspaces.publish(ws, { title: titleFrom(task), body: end.text || task });
     }
   }
@@ -241,16 +253,6 @@ async function hasUnpublishedWork(ws: Workspace, state: ThreadState, workspaces:
   return changes.head !== (await branchBase(ws.sandbox, ws.root, ws.baseBranch));
 }
 
-async function commitLeftovers(ws: Workspace, message: string): Promise<void> {
-  const result = await ws.sandbox.exec(
-    `git add -A && (git diff --cached --quiet || git commit -q -m ${quote(message)})`,
-    { cwd: ws.root, timeoutMs: 120_000, env: { TZ: 'UTC' } },
-  );
-  if (result.exitCode !== 0) {
-    throw new AppError('commit_failed', `Could not commit the remaining changes: ${result.stderr.trim()}`);
-  }
-}
-
 async function readGuidance(ws: Workspace): Promise<RepoBrief['guidance']> {
   for (const file of GUIDANCE_FILES) {
     try {
@@ -262,14 +264,6 @@ async function readGuidance(ws: Workspace): Promise<RepoBrief['guidance']> {
     }
   }
   return undefined;
-}
-
-function toUserInput(message: QueuedMessage): InputItem {
-  return {
-    type: 'message',
-    role: 'user',
-    content: `Slack message from <@${message.user}> (ts ${message.ts}):\n${message.text}`,
-  };
 }
 
 function collect(action: ActionReport, commands: RunTotals['commands'], files: Set<string>): void {

@@ -83,7 +83,8 @@ export class SandboxGoneError extends SandboxError {
     super('sandbox_gone', `Sandbox ${id} no longer exists`, {
       kind: 'transient',
       cause,
-      userMessage: 'The sandbox for this thread is gone (expired or stopped).',
+      userMessage:
+        'The sandbox for this thread is gone (expired or stopped). Reply in this thread to go on: I will start a fresh one from the published branch.',
     });
   }
 }

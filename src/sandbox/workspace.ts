@@ -33,9 +33,10 @@ export async function cloneWorkspace(sandbox: Sandbox, request: CloneRequest): P
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
   if (request.token) {
     const basic = Buffer.from(`x-access-token:${request.token}`).toString('base64');
+    // Scoped to this repo's URL, so git (or git-lfs following a repo's .lfsconfig) sends it nowhere else.
     Object.assign(env, {
       GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_KEY_0: `http.${request.cloneUrl}.extraHeader`,
       GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
     });
   }

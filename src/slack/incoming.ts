@@ -68,6 +68,17 @@ export async function handleIncoming(deps: IncomingDeps, client: WebClient, mess
     const queued = { user: message.user, text, ts: message.ts };
     const existing = await deps.threads.get(message.channel, message.threadTs);
     if (existing) {
+      // A link removed (or a repo no longer allowed) since the thread began stops its follow-ups.
+      const links = await deps.links.list(message.channel);
+      const gone = existing.repos.filter(
+        (r) => !links.some((l) => l.repo.toLowerCase() === r.repo.toLowerCase()) || !deps.access.repoAllowed(r.repo),
+      );
+      if (gone.length > 0) {
+        await reply(
+          `${gone.map((r) => `*${r.repo}*`).join(', ')} is no longer linked to this channel (or no longer allowed), so I left this alone. Link it again with \`/ai-dev link owner/repo\` to go on.`,
+        );
+        return;
+      }
       const result = await deps.coordinator.submit(message.channel, message.threadTs, queued);
       if (result === 'queued') {
         await reply('Got it: I’ll read this at my next step.');
@@ -103,12 +114,13 @@ export async function handleIncoming(deps: IncomingDeps, client: WebClient, mess
       baseBranch: chosen.length === 1 ? chosen[0]?.defaultBranch : undefined,
       threadKey: threadKeyOf(message.channel, message.threadTs),
     });
-    // The first reply goes out before the sandbox or the model is touched.
-    await reply(working.text, working.blocks);
+    // The thread exists before its first reply, so a reply typed at once is a follow-up; the reply
+    // still goes out before the sandbox or the model answers anything.
     await deps.coordinator.submit(message.channel, message.threadTs, queued, {
       startedBy: message.user,
-      repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch })),
+      repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch, private: l.private })),
     });
+    await reply(working.text, working.blocks);
   } catch (error) {
     await reply(describeFailure(error, log, { stage: 'incoming message' })).catch((postError: unknown) =>
       log.error({ err: postError }, 'could not tell the thread about a failure'),

@@ -82,6 +82,9 @@ export class SlackReporter {
         if (max > 0 && event.text.trim() !== '') this.line(narrationText(redact(event.text), max));
         return;
       }
+      case 'notice':
+        this.line(`:information_source: ${escapeMrkdwn(redact(event.text))}`);
+        return;
       case 'usage':
         // A new model turn: every tool call of the previous turn has finished.
         this.clearSlow();

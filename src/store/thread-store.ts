@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
-import type { KeyValueStore } from './key-value-store.js';
+import { type KeyValueStore, StoreError } from './key-value-store.js';
 import { readValid } from './typed-value.js';
 
 const inputItemSchema = z.discriminatedUnion('type', [
@@ -13,6 +13,8 @@ export const threadRepoSchema = z.object({
   repo: z.string(),
   baseBranch: z.string(),
   branch: z.string(),
+  /** Public repos are cloned without any credential. Unknown (older records) counts as private. */
+  private: z.boolean().default(true),
   sandboxId: z.string().optional(),
   sandboxProvider: z.enum(['local', 'e2b']).optional(),
   published: z.object({ localSha: z.string(), remoteSha: z.string() }).optional(),
@@ -43,6 +45,13 @@ export type ThreadRepo = z.infer<typeof threadRepoSchema>;
 export type QueuedMessage = z.infer<typeof queuedMessageSchema>;
 
 const THREAD_TTL_MS = 30 * 24 * 3600_000;
+const RECORD_LOCK_TTL_MS = 10_000;
+const RECORD_LOCK_POLL_MS = 10;
+
+/** A lock shared by every bot instance (Redis); structurally the runs' ThreadLock. */
+export interface RecordLock {
+  acquire(key: string, ttlMs: number): Promise<{ release(): Promise<void> } | undefined>;
+}
 
 /** Per-thread state: conversation, sandbox per repo, branch, PR, run status and queued messages. */
 export class ThreadStore {
@@ -51,6 +60,8 @@ export class ThreadStore {
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
+    /** With several bot instances, serialises writes to one thread across all of them. */
+    private readonly recordLock?: RecordLock,
   ) {}
 
   async get(channel: string, threadTs: string): Promise<ThreadState | undefined> {
@@ -67,19 +78,50 @@ export class ThreadStore {
     await this.trackActive(state);
   }
 
-  /** Read-modify-write of one thread, serialised within this process. */
+  /** Read-modify-write of an existing thread; `change` returns undefined to leave it as it is. */
   async update(
     channel: string,
     threadTs: string,
     change: (state: ThreadState) => ThreadState | undefined,
   ): Promise<ThreadState | undefined> {
-    return this.mutex.run(threadKey(channel, threadTs), async () => {
-      const current = await this.get(channel, threadTs);
-      if (!current) return undefined;
-      const next = change(structuredClone(current));
-      if (next) await this.put(next);
-      return next ?? current;
-    });
+    return this.mutate(channel, threadTs, (state) => (state ? change(state) : undefined));
+  }
+
+  /**
+   * The one way to change a thread: read, change and write under a lock that holds across this
+   * process and, on Redis, across bot instances, so no write ever undoes another (a queued
+   * message, a conversation id). `change` gets a copy (undefined when the thread does not exist).
+   */
+  async mutate(
+    channel: string,
+    threadTs: string,
+    change: (state: ThreadState | undefined) => ThreadState | undefined,
+  ): Promise<ThreadState | undefined> {
+    const key = threadKey(channel, threadTs);
+    return this.mutex.run(key, () =>
+      this.withRecordLock(key, async () => {
+        const current = await this.get(channel, threadTs);
+        const next = change(current === undefined ? undefined : structuredClone(current));
+        if (next) await this.put(next);
+        return next ?? current;
+      }),
+    );
+  }
+
+  private async withRecordLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    if (!this.recordLock) return work();
+    const deadline = Date.now() + RECORD_LOCK_TTL_MS;
+    let lease = await this.recordLock.acquire(`record:${key}`, RECORD_LOCK_TTL_MS);
+    while (!lease) {
+      if (Date.now() > deadline) throw new StoreError(`The record of ${key} stayed locked for too long`);
+      await new Promise((resolve) => setTimeout(resolve, RECORD_LOCK_POLL_MS));
+      lease = await this.recordLock.acquire(`record:${key}`, RECORD_LOCK_TTL_MS);
+    }
+    try {
+      return await work();
+    } finally {
+      await lease.release().catch((error: unknown) => this.logger.warn({ err: error, key }, 'record lock release'));
+    }
   }
 
   /** Threads of a channel that are running or waiting for a Continue. */

@@ -128,6 +128,53 @@ describe('E2B sandboxes across a thread’s life', () => {
     h.openai.assertDone();
   });
 
+  it('ends the run with a clear message when E2B refuses the key, and retries a busy E2B', async () => {
+    // Refused every time: the eager start and the tool call's own attempt.
+    h.e2b?.failNext({ op: 'create', status: 401, message: 'Invalid API key', times: 2 });
+    h.openai.script([toolCalls([{ name: 'list_files', arguments: { path: '.' } }])]);
+    const root = await h.mention('list the files');
+    const end = await h.waitForEnd(root);
+    expect(end).toMatch(/The run failed: .*E2B_API_KEY/);
+    h.openai.assertDone();
+
+    h.e2b?.failNext({ op: 'create', status: 503, times: 2 });
+    h.openai.script([
+      toolCalls([{ name: 'list_files', arguments: { path: '.' } }]),
+      (req) => {
+        expect(req.functionCallOutputs[0]?.output).toContain('README.md');
+        return text('Listed.');
+      },
+    ]);
+    await h.reply(root, 'try once more');
+    expect(await h.waitForEnd(root, 2)).toContain('Listed');
+    h.openai.assertDone();
+  });
+
+  it('ends the run plainly when the sandbox dies mid-run, and the next reply carries on', async () => {
+    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'sleep 30' } }])]);
+    const root = await h.mention('wait a while');
+    const deadline = Date.now() + 10_000;
+    let id = '';
+    while (Date.now() < deadline) {
+      id = await sandboxOf(root);
+      if (id && (h.e2b?.sandbox(id)?.runningPids.length ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    h.e2b?.kill(id);
+    const end = await h.waitForEnd(root);
+    expect(end).toMatch(/The run failed: The sandbox for this thread is gone/);
+
+    h.openai.script([
+      (req) => {
+        expect(req.functionCallOutputs).toHaveLength(1);
+        return text('Back again.');
+      },
+    ]);
+    await h.reply(root, 'carry on');
+    expect(await h.waitForEnd(root, 2)).toContain('Back again');
+    h.openai.assertDone();
+  });
+
   it('kills the sandboxes of a repo when it is unlinked, and keeps a record of every live sandbox', async () => {
     const running = h.e2b?.sandboxes().filter((s) => s.state === 'running') ?? [];
     expect(running.length).toBeGreaterThan(0);

@@ -45,7 +45,7 @@ export interface Harness {
   /** The bot's messages in a thread, oldest first. */
   thread(threadTs: string, channel?: string): Array<{ ts: string; text: string }>;
   /** Waits for the thread's terminal message (a run-end), newest run. */
-  waitForEnd(threadTs: string, count?: number, channel?: string): Promise<string>;
+  waitForEnd(threadTs: string, count?: number, channel?: string, timeoutMs?: number): Promise<string>;
   /** Clicks a button (Stop, Continue) whose value is the thread key. */
   click(actionId: string, threadTs: string, options?: { channel?: string; user?: string }): Promise<InboundResponse>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
@@ -150,8 +150,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     thread(threadTs, channel = DEFAULT_IDS.channelId) {
       return slack.threadMessages(channel, threadTs).map((m) => ({ ts: m.ts, text: m.text ?? '' }));
     },
-    async waitForEnd(threadTs, count = 1, channel = DEFAULT_IDS.channelId) {
-      const deadline = Date.now() + 30_000;
+    async waitForEnd(threadTs, count = 1, channel = DEFAULT_IDS.channelId, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const ends = harness.thread(threadTs, channel).filter((m) => TERMINAL.test(m.text));
         const end = ends[count - 1];

@@ -1,5 +1,6 @@
 import { AppError, errorMessage, isTransient } from '../../lib/errors.js';
 import { CommandAbortedError } from '../../sandbox/sandbox.js';
+import { endsRun } from '../run-ending.js';
 import type { ToolResult } from './define-tool.js';
 import type { ToolContext } from './tool-context.js';
 
@@ -14,8 +15,9 @@ export class ToolError extends AppError {
  * The one error rule of the tools. A failure the model can act on (a bad path, a missing file,
  * an ambiguous edit, a permanent sandbox or publish error) comes back as the tool's output,
  * starting with `Error:`, plus a `failed` action so a person sees it too. Only two kinds of
- * error are thrown on: a stop (the run is ending, so nothing should read an output) and a
- * transient infrastructure error (the loop decides whether to retry or give up).
+ * error are thrown on: a stop (the run is ending, so nothing should read an output), a
+ * transient infrastructure error (the loop decides whether to retry or give up), and a failure
+ * that ends the run (see run-ending.ts).
  */
 export function reportingFailures<Args>(
   run: (args: Args, context: ToolContext) => Promise<ToolResult>,
@@ -24,7 +26,7 @@ export function reportingFailures<Args>(
     try {
       return await run(args, context);
     } catch (error) {
-      if (isStop(error, context.signal) || isTransient(error)) throw error;
+      if (isStop(error, context.signal) || isTransient(error) || endsRun(error)) throw error;
       const message = errorMessage(error);
       return { output: `Error: ${message}`, action: { kind: 'failed', error: message } };
     }

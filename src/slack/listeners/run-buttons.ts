@@ -34,8 +34,9 @@ export function registerRunButtons(app: App, deps: RunButtonDeps): void {
     if (!thread) return void (await tell('This button does not belong to a thread I know.'));
     if (!deps.access.mayRun(user)) return void (await tell('Sorry, you may not start or steer my work here.'));
     try {
-      const result = await deps.coordinator.resume(thread.channel, thread.threadTs);
+      const result = await deps.coordinator.resume(thread.channel, thread.threadTs, user);
       if (result === 'queued') await tell('I am already working in this thread.');
+      if (result === 'not-paused') await tell('This thread is not waiting for a Continue; reply in it to go on.');
       if (result === 'unknown-thread') await tell('I no longer know this thread.');
     } catch (error) {
       await tell(describeFailure(error, deps.logger, { button: 'continue' }));

@@ -44,6 +44,8 @@ export interface BotOverrides {
   localSandboxRoot?: string;
   /** Least time between two thread replies in one channel (Slack allows about one a second). */
   slackPostIntervalMs?: number;
+  /** How often threads left running by a dead instance are looked for. */
+  recoveryIntervalMs?: number;
   /** Idle sweep timing in ms (tests shorten SANDBOX_IDLE_MINUTES). */
   idleSweep?: { idleMs: number; intervalMs: number };
   /** HTTP mode: where to listen (tests bind 127.0.0.1 port 0). Default: all interfaces on PORT. */
@@ -94,7 +96,9 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   });
   // Several bot instances share Redis: a thread runs on one of them at a time, and its record
   // is changed by one of them at a time.
-  const lock = store.redisClient ? new RedisThreadLock(store.redisClient()) : new InProcessThreadLock();
+  const lock = store.redisClient
+    ? new RedisThreadLock(store.redisClient(), { namespace: store.namespace })
+    : new InProcessThreadLock();
   const threads = new ThreadStore(store, logger, store.redisClient ? lock : undefined);
   const registry = new SandboxRegistry(store, logger);
   const provider: SandboxProvider =
@@ -130,6 +134,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     threads,
     registry,
     lock,
+    recoveryGraceMs: store.redisClient ? undefined : 0,
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,
@@ -229,6 +234,16 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     await store.close().catch(() => {});
     throw error;
   }
+  // Threads a crash or restart left running are picked up again (or told they were interrupted):
+  // at start, and then regularly, for threads whose instance died (their lock expires).
+  const recover = () =>
+    coordinator
+      .recoverAll()
+      .then((count) => count > 0 && logger.info({ count }, 'recovered interrupted runs'))
+      .catch((error: unknown) => logger.error({ err: error }, 'recovery of interrupted runs failed'));
+  void recover();
+  const recovery = setInterval(recover, overrides.recoveryIntervalMs ?? 10_000);
+  recovery.unref();
   reaper.start(overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)));
   logger.info({ mode: config.slack.socketMode ? 'socket' : 'http', port: config.port }, 'ai-dev is running');
 
@@ -240,7 +255,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     threads,
     stop: async () => {
       reaper.stop();
-      coordinator.stopAll('the bot is shutting down');
+      clearInterval(recovery);
+      coordinator.shutdown();
       await Promise.race([coordinator.idle(), delay(15_000)]);
       // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
       await Promise.race([queues.flushAll(), delay(10_000)]);

@@ -50,6 +50,8 @@ export type RunOutcome =
   | { kind: 'no-changes'; answer: string; totals: RunTotals }
   | { kind: 'stopped'; by: string | undefined; totals: RunTotals }
   | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes'; totals: RunTotals }
-  | { kind: 'failed'; reason: string; reference: string; totals: RunTotals };
+  | { kind: 'failed'; reason: string; reference: string; totals: RunTotals }
+  /** The bot stopped mid-run (a crash or restart) and left it for a person to retry. */
+  | { kind: 'interrupted'; totals: RunTotals };
 
 export type RunEventListener = (event: RunEvent) => void;

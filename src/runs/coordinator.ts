@@ -1,4 +1,4 @@
-import type { RunOutcome } from '../agent/events.js';
+import type { RunOutcome, RunTotals } from '../agent/events.js';
 import { errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadState, ThreadStore } from '../store/thread-store.js';
@@ -6,8 +6,11 @@ import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
 import { executeRun, type RunnerDeps } from './thread-runner.js';
 import { toUserInput } from './user-input.js';
 
-const LOCK_TTL_MS = 60_000;
-const LOCK_RENEW_MS = 15_000;
+// A crashed instance's lock frees up within LOCK_TTL_MS; the recovery sweep then takes over.
+const LOCK_TTL_MS = 20_000;
+const LOCK_RENEW_MS = 5_000;
+/** A thread that just became `running` is about to be locked by its own instance: leave it be. */
+const RECOVERY_GRACE_MS = 10_000;
 const LOCK_POLL_MS = 1_000;
 
 export interface NewThread {
@@ -33,9 +36,16 @@ export class RunCoordinator {
   private readonly launches = new Map<string, Promise<void>>();
   /** The run in progress of each launched thread, for Stop. */
   private readonly active = new Map<string, ActiveRun>();
+  private shuttingDown = false;
 
   constructor(
-    private readonly deps: RunnerDeps & { threads: ThreadStore; logger: Logger; lock: ThreadLock },
+    private readonly deps: RunnerDeps & {
+      threads: ThreadStore;
+      logger: Logger;
+      lock: ThreadLock;
+      /** With one process (SQLite) no other instance can be about to lock a thread: 0. */
+      recoveryGraceMs?: number;
+    },
     private readonly onRunEnd: (channel: string, threadTs: string, outcome: RunOutcome) => void = () => {},
   ) {}
 
@@ -63,13 +73,13 @@ export class RunCoordinator {
     return result;
   }
 
-  /** Continues a thread paused on its budget, with a fresh budget of the same size. */
+  /** Continues a thread paused on its budget (or interrupted), with a fresh budget of the same size. */
   async resume(channel: string, threadTs: string, user: string): Promise<ResumeResult> {
     const key = threadKeyOf(channel, threadTs);
     let result = 'unknown-thread' as ResumeResult;
     await this.deps.threads.mutate(channel, threadTs, (state) => {
       if (!state) return undefined;
-      if (state.status !== 'budget-reached') {
+      if (state.status !== 'budget-reached' && state.status !== 'interrupted') {
         result = state.status === 'running' ? 'queued' : 'not-paused';
         return undefined;
       }
@@ -84,6 +94,63 @@ export class RunCoordinator {
     });
     if (result === 'started') this.launch(channel, threadTs);
     return result;
+  }
+
+  /**
+   * After a crash or restart: every thread left `running` that no other instance holds is picked
+   * up again (same conversation, same sandbox) or, when it is too old, told it was interrupted
+   * and given a Retry button. Never silence, never a second PR (publishing is idempotent).
+   */
+  async recoverAll(): Promise<number> {
+    let recovered = 0;
+    for (const state of await this.deps.threads.running()) {
+      try {
+        if (await this.recover(state)) recovered++;
+      } catch (error) {
+        this.deps.logger.error({ err: error, channel: state.channel, thread: state.threadTs }, 'could not recover');
+      }
+    }
+    return recovered;
+  }
+
+  private async recover(stale: ThreadState): Promise<boolean> {
+    const { channel, threadTs } = stale;
+    const key = threadKeyOf(channel, threadTs);
+    if (this.launches.has(key)) return false;
+    const grace = this.deps.recoveryGraceMs ?? RECOVERY_GRACE_MS;
+    if (Date.now() - Date.parse(stale.updatedAt) < grace) return false;
+    const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
+    // Held: another bot instance is alive and working on it.
+    if (!lease) return false;
+    const tooOld = Date.now() - Date.parse(stale.updatedAt) > this.deps.limits.maxMinutes * 60_000;
+    let launched = false;
+    await this.deps.threads.mutate(channel, threadTs, (state) => {
+      if (!state || state.status !== 'running') return undefined;
+      if (tooOld) return { ...state, status: 'interrupted' };
+      if (!this.claimLaunch(key)) return undefined;
+      launched = true;
+      if (state.queued.length === 0 && state.pendingInput.length === 0) {
+        // It stopped after the model's last answer (while publishing, say): finish the job.
+        state.queued.push({
+          user: state.startedBy,
+          text: 'The bot restarted before the last run finished. Check the state of the work, finish it, and make sure it is published.',
+          ts: `restart-${Date.now()}`,
+        });
+      }
+      return state;
+    });
+    const reporter = this.deps.reporterFor(channel, threadTs);
+    if (!launched) {
+      await lease.release().catch(() => {});
+      if (tooOld) reporter.handle({ type: 'run-end', outcome: { kind: 'interrupted', totals: emptyTotals() } });
+      return false;
+    }
+    reporter.handle({
+      type: 'notice',
+      text: 'I was restarted in the middle of this run; picking it up where it stopped.',
+    });
+    this.launch(channel, threadTs, lease);
+    return true;
   }
 
   /** Stops the thread's run at once; false when nothing was running here. */
@@ -104,9 +171,10 @@ export class RunCoordinator {
     while (this.launches.size > 0) await Promise.allSettled([...this.launches.values()]);
   }
 
-  /** Aborts every run (shutdown). */
-  stopAll(reason: string): void {
-    for (const run of this.active.values()) run.controller.abort(new Error(reason));
+  /** Shutdown: aborts every run and leaves its thread `running`, so the next start picks it up. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    for (const run of this.active.values()) run.controller.abort(new Error('the bot is shutting down'));
   }
 
   /** Marks the thread as launched here; false when it already is. Called inside a mutate. */
@@ -116,9 +184,9 @@ export class RunCoordinator {
     return true;
   }
 
-  private launch(channel: string, threadTs: string): void {
+  private launch(channel: string, threadTs: string, lease?: LockLease): void {
     const key = threadKeyOf(channel, threadTs);
-    const done: Promise<void> = this.work(channel, threadTs)
+    const done: Promise<void> = this.work(channel, threadTs, lease)
       .catch((error: unknown) => this.failThread(channel, threadTs, error))
       .finally(() => {
         this.active.delete(key);
@@ -131,9 +199,9 @@ export class RunCoordinator {
    * Takes the thread's lock (another bot instance may hold it: its run then picks up the queued
    * messages, or the lock frees up and this instance goes on), runs until the queue is empty.
    */
-  private async work(channel: string, threadTs: string): Promise<void> {
+  private async work(channel: string, threadTs: string, held?: LockLease): Promise<void> {
     const key = threadKeyOf(channel, threadTs);
-    const lease = await this.acquire(channel, threadTs);
+    const lease = held ?? (await this.acquire(channel, threadTs));
     if (!lease) return;
     const stopRenewing = keepAlive(lease, LOCK_TTL_MS, LOCK_RENEW_MS, {
       onError: (error) => this.deps.logger.warn({ err: error, thread: key }, 'could not renew the thread lock'),
@@ -170,12 +238,17 @@ export class RunCoordinator {
       outcome = await executeRun(this.deps, state, taken, {
         signal: run.controller.signal,
         stoppedBy: () => run.stoppedBy,
+        shuttingDown: () => this.shuttingDown,
         takeQueued: () => this.takeQueued(channel, threadTs),
       });
     } finally {
       this.active.delete(key);
     }
     this.onRunEnd(channel, threadTs, outcome);
+    if (this.shuttingDown) {
+      this.launches.delete(key);
+      return false;
+    }
     const paused = outcome.kind === 'budget-reached';
     const stopped = outcome.kind === 'stopped';
     let again = false;
@@ -250,22 +323,26 @@ export class RunCoordinator {
         kind: 'failed',
         reason: 'Something went wrong on my side while handling this thread. Reply here to try again.',
         reference,
-        totals: {
-          turns: 0,
-          inputTokens: 0,
-          outputTokens: 0,
-          totalTokens: 0,
-          elapsedMs: 0,
-          sandboxMs: 0,
-          filesChanged: [],
-          commands: [],
-        },
+        totals: emptyTotals(),
       },
     });
     await this.deps.threads
       .update(channel, threadTs, (s) => (s.status === 'running' ? { ...s, status: 'idle' } : undefined))
       .catch((storeError: unknown) => this.deps.logger.error({ err: storeError }, 'could not reset the thread'));
   }
+}
+
+function emptyTotals(): RunTotals {
+  return {
+    turns: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    totalTokens: 0,
+    elapsedMs: 0,
+    sandboxMs: 0,
+    filesChanged: [],
+    commands: [],
+  };
 }
 
 export const threadKeyOf = (channel: string, threadTs: string) => `${channel}:${threadTs}`;

@@ -39,6 +39,8 @@ export interface RunnerDeps {
 export interface RunControl {
   signal: AbortSignal;
   stoppedBy: () => string | undefined;
+  /** The bot is shutting down: the run is left to be picked up again on the next start. */
+  shuttingDown?: () => boolean;
   /** Queued messages for the model's next turn; the coordinator drains them atomically. */
   takeQueued: () => Promise<QueuedMessage[]>;
 }
@@ -170,6 +172,12 @@ export async function executeRun(
       now,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
+    if (control.signal.aborted && control.shuttingDown?.()) {
+      sandboxMs = await workspaces.release();
+      emit({ type: 'notice', text: 'The bot is restarting; I will pick this run up where it stopped once I am back.' });
+      await reporter.flush();
+      return { kind: 'interrupted', totals: totals(loop) };
+    }
     const finished = await finish(state, loop, workspaces, messages, control, context, totals, log);
     sandboxMs = await workspaces.release();
     const outcome = { ...finished, totals: totals(loop) } as RunOutcome;

@@ -4,6 +4,8 @@ import type { ActionsBlock, Button, ContextBlock, KnownBlock, SectionBlock } fro
 export const STOP_ACTION_ID = 'ai_dev_stop';
 /** `action_id` of the Continue button on a "budget reached" reply. */
 export const CONTINUE_ACTION_ID = 'ai_dev_continue';
+/** `action_id` of the Retry button on an "interrupted" reply. */
+export const RETRY_ACTION_ID = 'ai_dev_retry';
 
 /** Slack's limits for one message (platform-notes §3), and the margins we keep under them. */
 export const SLACK_LIMITS = {
@@ -239,6 +241,15 @@ export function workingEndedMessage(
 ): SlackMessage {
   const text = `Worked on ${workingLine(options)}: ${escapeMrkdwn(options.status)}`;
   return { text, blocks: sectionBlocks(text) };
+}
+
+/** Blocks of an "interrupted" message: its text and a Retry button. */
+export function interruptedBlocks(mrkdwn: string, threadKey: string, extra: KnownBlock[] = []): KnownBlock[] {
+  return [
+    ...sectionBlocks(mrkdwn),
+    ...extra,
+    actions('ai_dev_interrupted', button('Retry', RETRY_ACTION_ID, threadKey, 'primary')),
+  ];
 }
 
 /** Blocks of a "budget reached" message: its text and a Continue button. */

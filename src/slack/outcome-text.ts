@@ -8,6 +8,7 @@ import {
   escapeMrkdwn,
   formatCount,
   inlineCode,
+  interruptedBlocks,
   link,
   markdownToMrkdwn,
   type SlackMessage,
@@ -105,6 +106,11 @@ function headline(outcome: RunOutcome, maxAnswer: number): string[] {
         `:double_vertical_bar: Budget reached: this run used ${LIMIT_NAMES[outcome.limit](outcome.totals)}. ` +
           'Press *Continue* to go on with a fresh budget, or reply in this thread.',
       ];
+    case 'interrupted':
+      return [
+        ':warning: This run was interrupted (the bot stopped while working) and was not picked up again by itself. ' +
+          'Press *Retry* to go on where it stopped, or reply in this thread.',
+      ];
     case 'failed':
       return [
         `:x: The run failed: ${escapeMrkdwn(trimEnd(outcome.reason.trim(), 1000))} ` +
@@ -136,6 +142,8 @@ export function outcomeMessage(outcome: RunOutcome, options: OutcomeTextOptions)
   const blocks: KnownBlock[] =
     outcome.kind === 'budget-reached'
       ? budgetReachedBlocks(body, options.threadKey, [statsBlock])
-      : [...sectionBlocks(body), statsBlock];
+      : outcome.kind === 'interrupted'
+        ? interruptedBlocks(body, options.threadKey, [statsBlock])
+        : [...sectionBlocks(body), statsBlock];
   return { text, blocks };
 }

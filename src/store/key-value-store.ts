@@ -6,6 +6,8 @@ import { AppError } from '../lib/errors.js';
  */
 export interface KeyValueStore {
   readonly kind: 'sqlite' | 'redis';
+  /** Prefix of every key (`ai-dev` unless STORE_URL names another). */
+  readonly namespace: string;
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<boolean>;

@@ -32,6 +32,7 @@ async function openSqlite(path: string, logger: Logger): Promise<KeyValueStore> 
   const mutex = new KeyedMutex();
   return {
     kind: 'sqlite',
+    namespace: NAMESPACE,
     get: (key) => guard(() => keyv.get(key), 'read from the store'),
     set: async (key, value, ttlMs) => {
       await guard(() => keyv.set(key, value, ttlMs), 'write to the store');
@@ -47,7 +48,12 @@ async function openSqlite(path: string, logger: Logger): Promise<KeyValueStore> 
   };
 }
 
-async function openRedis(url: string, logger: Logger): Promise<KeyValueStore> {
+async function openRedis(rawUrl: string, logger: Logger): Promise<KeyValueStore> {
+  // `?namespace=name` lets several deployments (or test runs) share one Redis without meeting.
+  const parsed = new URL(rawUrl);
+  const namespace = parsed.searchParams.get('namespace') || NAMESPACE;
+  parsed.searchParams.delete('namespace');
+  const url = parsed.toString();
   let connectedOnce = false;
   const keyv = createKeyv(
     {
@@ -64,7 +70,7 @@ async function openRedis(url: string, logger: Logger): Promise<KeyValueStore> {
         },
       },
     },
-    { namespace: NAMESPACE, throwOnErrors: true },
+    { namespace, throwOnErrors: true },
   );
   keyv.on('error', (error: unknown) => logger.error({ err: error }, 'redis store error'));
   await guard(() => keyv.get('__probe__'), 'connect to Redis');
@@ -72,6 +78,7 @@ async function openRedis(url: string, logger: Logger): Promise<KeyValueStore> {
   const adapter = keyv.store as { client: RedisLike; createKeyPrefix(key: string, namespace?: string): string };
   return {
     kind: 'redis',
+    namespace,
     get: (key) => guard(() => keyv.get(key), 'read from the store'),
     set: async (key, value, ttlMs) => {
       await guard(() => keyv.set(key, value, ttlMs), 'write to the store');
@@ -81,7 +88,7 @@ async function openRedis(url: string, logger: Logger): Promise<KeyValueStore> {
       // Written in keyv's own envelope so that get() reads it back like any other value.
       const raw = JSON.stringify({ value, expires: Date.now() + ttlMs });
       const result = await guard(
-        () => adapter.client.set(adapter.createKeyPrefix(key, NAMESPACE), raw, { NX: true, PX: ttlMs }),
+        () => adapter.client.set(adapter.createKeyPrefix(key, namespace), raw, { NX: true, PX: ttlMs }),
         'write to the store',
       );
       return result === 'OK';

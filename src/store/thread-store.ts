@@ -29,7 +29,8 @@ export const threadStateSchema = z.object({
   startedBy: z.string(),
   repos: z.array(threadRepoSchema),
   conversationId: z.string().optional(),
-  status: z.enum(['idle', 'running', 'budget-reached']),
+  /** `interrupted`: the bot stopped mid-run (crash, restart) and did not pick the run up again. */
+  status: z.enum(['idle', 'running', 'budget-reached', 'interrupted']),
   runId: z.string().optional(),
   /** Messages waiting for the model (arrived during a run, or the next run's input). */
   queued: z.array(queuedMessageSchema),
@@ -132,17 +133,33 @@ export class ThreadStore {
     return states.filter((s): s is ThreadState => s !== undefined && s.status !== 'idle');
   }
 
+  /** Every thread left in `running` (all channels): after a crash, these are the ones to recover. */
+  async running(): Promise<ThreadState[]> {
+    const raw = readValid(z.array(z.string()), await this.store.get(RUNNING_KEY), RUNNING_KEY, this.logger) ?? [];
+    const states = await Promise.all(
+      raw.map((entry) => {
+        const [channel = '', threadTs = ''] = entry.split(' ');
+        return this.get(channel, threadTs);
+      }),
+    );
+    return states.filter((s): s is ThreadState => s !== undefined && s.status === 'running');
+  }
+
   private async trackActive(state: ThreadState): Promise<void> {
-    const key = activeKey(state.channel);
+    await this.trackIn(activeKey(state.channel), state.threadTs, state.status !== 'idle');
+    await this.trackIn(RUNNING_KEY, `${state.channel} ${state.threadTs}`, state.status === 'running');
+  }
+
+  private async trackIn(key: string, entry: string, want: boolean): Promise<void> {
     await this.mutex.run(key, async () => {
       const list = readValid(z.array(z.string()), await this.store.get(key), key, this.logger) ?? [];
-      const has = list.includes(state.threadTs);
-      const want = state.status !== 'idle';
+      const has = list.includes(entry);
       if (has === want) return;
-      await this.store.set(key, want ? [...list, state.threadTs] : list.filter((ts) => ts !== state.threadTs));
+      await this.store.set(key, want ? [...list, entry] : list.filter((e) => e !== entry));
     });
   }
 }
 
 export const threadKey = (channel: string, threadTs: string) => `thread:${channel}:${threadTs}`;
 const activeKey = (channel: string) => `active:${channel}`;
+const RUNNING_KEY = 'running-threads';

@@ -1,3 +1,5 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hang, text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
@@ -151,13 +153,14 @@ describe('E2B sandboxes across a thread’s life', () => {
   });
 
   it('ends the run plainly when the sandbox dies mid-run, and the next reply carries on', async () => {
-    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'sleep 30' } }])]);
+    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'touch .started; sleep 30' } }])]);
     const root = await h.mention('wait a while');
     const deadline = Date.now() + 10_000;
     let id = '';
     while (Date.now() < deadline) {
       id = await sandboxOf(root);
-      if (id && (h.e2b?.sandbox(id)?.runningPids.length ?? 0) > 0) break;
+      // The command itself leaves a marker in the repo when it starts.
+      if (id && (await exists(join(h.e2b?.homeDir(id) ?? '', 'widgets', '.started')))) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     h.e2b?.kill(id);
@@ -236,3 +239,10 @@ describe.each(['kill', 'pause'] as const)('an idle thread’s sandbox (SANDBOX_I
     h.openai.assertDone();
   });
 });
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -10,7 +10,7 @@ describe('a run with the Redis store', () => {
   const channel = `C${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
 
   beforeAll(async () => {
-    h = await startHarness({ env: { STORE_URL: 'redis://127.0.0.1:6379' } });
+    h = await startHarness({ env: { STORE_URL: `redis://127.0.0.1:6379?namespace=test-${randomUUID()}` } });
     await h.github.addRepo({ owner: 'acme', name: 'widgets', files: { 'README.md': '# widgets\n' } });
     const { response } = await h.command('link acme/widgets', { channel, expectResponse: true });
     expect(response?.text).toContain('linked *acme/widgets*');

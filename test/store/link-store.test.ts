@@ -109,6 +109,20 @@ describe('stores', () => {
     await second.close();
   });
 
+  it('keeps deployments apart on one Redis with ?namespace=', async () => {
+    const a = await openStore(`${REDIS_URL}?namespace=test-a-${randomUUID()}`, captureLogger().logger);
+    const b = await openStore(`${REDIS_URL}?namespace=test-b-${randomUUID()}`, captureLogger().logger);
+    try {
+      await a.set('shared-key', 'from a');
+      expect(await b.get('shared-key')).toBeUndefined();
+      expect(await a.get('shared-key')).toBe('from a');
+      expect(a.namespace).not.toBe(b.namespace);
+    } finally {
+      await a.delete('shared-key');
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('fails clearly when the store cannot be opened', async () => {
     await expect(openStore('redis://127.0.0.1:1', captureLogger().logger)).rejects.toThrow(
       /Could not connect to Redis/,

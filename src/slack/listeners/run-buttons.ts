@@ -1,8 +1,11 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+
+type ResumeArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+
 import type { AccessPolicy } from '../../access/access-policy.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RunCoordinator } from '../../runs/coordinator.js';
-import { CONTINUE_ACTION_ID, STOP_ACTION_ID } from '../blocks.js';
+import { CONTINUE_ACTION_ID, RETRY_ACTION_ID, STOP_ACTION_ID } from '../blocks.js';
 import { describeFailure } from '../failure.js';
 import { parseThreadKey } from '../incoming.js';
 
@@ -26,7 +29,7 @@ export function registerRunButtons(app: App, deps: RunButtonDeps): void {
     }
   });
 
-  app.action<BlockAction<ButtonAction>>(CONTINUE_ACTION_ID, async ({ ack, action, body, respond }) => {
+  const resume = async ({ ack, action, body, respond }: ResumeArgs) => {
     await ack();
     const thread = parseThreadKey(action.value ?? '');
     const user = body.user.id;
@@ -39,7 +42,10 @@ export function registerRunButtons(app: App, deps: RunButtonDeps): void {
       if (result === 'not-paused') await tell('This thread is not waiting for a Continue; reply in it to go on.');
       if (result === 'unknown-thread') await tell('I no longer know this thread.');
     } catch (error) {
-      await tell(describeFailure(error, deps.logger, { button: 'continue' }));
+      await tell(describeFailure(error, deps.logger, { button: action.action_id }));
     }
-  });
+  };
+  // Continue (budget reached) and Retry (interrupted) both go on where the run stopped.
+  app.action<BlockAction<ButtonAction>>(CONTINUE_ACTION_ID, resume);
+  app.action<BlockAction<ButtonAction>>(RETRY_ACTION_ID, resume);
 }

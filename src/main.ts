@@ -44,6 +44,8 @@ export interface BotOverrides {
   localSandboxRoot?: string;
   /** Least time between two thread replies in one channel (Slack allows about one a second). */
   slackPostIntervalMs?: number;
+  /** The clock crash recovery judges a thread's age by (tests move it forward). */
+  recoveryClock?: () => number;
   /** How often threads left running by a dead instance are looked for. */
   recoveryIntervalMs?: number;
   /** Idle sweep timing in ms (tests shorten SANDBOX_IDLE_MINUTES). */
@@ -135,6 +137,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     registry,
     lock,
     recoveryGraceMs: store.redisClient ? undefined : 0,
+    recoveryClock: overrides.recoveryClock,
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,

@@ -45,6 +45,8 @@ export class RunCoordinator {
       lock: ThreadLock;
       /** With one process (SQLite) no other instance can be about to lock a thread: 0. */
       recoveryGraceMs?: number;
+      /** The clock recovery judges a thread's age by (tests move it forward). */
+      recoveryClock?: () => number;
     },
     private readonly onRunEnd: (channel: string, threadTs: string, outcome: RunOutcome) => void = () => {},
   ) {}
@@ -118,11 +120,12 @@ export class RunCoordinator {
     const key = threadKeyOf(channel, threadTs);
     if (this.launches.has(key)) return false;
     const grace = this.deps.recoveryGraceMs ?? RECOVERY_GRACE_MS;
-    if (Date.now() - Date.parse(stale.updatedAt) < grace) return false;
+    const now = (this.deps.recoveryClock ?? Date.now)();
+    if (now - Date.parse(stale.updatedAt) < grace) return false;
     const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
     // Held: another bot instance is alive and working on it.
     if (!lease) return false;
-    const tooOld = Date.now() - Date.parse(stale.updatedAt) > this.deps.limits.maxMinutes * 60_000;
+    const tooOld = now - Date.parse(stale.updatedAt) > this.deps.limits.maxMinutes * 60_000;
     let launched = false;
     await this.deps.threads.mutate(channel, threadTs, (state) => {
       if (!state || state.status !== 'running') return undefined;

@@ -2,7 +2,7 @@ import type { PullRequestInfo, Workspace } from '../agent/tools/tool-context.js'
 import type { GitHubCredentials } from '../github/credentials.js';
 import type { Publisher } from '../github/publisher.js';
 import type { RepoRef } from '../github/repo-ref.js';
-import { AppError, errorMessage } from '../lib/errors.js';
+import { AppError, errorMessage, isTransient } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
 import { cloneWorkspace, existingWorkspace, quote } from '../sandbox/workspace.js';
@@ -83,7 +83,7 @@ export class RunWorkspaces {
 
   async publish(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
     try {
-      return await this.publishOnce(workspace, request);
+      return await this.publishRetrying(workspace, request);
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'pr_merged')) throw error;
       // A merged pull request cannot take more commits: the work goes on on a new branch and PR.
@@ -104,7 +104,28 @@ export class RunWorkspaces {
       this.options.onNotice(
         `Pull request #${merged?.number ?? '?'} of ${entry.repo} was already merged, so the new work goes on the new branch \`${next}\` with a new pull request.`,
       );
-      return this.publishOnce(workspace, request);
+      return this.publishRetrying(workspace, request);
+    }
+  }
+
+  /**
+   * Publishing is idempotent (commits are replayed by content, the ref only moves forward, an
+   * existing PR is found again), so a GitHub 5xx or rate limit is simply tried again.
+   */
+  private async publishRetrying(
+    workspace: Workspace,
+    request: { title: string; body: string },
+  ): Promise<PullRequestInfo> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.publishOnce(workspace, request);
+      } catch (error) {
+        const delay = PUBLISH_RETRY_DELAYS_MS[attempt];
+        if (!isTransient(error) || delay === undefined || this.options.signal.aborted) throw error;
+        const wait = Math.max(delay, retryAfterMs(error));
+        this.options.logger.warn({ err: error, attempt: attempt + 1, waitMs: wait }, 'publish failed; retrying');
+        await sleep(wait, this.options.signal);
+      }
     }
   }
 
@@ -220,4 +241,30 @@ export class RunWorkspaces {
 function toRef(repo: string): RepoRef {
   const [owner = '', name = ''] = repo.split('/');
   return { owner, name };
+}
+
+const PUBLISH_RETRY_DELAYS_MS = [1_000, 4_000, 9_000];
+
+/** GitHub's `retry-after` (seconds) on a rate limit, when the error carries it. */
+function retryAfterMs(error: unknown): number {
+  let cause: unknown = error;
+  for (let depth = 0; cause && depth < 5; depth++) {
+    const headers = (cause as { response?: { headers?: Record<string, unknown> } }).response?.headers;
+    const value = Number(headers?.['retry-after']);
+    if (Number.isFinite(value) && value > 0) return Math.min(value, 120) * 1000;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return 0;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -25,12 +25,12 @@ const TSX = import.meta.resolve('tsx');
 const SECRET = 'crash-signing-secret-0123456789';
 
 /** The long command is running in the E2B fake (so the kill lands mid-run). */
-async function waitForSleep(e2b: FakeE2B | undefined): Promise<string> {
+async function waitForSleep(e2b: FakeE2B | undefined, marker = '.started'): Promise<string> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     // The command leaves a marker in the repo when it starts.
     for (const s of e2b?.sandboxes() ?? []) {
-      const started = await access(join(s.homeDir, 'widgets', '.started')).then(
+      const started = await access(join(s.homeDir, 'widgets', marker)).then(
         () => true,
         () => false,
       );
@@ -87,6 +87,32 @@ describe('a graceful restart in the middle of a run (E2B sandbox)', () => {
     expect((await h.bot.threads.get('C0TEST', root))?.repos[0]?.sandboxId).toBe(sandbox);
     expect(h.github.pulls('acme', 'widgets')).toHaveLength(1);
     expect(h.openai.duplicateCallOutputs(conversation ?? '')).toEqual([]);
+    h.openai.assertDone();
+  });
+
+  it('a run too old to pick up by itself gets an interrupted message with Retry, and Retry resumes it', async () => {
+    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'touch .started-old; sleep 30' } }])]);
+    const root = await h.mention('a long one');
+    await waitForSleep(h.e2b, '.started-old');
+    // Back two hours later: older than RUN_MAX_MINUTES.
+    await h.restart({}, { recoveryClock: () => Date.now() + 2 * 3600_000 });
+    const interrupted = await h.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' && c.args.thread_ts === root && /was interrupted/.test(String(c.args.text)),
+      10_000,
+    );
+    expect(JSON.stringify(interrupted.args.blocks)).toContain('ai_dev_retry');
+    expect((await h.bot.threads.get('C0TEST', root))?.status).toBe('interrupted');
+    expect(h.openai.remainingSteps()).toBe(0);
+
+    h.openai.script([
+      (req) => {
+        expect(req.inputText).toContain('Continue where you stopped');
+        return text('Picked up after Retry.');
+      },
+    ]);
+    await h.click('ai_dev_retry', root);
+    expect(await h.waitForEnd(root)).toContain('Picked up after Retry');
     h.openai.assertDone();
   });
 });

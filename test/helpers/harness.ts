@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseConfig } from '../../src/config/config.js';
-import { type RunningBot, startBot } from '../../src/main.js';
+import { type BotOverrides, type RunningBot, startBot } from '../../src/main.js';
 import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
 import { DEFAULT_FAKE_GITHUB_TOKEN, type FakeGitHub, startFakeGitHub } from '../fakes/github-server.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/openai-server.js';
@@ -48,7 +48,7 @@ export interface Harness {
   waitForEnd(threadTs: string, count?: number, channel?: string, timeoutMs?: number): Promise<string>;
   /** Clicks a button (Stop, Continue) whose value is the thread key. */
   click(actionId: string, threadTs: string, options?: { channel?: string; user?: string }): Promise<InboundResponse>;
-  restart(extraEnv?: Record<string, string>): Promise<void>;
+  restart(extraEnv?: Record<string, string>, overrides?: BotOverrides): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,7 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   let logText = '';
-  const boot = async (extra: Record<string, string> = {}) => {
+  const boot = async (extra: Record<string, string> = {}, more: BotOverrides = {}) => {
     const parsed = parseConfig({ ...env, ...extra });
     if (!parsed.ok) throw new Error(`harness config invalid: ${parsed.problems.join('; ')}`);
     const stream = new PassThrough();
@@ -96,6 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       localSandboxRoot: join(dir, 'sandboxes'),
       slackPostIntervalMs: 20,
       ...(options.idleSweep ? { idleSweep: options.idleSweep } : {}),
+      ...more,
     });
   };
   const harness: Harness = {
@@ -177,9 +178,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         response_url: slack.responseUrl(),
       });
     },
-    async restart(extraEnv = {}) {
+    async restart(extraEnv = {}, overrides = {}) {
       await harness.bot.stop();
-      harness.bot = await boot(extraEnv);
+      harness.bot = await boot(extraEnv, overrides);
       harness.botUrl = `http://127.0.0.1:${harness.bot.httpPort}`;
     },
     async close() {

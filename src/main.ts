@@ -138,6 +138,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     lock,
     recoveryGraceMs: store.redisClient ? undefined : 0,
     recoveryClock: overrides.recoveryClock,
+    // Only several instances (Redis) can have a Stop pressed on one while another runs the thread.
+    stopPollMs: store.redisClient ? 1_500 : undefined,
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,

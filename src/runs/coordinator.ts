@@ -47,6 +47,8 @@ export class RunCoordinator {
       recoveryGraceMs?: number;
       /** The clock recovery judges a thread's age by (tests move it forward). */
       recoveryClock?: () => number;
+      /** With several instances, how often a run looks for a Stop pressed elsewhere (off when unset). */
+      stopPollMs?: number;
     },
     private readonly onRunEnd: (channel: string, threadTs: string, outcome: RunOutcome) => void = () => {},
   ) {}
@@ -128,7 +130,7 @@ export class RunCoordinator {
     const tooOld = now - Date.parse(stale.updatedAt) > this.deps.limits.maxMinutes * 60_000;
     let launched = false;
     await this.deps.threads.mutate(channel, threadTs, (state) => {
-      if (!state || state.status !== 'running') return undefined;
+      if (state?.status !== 'running') return undefined;
       if (tooOld) return { ...state, status: 'interrupted' };
       if (!this.claimLaunch(key)) return undefined;
       launched = true;
@@ -157,12 +159,26 @@ export class RunCoordinator {
   }
 
   /** Stops the thread's run at once; false when nothing was running here. */
-  stop(channel: string, threadTs: string, user: string): boolean {
+  /**
+   * Stops the thread's run at once when it runs here; when another bot instance runs it, leaves
+   * a stop request in the thread's record, which that instance picks up within a second or two.
+   * False when nothing is running anywhere.
+   */
+  async stop(channel: string, threadTs: string, user: string): Promise<boolean> {
     const run = this.active.get(threadKeyOf(channel, threadTs));
-    if (!run || run.controller.signal.aborted) return false;
-    run.stoppedBy = user;
-    run.controller.abort(new Error(`stopped by ${user}`));
-    return true;
+    if (run) {
+      if (run.controller.signal.aborted) return false;
+      run.stoppedBy = user;
+      run.controller.abort(new Error(`stopped by ${user}`));
+      return true;
+    }
+    let requested = false;
+    await this.deps.threads.update(channel, threadTs, (s) => {
+      if (s.status !== 'running') return undefined;
+      requested = true;
+      return { ...s, stopRequestedBy: user };
+    });
+    return requested;
   }
 
   isRunning(channel: string, threadTs: string): boolean {
@@ -228,7 +244,10 @@ export class RunCoordinator {
   private async runOnce(channel: string, threadTs: string): Promise<boolean> {
     const key = threadKeyOf(channel, threadTs);
     const taken = await this.takeQueued(channel, threadTs);
-    const state = await this.deps.threads.get(channel, threadTs);
+    // A stop request left over from before this run does not stop it.
+    const state = await this.deps.threads.update(channel, threadTs, (s) =>
+      s.stopRequestedBy ? { ...s, stopRequestedBy: undefined } : undefined,
+    );
     if (!state || state.pendingInput.length === 0) {
       // Nothing left to do: another instance answered it while this one waited for the lock.
       await this.settle(channel, threadTs, 'idle');
@@ -236,6 +255,10 @@ export class RunCoordinator {
     }
     const run: ActiveRun = { controller: new AbortController() };
     this.active.set(key, run);
+    const watch = this.deps.stopPollMs
+      ? setInterval(() => void this.checkStopRequest(channel, threadTs, run), this.deps.stopPollMs)
+      : undefined;
+    watch?.unref();
     let outcome: RunOutcome;
     try {
       outcome = await executeRun(this.deps, state, taken, {
@@ -245,6 +268,7 @@ export class RunCoordinator {
         takeQueued: () => this.takeQueued(channel, threadTs),
       });
     } finally {
+      if (watch) clearInterval(watch);
       this.active.delete(key);
     }
     this.onRunEnd(channel, threadTs, outcome);
@@ -273,6 +297,21 @@ export class RunCoordinator {
       });
     }
     return again;
+  }
+
+  /** A Stop pressed on another instance, left in the record: honour it and clear it. */
+  private async checkStopRequest(channel: string, threadTs: string, run: ActiveRun): Promise<void> {
+    if (run.controller.signal.aborted) return;
+    try {
+      const state = await this.deps.threads.get(channel, threadTs);
+      const by = state?.stopRequestedBy;
+      if (!by) return;
+      await this.deps.threads.update(channel, threadTs, (s) => ({ ...s, stopRequestedBy: undefined }));
+      run.stoppedBy = by;
+      run.controller.abort(new Error(`stopped by ${by}`));
+    } catch (error) {
+      this.deps.logger.warn({ err: error, channel, threadTs }, 'could not check for a stop request');
+    }
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../lib/errors.js';
-import { StoreError } from '../store/key-value-store.js';
+import { type RedisCommands, StoreError } from '../store/key-value-store.js';
 
 /**
  * A per-thread lock so that one Slack thread never runs on two bot instances at once. Holders take
@@ -157,14 +157,8 @@ class InProcessLease extends Lease {
 // --- Redis (several bot instances) ---
 
 /** The part of a node-redis 5 client the lock uses (`keyv.store.client` of the Redis store). */
-export interface LockRedisClient {
-  set(
-    key: string,
-    value: string,
-    options: { condition: 'NX'; expiration: { type: 'PX'; value: number } },
-  ): Promise<unknown>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-}
+/** The part of node-redis 5 the lock uses (the store's own client satisfies it). */
+export type LockRedisClient = RedisCommands;
 
 /** Extends the key's expiry only if it still holds our token. */
 const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then

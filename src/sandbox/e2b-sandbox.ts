@@ -19,6 +19,7 @@ import {
 import type { ErrorKind } from '../lib/errors.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { CappedOutput, EXEC_OUTPUT_MAX_CHARS } from '../lib/trim-output.js';
 import {
   CommandAbortedError,
   type DirectoryEntry,
@@ -46,6 +47,8 @@ export interface E2BSandboxProviderOptions {
   requestTimeoutMs?: number;
   /** Waits before each retry of a transient create/connect failure; its length is the number of retries. */
   retryDelaysMs?: number[];
+  /** Characters of each stream `exec` keeps in memory (the head and the most recent tail); default 16 Mi. */
+  execOutputMaxChars?: number;
 }
 
 /** Exit code reported when a command ran past its timeout (as coreutils `timeout` does). */
@@ -107,7 +110,14 @@ export class E2BSandboxProvider implements SandboxProvider {
     }
     const home = await this.detectHome(sdk);
     this.logger.info({ sandbox: sdk.sandboxId, template, home }, 'E2B sandbox created');
-    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, spec.timeoutMs);
+    return new E2BSandbox(
+      sdk,
+      home,
+      this.logger,
+      this.requestTimeoutMs,
+      spec.timeoutMs,
+      this.options.execOutputMaxChars,
+    );
   }
 
   async connect(id: string, timeoutMs: number): Promise<Sandbox | undefined> {
@@ -130,7 +140,7 @@ export class E2BSandboxProvider implements SandboxProvider {
       throw mapped;
     }
     const home = await this.detectHome(sdk);
-    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, timeoutMs);
+    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, timeoutMs, this.options.execOutputMaxChars);
   }
 
   async release(id: string, mode: 'kill' | 'pause'): Promise<boolean> {
@@ -196,6 +206,7 @@ export class E2BSandbox implements Sandbox {
     private readonly logger: Logger,
     private readonly requestTimeoutMs: number,
     lifetimeMs: number,
+    private readonly outputMaxChars: number = EXEC_OUTPUT_MAX_CHARS,
   ) {
     this.id = sdk.sandboxId;
     this.expiresAt = Date.now() + lifetimeMs;
@@ -208,6 +219,11 @@ export class E2BSandbox implements Sandbox {
     const started = Date.now();
     const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
 
+    // The only copy of the output kept, and a bounded one: the SDK's own copy is emptied chunk by chunk (see
+    // `collect`), so a command that prints without end cannot exhaust the bot's memory.
+    const stdout = new CappedOutput(this.outputMaxChars);
+    const stderr = new CappedOutput(this.outputMaxChars);
+    const sdkHandle: { current?: CommandHandle } = {};
     let handle: CommandHandle;
     try {
       // Started in the background so the pid is known: a Stop or a timeout kills it explicitly.
@@ -218,12 +234,16 @@ export class E2BSandbox implements Sandbox {
         stdin: false,
         timeoutMs,
         requestTimeoutMs: this.requestTimeoutMs,
-        onStdout: guard(options.onStdout),
-        onStderr: guard(options.onStderr),
+        onStdout: collect(stdout, '_stdout', sdkHandle, options.onStdout),
+        onStderr: collect(stderr, '_stderr', sdkHandle, options.onStderr),
       });
     } catch (error) {
       throw await this.failure(error, 'exec');
     }
+    sdkHandle.current = handle;
+    // Chunks that arrived before `run` returned were collected while the handle was not yet known.
+    forgetSdkOutput(handle, '_stdout');
+    forgetSdkOutput(handle, '_stderr');
 
     const finished = handle.wait().then(
       (result) => ({ ok: true as const, result }),
@@ -247,8 +267,8 @@ export class E2BSandbox implements Sandbox {
     if (outcome.ok) {
       return {
         exitCode: 0,
-        stdout: outcome.result.stdout,
-        stderr: outcome.result.stderr,
+        stdout: stdout.toString(),
+        stderr: stderr.toString(),
         durationMs: durationMs(),
         timedOut: false,
       };
@@ -257,8 +277,8 @@ export class E2BSandbox implements Sandbox {
     if (error instanceof CommandExitError) {
       return {
         exitCode: exitCodeOf(error),
-        stdout: error.stdout,
-        stderr: error.stderr,
+        stdout: stdout.toString(),
+        stderr: stderr.toString(),
         durationMs: durationMs(),
         timedOut: false,
       };
@@ -271,8 +291,8 @@ export class E2BSandbox implements Sandbox {
         await this.killProcess(handle, finished);
         return {
           exitCode: TIMEOUT_EXIT_CODE,
-          stdout: handle.stdout,
-          stderr: handle.stderr,
+          stdout: stdout.toString(),
+          stderr: stderr.toString(),
           durationMs: durationMs(),
           timedOut: true,
         };
@@ -581,14 +601,37 @@ function exitCodeOf(error: CommandExitError): number {
   return number === undefined ? 1 : 128 + number;
 }
 
-/** A throwing progress callback must not break the command's event stream. */
-function guard(callback: ((chunk: string) => void) | undefined): ((chunk: string) => void) | undefined {
-  if (!callback) return undefined;
+/**
+ * The SDK's output callback for one stream: keeps the chunk in `output` (bounded), empties the SDK's own copy,
+ * then passes the chunk on; a throwing progress callback must not break the command's event stream.
+ */
+function collect(
+  output: CappedOutput,
+  field: SdkOutputField,
+  sdkHandle: { current?: CommandHandle },
+  callback: ((chunk: string) => void) | undefined,
+): (chunk: string) => void {
   return (chunk) => {
+    output.push(chunk);
+    forgetSdkOutput(sdkHandle.current, field);
     try {
-      callback(chunk);
+      callback?.(chunk);
     } catch {
       // Progress reporting is best effort.
     }
   };
+}
+
+type SdkOutputField = '_stdout' | '_stderr';
+
+/**
+ * e2b's `CommandHandle` (2.51) appends every decoded chunk to the private strings `_stdout`/`_stderr` (read
+ * through `handle.stdout`, and copied into the result at the end) and has no option to stop it. The output
+ * callbacks get every chunk, each right after the SDK appended it and before `wait()` settles, so emptying
+ * that string there keeps the SDK's copy to about one chunk; `CappedOutput` holds what is kept instead.
+ * Nothing happens if a later SDK names the field differently (its copy then grows again, as before).
+ */
+function forgetSdkOutput(handle: CommandHandle | undefined, field: SdkOutputField): void {
+  const internals = handle as unknown as Record<SdkOutputField, unknown> | undefined;
+  if (internals && typeof internals[field] === 'string') internals[field] = '';
 }

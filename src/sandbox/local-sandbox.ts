@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CappedOutput, EXEC_OUTPUT_MAX_CHARS } from '../lib/trim-output.js';
 import {
   CommandAbortedError,
   type DirectoryEntry,
@@ -19,7 +20,8 @@ import {
 /**
  * Development-only provider: each sandbox is a temporary directory on the bot's host and
  * commands are real processes with a clean environment (never the bot's, which holds
- * secrets). It offers no isolation beyond that; use E2B for anything real.
+ * secrets) whose HOME and TMPDIR are inside it. It offers no isolation beyond that; use E2B
+ * for anything real.
  */
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local' as const;
@@ -29,6 +31,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     private readonly root: string = join(tmpdir(), 'ai-dev-sandboxes'),
     /** PATH for commands; the host's PATH carries no secrets, its other variables might. */
     private readonly path: string = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    /** Characters of each stream `exec` keeps in memory: the head and the most recent tail. */
+    private readonly outputMaxChars: number = EXEC_OUTPUT_MAX_CHARS,
   ) {}
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
@@ -36,8 +40,10 @@ export class LocalSandboxProvider implements SandboxProvider {
     const dir = await mkdtemp(join(this.root, 'sbx-'));
     const home = join(dir, 'home');
     await mkdir(home);
+    // The sandbox's own temp dir, so what commands leave there goes with the sandbox.
+    await mkdir(join(dir, 'tmp'));
     const id = `local-${randomUUID()}`;
-    const sandbox = new LocalSandbox(id, home, dir, this.path, () => this.live.delete(id));
+    const sandbox = new LocalSandbox(id, home, dir, this.path, () => this.live.delete(id), this.outputMaxChars);
     await writeFile(join(dir, 'metadata.json'), JSON.stringify({ id, metadata: spec.metadata }));
     this.live.set(id, sandbox);
     return sandbox;
@@ -66,6 +72,7 @@ export class LocalSandbox implements Sandbox {
     private readonly dir: string,
     private readonly path: string,
     private readonly onKill: () => void,
+    private readonly outputMaxChars: number = EXEC_OUTPUT_MAX_CHARS,
   ) {}
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
@@ -75,6 +82,7 @@ export class LocalSandbox implements Sandbox {
     const env = {
       PATH: this.path,
       HOME: this.home,
+      TMPDIR: join(this.dir, 'tmp'),
       LANG: 'C.UTF-8',
       TERM: 'dumb',
       GIT_TERMINAL_PROMPT: '0',
@@ -89,16 +97,17 @@ export class LocalSandbox implements Sandbox {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       this.children.add(child);
-      let stdout = '';
-      let stderr = '';
+      // Bounded, so a command that prints without end cannot exhaust the bot's memory.
+      const stdout = new CappedOutput(this.outputMaxChars);
+      const stderr = new CappedOutput(this.outputMaxChars);
       let timedOut = false;
       let aborted = false;
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
+        stdout.push(chunk);
         options.onStdout?.(chunk);
       });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
+        stderr.push(chunk);
         options.onStderr?.(chunk);
       });
       const killGroup = () => {
@@ -134,8 +143,8 @@ export class LocalSandbox implements Sandbox {
         }
         resolve({
           exitCode: code ?? (signal ? 128 + signalNumber(signal) : 1),
-          stdout,
-          stderr,
+          stdout: stdout.toString(),
+          stderr: stderr.toString(),
           durationMs: Date.now() - started,
           timedOut,
         });

@@ -9,7 +9,7 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Extra environment for this one command (never secrets that outlive it). */
   env?: Record<string, string>;
-  /** Streamed output, for progress; the full output is in the result as well. */
+  /** Streamed output, for progress; the result keeps the output too, up to the adapter's cap (head and tail). */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
 }

@@ -37,6 +37,8 @@ export const threadStateSchema = z.object({
   /** Tool outputs the conversation still owes the model (a stop or crash between turns). */
   pendingInput: z.array(inputItemSchema),
   permalink: z.string().optional(),
+  /** Stop pressed on another bot instance: the one running the thread stops when it sees this. */
+  stopRequestedBy: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { access, mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import {
   sendEvent,
   startFakeSlack,
 } from '../fakes/slack-server.js';
+import { freePort } from '../helpers/free-port.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -74,6 +74,11 @@ describe('a graceful restart in the middle of a run (E2B sandbox)', () => {
     const sandbox = await waitForSleep(h.e2b);
     const conversation = h.openai.requests[0]?.conversationId;
     await h.restart();
+    // After the shutdown every sandbox still running on E2B has its record in the store.
+    const list = await h.command('list', { expectResponse: true });
+    for (const live of h.e2b?.sandboxes().filter((s) => s.state === 'running') ?? []) {
+      expect(list.response?.text).toContain(live.sandboxId);
+    }
     resumeScript(h.openai);
     const end = await h.waitForEnd(root, 1, undefined, 15_000);
     expect(end).toContain('Opened pull request');
@@ -116,15 +121,6 @@ describe('a graceful restart in the middle of a run (E2B sandbox)', () => {
     h.openai.assertDone();
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe.each([
   ['SQLite', (dir: string) => `sqlite://${join(dir, 'bot.sqlite')}`],

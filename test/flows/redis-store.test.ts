@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
+import { startBot } from '../../src/main.js';
 import { text, toolCalls } from '../fakes/openai-server.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { sendBlockAction } from '../fakes/slack-server.js';
+import { type Harness, SIGNING_SECRET, startHarness } from '../helpers/harness.js';
 
 // The same flow with STORE_URL on the real Redis at 127.0.0.1:6379 (several bot instances' mode).
 describe('a run with the Redis store', () => {
@@ -47,5 +51,38 @@ describe('a run with the Redis store', () => {
     const branch = pulls[0]?.headRef ?? '';
     expect(await h.github.readFile('acme', 'widgets', branch, 'b.txt')).toBe('b\n');
     h.openai.assertDone();
+  });
+
+  it('a Stop pressed on a second bot instance stops the run on the first', async () => {
+    const parsed = parseConfig({ ...h.env });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    const second = await startBot(parsed.config, {
+      logDestination: new PassThrough().resume(),
+      slackClientOptions: { retryConfig: { retries: 0 } },
+      listen: { port: 0, host: '127.0.0.1' },
+    });
+    try {
+      h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'sleep 30' } }])]);
+      const root = await h.mention('wait for a while', { channel });
+      while (!h.thread(root, channel).some((m) => m.text.includes('Working on'))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const clicked = Date.now();
+      await sendBlockAction(`http://127.0.0.1:${second.httpPort}`, SIGNING_SECRET, {
+        user: 'U0STOPPER',
+        channel,
+        message_ts: root,
+        thread_ts: root,
+        action_id: 'ai_dev_stop',
+        value: `${channel}:${root}`,
+        response_url: h.slack.responseUrl(),
+      });
+      const end = await h.waitForEnd(root, 1, channel);
+      expect(end).toMatch(/Stopped by <@U0STOPPER>/);
+      expect(Date.now() - clicked).toBeLessThan(8000);
+    } finally {
+      await second.stop();
+    }
   });
 });

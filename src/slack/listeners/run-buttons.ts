@@ -24,7 +24,7 @@ export function registerRunButtons(app: App, deps: RunButtonDeps): void {
     const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
     if (!thread) return void (await tell('This button does not belong to a thread I know.'));
     if (!deps.access.mayRun(user)) return void (await tell('Sorry, you may not start or stop my work here.'));
-    if (!deps.coordinator.stop(thread.channel, thread.threadTs, user)) {
+    if (!(await deps.coordinator.stop(thread.channel, thread.threadTs, user))) {
       await tell('Nothing is running in this thread right now.');
     }
   });

@@ -3,7 +3,7 @@
  * StreamInput answer `unimplemented`: no PTY support).
  */
 import { existsSync, statSync } from 'node:fs';
-import { delimiter } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { DescService } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
 import { methodOf } from './descriptors.js';
@@ -127,6 +127,7 @@ function childEnv(
   return {
     PATH: childPath,
     HOME: sandbox.homeDir,
+    TMPDIR: join(sandbox.rootDir, 'tmp'),
     USER: 'user',
     LOGNAME: 'user',
     ...sandbox.envVars,

@@ -100,6 +100,8 @@ export class FakeSandbox {
     this.rootDir = join(init.baseDir, this.sandboxId);
     this.homeDir = join(this.rootDir, 'home', 'user');
     mkdirSync(this.homeDir, { recursive: true });
+    // The sandbox's own /tmp: what commands leave there goes when the fake sandbox does.
+    mkdirSync(join(this.rootDir, 'tmp'), { recursive: true });
   }
 
   /** Resolve a sandbox path (absolute, relative to home, or `~/…`) to the host path; confined to rootDir. */

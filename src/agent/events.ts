@@ -46,7 +46,16 @@ export interface RunTotals {
 }
 
 export type RunOutcome =
-  | { kind: 'pull-request'; url: string; number: number; created: boolean; summary: string; totals: RunTotals }
+  | {
+      kind: 'pull-request';
+      url: string;
+      number: number;
+      created: boolean;
+      summary: string;
+      /** Every repo's PR of this run when it touched several (the fields above are the last one). */
+      others?: Array<{ repo: string; url: string; number: number; created: boolean }>;
+      totals: RunTotals;
+    }
   | { kind: 'no-changes'; answer: string; totals: RunTotals }
   | { kind: 'stopped'; by: string | undefined; totals: RunTotals }
   | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes'; totals: RunTotals }

@@ -39,7 +39,7 @@ export class RunWorkspaces {
   private readonly pending = new Map<string, Promise<Workspace>>();
   /** When this run started holding each sandbox (create or connect began), for sandbox time. */
   private readonly heldSince = new Map<string, number>();
-  readonly published: PullRequestInfo[] = [];
+  readonly published: Array<PullRequestInfo & { repo: string }> = [];
 
   constructor(private readonly options: RunWorkspacesOptions) {}
 
@@ -149,7 +149,14 @@ export class RunWorkspaces {
       created: result.pr.created,
       branch: result.pr.branch,
     };
-    this.published.push(info);
+    // One entry per repo: a PR opened earlier in this run and updated since still counts as opened.
+    const earlier = this.published.find((p) => p.repo === entry.repo);
+    const rest = this.published.filter((p) => p !== earlier);
+    this.published.splice(0, this.published.length, ...rest, {
+      ...info,
+      repo: entry.repo,
+      created: info.created || (earlier?.created ?? false),
+    });
     return info;
   }
 

@@ -240,12 +240,16 @@ async function finish(
   }
   const pr = workspaces.published.at(-1);
   if (pr) {
+    const all = workspaces.published;
     return {
       kind: 'pull-request',
       url: pr.url,
       number: pr.number,
       created: pr.created,
       summary: end.text,
+      ...(all.length > 1
+        ? { others: all.map((p) => ({ repo: p.repo, url: p.url, number: p.number, created: p.created })) }
+        : {}),
       totals: totals(loop),
     };
   }

@@ -89,6 +89,16 @@ function modelText(text: string, max: number): string {
 function headline(outcome: RunOutcome, maxAnswer: number): string[] {
   switch (outcome.kind) {
     case 'pull-request': {
+      if (outcome.others && outcome.others.length > 1) {
+        const lines = [':white_check_mark: Pull requests of this run:'];
+        for (const pr of outcome.others) {
+          lines.push(
+            `• ${escapeMrkdwn(pr.repo)}: ${pr.created ? 'opened' : 'updated'} ${link(pr.url, `#${pr.number}`)}`,
+          );
+        }
+        if (outcome.summary.trim()) lines.push(modelText(outcome.summary, maxAnswer));
+        return lines;
+      }
       const verb = outcome.created ? 'Opened' : 'Updated';
       const lines = [`:white_check_mark: ${verb} pull request ${link(outcome.url, `#${outcome.number}`)}`];
       if (outcome.summary.trim()) lines.push(modelText(outcome.summary, maxAnswer));

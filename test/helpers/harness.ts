@@ -195,7 +195,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 /** The first words of every terminal message (outcome-text). */
 const TERMINAL =
-  /^(:white_check_mark: (Opened|Updated) pull request|:speech_balloon: No changes needed|:octagonal_sign: Stopped|:double_vertical_bar: Budget reached|:x: The run failed)/;
+  /^(:white_check_mark: ((Opened|Updated) pull request|Pull requests of this run)|:speech_balloon: No changes needed|:octagonal_sign: Stopped|:double_vertical_bar: Budget reached|:x: The run failed)/;
 
 /** The text of an ack body (Bolt answers a slash command ack with JSON). */
 export function ackText(ack: InboundResponse): string {

@@ -249,6 +249,13 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   void recover();
   const recovery = setInterval(recover, overrides.recoveryIntervalMs ?? 10_000);
   recovery.unref();
+  const sweep = setInterval(() => {
+    store
+      .sweepExpired()
+      .then((count) => count > 0 && logger.debug({ count }, 'expired values swept'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep expired values'));
+  }, 3_600_000);
+  sweep.unref();
   reaper.start(overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)));
   logger.info({ mode: config.slack.socketMode ? 'socket' : 'http', port: config.port }, 'ai-dev is running');
 
@@ -261,6 +268,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     stop: async () => {
       reaper.stop();
       clearInterval(recovery);
+      clearInterval(sweep);
       coordinator.shutdown();
       await Promise.race([coordinator.idle(), delay(15_000)]);
       // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.

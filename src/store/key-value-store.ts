@@ -13,6 +13,11 @@ export interface KeyValueStore {
   delete(key: string): Promise<boolean>;
   /** Stores the value only if the key is absent (atomic across bot instances on Redis). */
   setIfAbsent(key: string, value: unknown, ttlMs: number): Promise<boolean>;
+  /**
+   * Deletes values whose time is up; answers how many. Redis expires keys itself (0), SQLite only
+   * drops an expired row when it is read, so old event ids and threads would pile up without this.
+   */
+  sweepExpired(): Promise<number>;
   /** Redis stores only: the node-redis client, for what keyv cannot do (the per-thread lock). */
   redisClient?(): RedisCommands;
   close(): Promise<void>;

@@ -20,8 +20,9 @@ export async function openStore(url: string, logger: Logger): Promise<KeyValueSt
 async function openSqlite(path: string, logger: Logger): Promise<KeyValueStore> {
   const file = resolve(path);
   await mkdir(dirname(file), { recursive: true });
+  const sqlite = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 });
   const keyv = new Keyv({
-    store: new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 }),
+    store: sqlite,
     namespace: NAMESPACE,
     throwOnErrors: true,
   });
@@ -44,6 +45,18 @@ async function openSqlite(path: string, logger: Logger): Promise<KeyValueStore> 
         await guard(() => keyv.set(key, value, ttlMs), 'write to the store');
         return true;
       }),
+    sweepExpired: async () => {
+      // keyv keeps each value as JSON {"value": …, "expires": <epoch ms>}.
+      const deleted = (await guard(
+        () =>
+          sqlite.query(
+            `DELETE FROM keyv WHERE json_valid(value) AND json_extract(value, '$.expires') < ? RETURNING key`,
+            Date.now(),
+          ),
+        'sweep expired values',
+      )) as unknown[];
+      return deleted.length;
+    },
     close: () => keyv.disconnect(),
   };
 }
@@ -93,6 +106,7 @@ async function openRedis(rawUrl: string, logger: Logger): Promise<KeyValueStore>
       );
       return result === 'OK';
     },
+    sweepExpired: async () => 0,
     redisClient: () => (keyv.store as KeyvRedis<unknown>).client,
     close: () => keyv.disconnect(),
   };

@@ -97,6 +97,22 @@ describe('stores', () => {
   );
   storeContract('Redis on 127.0.0.1:6379', () => openStore(REDIS_URL, captureLogger().logger));
 
+  it('sweeps expired values out of SQLite (which only drops them when read)', async () => {
+    const store = await openStore(`sqlite://${join(dir, 'sweep.sqlite')}`, captureLogger().logger);
+    try {
+      await store.set('short', 1, 20);
+      await store.set('long', 2, 60_000);
+      await store.set('forever', 3);
+      await new Promise((r) => setTimeout(r, 60));
+      expect(await store.sweepExpired()).toBe(1);
+      expect(await store.sweepExpired()).toBe(0);
+      expect(await store.get('long')).toBe(2);
+      expect(await store.get('forever')).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps links across a reopen of the same SQLite file', async () => {
     const url = `sqlite://${join(dir, 'restart.sqlite')}`;
     const first = await openStore(url, captureLogger().logger);

@@ -45,9 +45,9 @@ export class OpenAIModel implements Model {
         }
         this.options.logger.warn({ err: error, attempt }, 'model request failed; retrying');
         await sleep(this.retryDelayMs(attempt), request.signal);
-        // A request that failed late may still have been appended to the conversation:
-        // resend only what is not there yet, or the model sees it twice.
-        input = await this.notYetInConversation(request.conversationId, input);
+        // A request that failed late may still have been appended to the conversation (with the
+        // model's calls): resend only what is not there yet, and answer calls left without output.
+        input = await this.reconcile(request.conversationId, input);
       }
     }
   }
@@ -131,26 +131,6 @@ export class OpenAIModel implements Model {
         output: 'Error: this tool call was interrupted before it finished; check the state before repeating it.',
       }));
     return [...orphans, ...fresh];
-  }
-
-  private async notYetInConversation(conversationId: string, input: InputItem[]): Promise<InputItem[]> {
-    try {
-      const page = await this.options.client.conversations.items.list(conversationId, { order: 'desc', limit: 50 });
-      const outputs = new Set<string>();
-      const messages = new Set<string>();
-      for (const item of page.data) {
-        if (item.type === 'function_call_output') outputs.add(item.call_id);
-        if (item.type === 'message' && item.role === 'user') {
-          for (const part of item.content) if (part.type === 'input_text') messages.add(part.text);
-        }
-      }
-      return input.filter((item) =>
-        item.type === 'function_call_output' ? !outputs.has(item.call_id) : !messages.has(item.content),
-      );
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'could not read the conversation before a retry; resending all input');
-      return input;
-    }
   }
 }
 

@@ -12,6 +12,8 @@ const LOCK_RENEW_MS = 5_000;
 /** A thread that just became `running` is about to be locked by its own instance: leave it be. */
 const RECOVERY_GRACE_MS = 10_000;
 const LOCK_POLL_MS = 1_000;
+/** Marks a thread claimed for a launch whose promise does not exist yet. */
+const CLAIMED: Promise<void> = Promise.resolve();
 
 export interface NewThread {
   startedBy: string;
@@ -62,40 +64,68 @@ export class RunCoordinator {
     threadTs: string,
     message: QueuedMessage,
     newThread?: NewThread,
+    /** Runs after the message is stored and before the run starts (the first thread reply). */
+    beforeStart?: () => Promise<unknown>,
   ): Promise<SubmitResult> {
     const key = threadKeyOf(channel, threadTs);
     let result = 'unknown-thread' as SubmitResult;
-    await this.deps.threads.mutate(channel, threadTs, (existing) => {
-      const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
-      if (!state) return undefined;
-      state.queued.push(message);
-      result = this.claimLaunch(key) ? 'started' : 'queued';
-      if (result === 'started') state.status = 'running';
-      return state;
-    });
-    if (result === 'started') this.launch(channel, threadTs);
+    await this.claiming(key, () =>
+      this.deps.threads.mutate(channel, threadTs, (existing) => {
+        const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
+        if (!state) return undefined;
+        state.queued.push(message);
+        if (this.shuttingDown) {
+          // Kept for the next start, whose recovery picks the thread up.
+          result = 'queued';
+          state.status = 'running';
+          return state;
+        }
+        result = this.claimLaunch(key) ? 'started' : 'queued';
+        if (result === 'started') state.status = 'running';
+        return state;
+      }),
+    );
+    if (result === 'started') {
+      await beforeStart?.().catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, 'before-start step failed'),
+      );
+      this.launch(channel, threadTs);
+    }
     return result;
+  }
+
+  /** Runs a store change that may claim a launch; a failed change gives the claim back. */
+  private async claiming<T>(key: string, change: () => Promise<T>): Promise<T> {
+    const claimed = this.launches.has(key);
+    try {
+      return await change();
+    } catch (error) {
+      if (!claimed && this.launches.get(key) === CLAIMED) this.launches.delete(key);
+      throw error;
+    }
   }
 
   /** Continues a thread paused on its budget (or interrupted), with a fresh budget of the same size. */
   async resume(channel: string, threadTs: string, user: string): Promise<ResumeResult> {
     const key = threadKeyOf(channel, threadTs);
     let result = 'unknown-thread' as ResumeResult;
-    await this.deps.threads.mutate(channel, threadTs, (state) => {
-      if (!state) return undefined;
-      if (state.status !== 'budget-reached' && state.status !== 'interrupted') {
-        result = state.status === 'running' ? 'queued' : 'not-paused';
-        return undefined;
-      }
-      if (!this.claimLaunch(key)) {
-        result = 'queued';
-        return undefined;
-      }
-      state.queued.push({ user, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
-      state.status = 'running';
-      result = 'started';
-      return state;
-    });
+    await this.claiming(key, () =>
+      this.deps.threads.mutate(channel, threadTs, (state) => {
+        if (!state) return undefined;
+        if (state.status !== 'budget-reached' && state.status !== 'interrupted') {
+          result = state.status === 'running' ? 'queued' : 'not-paused';
+          return undefined;
+        }
+        if (!this.claimLaunch(key)) {
+          result = 'queued';
+          return undefined;
+        }
+        state.queued.push({ user, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
+        state.status = 'running';
+        result = 'started';
+        return state;
+      }),
+    );
     if (result === 'started') this.launch(channel, threadTs);
     return result;
   }
@@ -127,27 +157,35 @@ export class RunCoordinator {
     const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
     // Held: another bot instance is alive and working on it.
     if (!lease) return false;
-    const tooOld = now - Date.parse(stale.updatedAt) > this.deps.limits.maxMinutes * 60_000;
     let launched = false;
-    await this.deps.threads.mutate(channel, threadTs, (state) => {
-      if (state?.status !== 'running') return undefined;
-      if (tooOld) return { ...state, status: 'interrupted' };
-      if (!this.claimLaunch(key)) return undefined;
-      launched = true;
-      if (state.queued.length === 0 && state.pendingInput.length === 0) {
-        // It stopped after the model's last answer (while publishing, say): finish the job.
-        state.queued.push({
-          user: state.startedBy,
-          text: 'The bot restarted before the last run finished. Check the state of the work, finish it, and make sure it is published.',
-          ts: `restart-${Date.now()}`,
-        });
-      }
-      return state;
-    });
+    let markedInterrupted = false;
+    await this.claiming(key, () =>
+      this.deps.threads.mutate(channel, threadTs, (state) => {
+        if (state?.status !== 'running') return undefined;
+        if (!this.claimLaunch(key)) return undefined;
+        if (now - Date.parse(state.updatedAt) > this.deps.limits.maxMinutes * 60_000) {
+          this.launches.delete(key);
+          markedInterrupted = true;
+          return { ...state, status: 'interrupted' };
+        }
+        launched = true;
+        if (state.queued.length === 0 && state.pendingInput.length === 0) {
+          // It stopped after the model's last answer (while publishing, say): finish the job.
+          state.queued.push({
+            user: state.startedBy,
+            text: 'The bot restarted before the last run finished. Check the state of the work, finish it, and make sure it is published.',
+            ts: `restart-${Date.now()}`,
+          });
+        }
+        return state;
+      }),
+    );
     const reporter = this.deps.reporterFor(channel, threadTs);
     if (!launched) {
       await lease.release().catch(() => {});
-      if (tooOld) reporter.handle({ type: 'run-end', outcome: { kind: 'interrupted', totals: emptyTotals() } });
+      if (markedInterrupted) {
+        reporter.handle({ type: 'run-end', outcome: { kind: 'interrupted', totals: emptyTotals() } });
+      }
       return false;
     }
     reporter.handle({
@@ -187,7 +225,11 @@ export class RunCoordinator {
 
   /** Waits for every thread this instance is working on (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.launches.size > 0) await Promise.allSettled([...this.launches.values()]);
+    while (this.launches.size > 0) {
+      await Promise.allSettled([...this.launches.values()]);
+      // A claim waiting for its store write is already settled: let the write happen.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Shutdown: aborts every run and leaves its thread `running`, so the next start picks it up. */
@@ -198,8 +240,8 @@ export class RunCoordinator {
 
   /** Marks the thread as launched here; false when it already is. Called inside a mutate. */
   private claimLaunch(key: string): boolean {
-    if (this.launches.has(key)) return false;
-    this.launches.set(key, Promise.resolve());
+    if (this.shuttingDown || this.launches.has(key)) return false;
+    this.launches.set(key, CLAIMED);
     return true;
   }
 
@@ -243,11 +285,15 @@ export class RunCoordinator {
   /** One run; answers whether another should follow. */
   private async runOnce(channel: string, threadTs: string): Promise<boolean> {
     const key = threadKeyOf(channel, threadTs);
+    if (this.shuttingDown) return false;
     const taken = await this.takeQueued(channel, threadTs);
-    // A stop request left over from before this run does not stop it.
-    const state = await this.deps.threads.update(channel, threadTs, (s) =>
-      s.stopRequestedBy ? { ...s, stopRequestedBy: undefined } : undefined,
-    );
+    // Running here from now on (another instance may have written idle meanwhile); a stop
+    // request left over from before this run does not stop it.
+    const state = await this.deps.threads.update(channel, threadTs, (s) => ({
+      ...s,
+      status: 'running',
+      stopRequestedBy: undefined,
+    }));
     if (!state || state.pendingInput.length === 0) {
       // Nothing left to do: another instance answered it while this one waited for the lock.
       await this.settle(channel, threadTs, 'idle');
@@ -272,7 +318,8 @@ export class RunCoordinator {
       this.active.delete(key);
     }
     this.onRunEnd(channel, threadTs, outcome);
-    if (this.shuttingDown) {
+    if (this.shuttingDown && outcome.kind === 'interrupted') {
+      // Left `running` with its pending input: the next start picks it up.
       this.launches.delete(key);
       return false;
     }
@@ -331,7 +378,7 @@ export class RunCoordinator {
   private async acquire(channel: string, threadTs: string): Promise<LockLease | undefined> {
     const key = threadKeyOf(channel, threadTs);
     const deadline = Date.now() + (this.deps.limits.maxMinutes + 5) * 60_000;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !this.shuttingDown) {
       const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
       if (lease) return lease;
       // Another instance runs this thread; if it finishes without our messages, this one takes over.
@@ -340,7 +387,7 @@ export class RunCoordinator {
         this.launches.delete(key);
         return undefined;
       }
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS).unref());
     }
     this.deps.logger.error({ thread: key }, 'gave up waiting for the thread lock');
     await this.settle(channel, threadTs, 'idle');
@@ -369,7 +416,10 @@ export class RunCoordinator {
       },
     });
     await this.deps.threads
-      .update(channel, threadTs, (s) => (s.status === 'running' ? { ...s, status: 'idle' } : undefined))
+      // Messages still waiting keep it `running`, so the recovery sweep takes them up.
+      .update(channel, threadTs, (s) =>
+        s.status === 'running' && s.queued.length === 0 ? { ...s, status: 'idle' } : undefined,
+      )
       .catch((storeError: unknown) => this.deps.logger.error({ err: storeError }, 'could not reset the thread'));
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
 import { buildInstructions, type RepoBrief } from '../agent/instructions.js';
 import { type LoopResult, runLoop } from '../agent/loop.js';
-import type { Model } from '../agent/model.js';
+import type { InputItem, Model } from '../agent/model.js';
 import { commitAll } from '../agent/tools/commit.js';
 import type { Tool } from '../agent/tools/define-tool.js';
 import type { ToolContext, Workspace } from '../agent/tools/tool-context.js';
@@ -155,7 +155,10 @@ export async function executeRun(
           })),
         ),
       // The queued messages were moved into pendingInput when the run took them.
-      input: resumed ? await deps.model.reconcile(conversationId, state.pendingInput) : state.pendingInput,
+      // Compared in the form the conversation holds it: redacted.
+      input: resumed
+        ? await deps.model.reconcile(conversationId, redactItems(state.pendingInput, deps.redact))
+        : state.pendingInput,
       takeQueuedInput: async () => (await control.takeQueued()).map(toUserInput),
       limits: {
         maxTurns: deps.limits.maxTurns,
@@ -188,6 +191,11 @@ export async function executeRun(
     const reference = errorReference();
     log.error({ err: error, reference }, `run failed: ${errorMessage(error)}`);
     sandboxMs = await workspaces.release();
+    if (control.signal.aborted && control.shuttingDown?.()) {
+      emit({ type: 'notice', text: 'The bot is restarting; I will pick this run up where it stopped once I am back.' });
+      await reporter.flush();
+      return { kind: 'interrupted', totals: totals(loop) };
+    }
     const outcome: RunOutcome = control.signal.aborted
       ? { kind: 'stopped', by: control.stoppedBy(), totals: totals(loop) }
       : { kind: 'failed', reason: userReason(error), reference, totals: totals(loop) };
@@ -313,4 +321,10 @@ function titleFrom(task: string): string {
 function userReason(error: unknown): string {
   if (error instanceof AppError) return error.userMessage;
   return 'Something went wrong on my side.';
+}
+
+function redactItems(items: InputItem[], redact: (text: string) => string): InputItem[] {
+  return items.map((item) =>
+    item.type === 'message' ? { ...item, content: redact(item.content) } : { ...item, output: redact(item.output) },
+  );
 }

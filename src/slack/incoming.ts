@@ -79,20 +79,16 @@ export async function handleIncoming(deps: IncomingDeps, client: WebClient, mess
         );
         return;
       }
-      const result = await deps.coordinator.submit(message.channel, message.threadTs, queued);
-      if (result === 'queued') {
-        await reply('Got it: I’ll read this at my next step.');
-      } else if (result === 'started') {
-        const repos = existing.repos.map((r) => r.repo).join(', ');
-        const branch = existing.repos[0]?.branch;
-        const working = workingMessage({
-          repo: repos,
-          baseBranch: branch,
-          threadKey: threadKeyOf(message.channel, message.threadTs),
-          note: 'Follow-up on the same branch and pull request.',
-        });
-        await reply(working.text, working.blocks);
-      }
+      const working = workingMessage({
+        repo: existing.repos.map((r) => r.repo).join(', '),
+        baseBranch: existing.repos[0]?.branch,
+        threadKey: threadKeyOf(message.channel, message.threadTs),
+        note: 'Follow-up on the same branch and pull request.',
+      });
+      const result = await deps.coordinator.submit(message.channel, message.threadTs, queued, undefined, () =>
+        reply(working.text, working.blocks),
+      );
+      if (result === 'queued') await reply('Got it: I’ll read this at my next step.');
       return;
     }
     if (!message.mention) return;
@@ -114,13 +110,18 @@ export async function handleIncoming(deps: IncomingDeps, client: WebClient, mess
       baseBranch: chosen.length === 1 ? chosen[0]?.defaultBranch : undefined,
       threadKey: threadKeyOf(message.channel, message.threadTs),
     });
-    // The thread exists before its first reply, so a reply typed at once is a follow-up; the reply
-    // still goes out before the sandbox or the model answers anything.
-    await deps.coordinator.submit(message.channel, message.threadTs, queued, {
-      startedBy: message.user,
-      repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch, private: l.private })),
-    });
-    await reply(working.text, working.blocks);
+    // The thread exists before its first reply (so a reply typed at once is a follow-up), and the
+    // reply goes out before the run starts, so it is always the thread's first.
+    await deps.coordinator.submit(
+      message.channel,
+      message.threadTs,
+      queued,
+      {
+        startedBy: message.user,
+        repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch, private: l.private })),
+      },
+      () => reply(working.text, working.blocks),
+    );
   } catch (error) {
     await reply(describeFailure(error, log, { stage: 'incoming message' })).catch((postError: unknown) =>
       log.error({ err: postError }, 'could not tell the thread about a failure'),

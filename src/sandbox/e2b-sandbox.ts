@@ -66,7 +66,7 @@ const KILL_SETTLE_MS = 3_000;
 
 /**
  * Sandboxes on E2B. Every connection setting is passed explicitly through a bound `E2B` client:
- * nothing is read from `process.env` here, and no environment variable (least of all a secret) is
+ * nothing is read from the process environment here, and no environment variable (least of all a secret) is
  * given to the sandbox at creation.
  */
 export class E2BSandboxProvider implements SandboxProvider {

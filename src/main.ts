@@ -17,7 +17,7 @@ import { RepoChecker } from './github/repo-checker.js';
 import { errorMessage } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
-import { RunCoordinator } from './runs/coordinator.js';
+import { RunCoordinator, threadKeyOf } from './runs/coordinator.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { InProcessThreadLock, RedisThreadLock } from './runs/thread-lock.js';
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
@@ -152,7 +152,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
         redact,
         logger,
         queue: queues.forChannel(channel),
-        threadKey: `${channel}:${threadTs}`,
+        threadKey: threadKeyOf(channel, threadTs),
       }),
     threadInfo: async (channel, threadTs, user) => {
       const [permalink, name] = await Promise.all([

@@ -37,7 +37,8 @@ const positiveInt = (fallback: number, max: number, min = 1) =>
       .default(fallback),
   );
 
-const idList = (what: string) =>
+/** A comma-separated list, each item normalised and then checked against `item`. */
+const commaList = (item: RegExp, message: string, normalise: (text: string) => string = (text) => text) =>
   z.preprocess(
     emptyToUndefined,
     z
@@ -46,28 +47,19 @@ const idList = (what: string) =>
       .transform((value) =>
         (value ?? '')
           .split(',')
-          .map((item) => item.trim())
+          .map((entry) => normalise(entry.trim()))
           .filter(Boolean),
       )
-      .refine((items) => items.every((item) => /^[A-Z0-9]+$/.test(item)), {
-        message: `must be comma-separated Slack ${what} ids such as U012ABCDEF`,
-      }),
+      .refine((items) => items.every((entry) => item.test(entry)), { message }),
   );
 
-const repoPatterns = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value) =>
-      (value ?? '')
-        .split(',')
-        .map((item) => item.trim().toLowerCase())
-        .filter(Boolean),
-    )
-    .refine((items) => items.every((item) => /^[a-z0-9*][a-z0-9*-]*\/[a-z0-9._*-]+$/.test(item)), {
-      message: 'must be comma-separated repo patterns such as acme/* or acme/widgets',
-    }),
+const idList = (what: string) =>
+  commaList(/^[A-Z0-9]+$/, `must be comma-separated Slack ${what} ids such as U012ABCDEF`);
+
+const repoPatterns = commaList(
+  /^[a-z0-9*][a-z0-9*-]*\/[a-z0-9._*-]+$/,
+  'must be comma-separated repo patterns such as acme/* or acme/widgets',
+  (text) => text.toLowerCase(),
 );
 
 /** Every variable the bot reads; `refine` rules that span variables live in config.ts. */

@@ -2,7 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { AccessPolicy } from '../access/access-policy.js';
 import type { Logger } from '../lib/logger.js';
 import { branchName } from '../runs/branch-name.js';
-import type { RunCoordinator } from '../runs/coordinator.js';
+import { type RunCoordinator, threadKeyOf } from '../runs/coordinator.js';
 import type { EventLedger } from '../store/event-ledger.js';
 import type { ChannelLink, LinkStore } from '../store/link-store.js';
 import type { ThreadStore } from '../store/thread-store.js';
@@ -29,8 +29,6 @@ export interface IncomingMessage {
   text: string;
   mention: boolean;
 }
-
-export const threadKeyOf = (channel: string, threadTs: string) => `${channel}:${threadTs}`;
 
 export function parseThreadKey(value: string): { channel: string; threadTs: string } | undefined {
   const match = /^([A-Z0-9]+):(\d+\.\d+)$/.exec(value);

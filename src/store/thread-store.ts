@@ -72,7 +72,8 @@ export class ThreadStore {
     return readValid(threadStateSchema, await this.store.get(key), key, this.logger);
   }
 
-  async put(state: ThreadState): Promise<void> {
+  /** Only through mutate: a bare write could undo another's change. */
+  private async put(state: ThreadState): Promise<void> {
     await this.store.set(
       threadKey(state.channel, state.threadTs),
       { ...state, updatedAt: new Date().toISOString() },

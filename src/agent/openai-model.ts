@@ -112,7 +112,7 @@ export class OpenAIModel implements Model {
     const calls: string[] = [];
     const messages = new Set<string>();
     for (const item of page.data) {
-      if (item.type === 'function_call_output') answered.add(item.call_id);
+      if (item.type === 'function_call_output' && item.call_id) answered.add(item.call_id);
       if (item.type === 'function_call') calls.push(item.call_id);
       if (item.type === 'message' && item.role === 'user') {
         for (const part of item.content) if (part.type === 'input_text') messages.add(part.text);

@@ -289,14 +289,14 @@ describe('fake OpenAI: responses (SSE)', () => {
     expect(fake.conversationItems(conversation.id)).toEqual([]);
   });
 
-  it('error frames: the documented shape rejects with a plain object, a wrapped one with APIError', async () => {
+  it('error frames: both the documented and the wrapped shape reject with APIError (openai 7)', async () => {
     fake.enqueue(streamError('server_error', 'boom'), streamError('server_error', 'boom', 'wrapped'));
     const plain = await client.responses
       .stream({ model: 'm', input: 'x' })
       .finalResponse()
       .catch((e: unknown) => e);
-    expect(plain).not.toBeInstanceOf(Error);
-    expect(plain).toMatchObject({ type: 'error', code: 'server_error', message: 'boom' });
+    expect(plain).toBeInstanceOf(APIError);
+    expect(plain).toMatchObject({ status: undefined, message: 'boom' });
     const wrapped = await client.responses
       .stream({ model: 'm', input: 'x' })
       .finalResponse()

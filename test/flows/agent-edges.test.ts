@@ -128,25 +128,27 @@ describe.each(['local', 'e2b'] as const)('runs at the edges (%s sandbox)', (sand
   });
 
   it('Stop kills a long command at once, says who stopped it, and the thread still works', async () => {
-    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'sleep 60', timeout_seconds: 120 } }])]);
+    // A duration no other test uses, so the process check sees only this test's command.
+    const marker = `sleep 60.${Math.floor(Math.random() * 1e6)}`;
+    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: marker, timeout_seconds: 120 } }])]);
     const root = await h.mention('run the slow thing');
     // Wait until the command is running in the sandbox.
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && !h.thread(root).some((m) => m.text.includes('sleep 60'))) {
+    while (Date.now() < deadline && !h.thread(root).some((m) => m.text.includes(marker))) {
       if (h.openai.requests.at(-1)?.outcome === 'completed') break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    while (Date.now() < deadline && (await processesMatching('sleep 60')).length === 0) {
+    while (Date.now() < deadline && (await processesMatching(marker)).length === 0) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(await processesMatching('sleep 60')).not.toEqual([]);
+    expect(await processesMatching(marker)).not.toEqual([]);
     const clicked = Date.now();
     await h.click('ai_dev_stop', root, { user: 'U0STOPPER' });
     const end = await h.waitForEnd(root);
     expect(Date.now() - clicked).toBeLessThan(5000);
     expect(end).toMatch(/Stopped by <@U0STOPPER>/);
 
-    expect(await processesMatching('sleep 60')).toEqual([]);
+    expect(await processesMatching(marker)).toEqual([]);
 
     // The next message continues the same conversation; the interrupted call is answered first.
     h.openai.script([

@@ -156,6 +156,7 @@ export function buildResponse(args: BuildResponseArgs): WireResponse {
   const response: WireResponse = {
     id: args.id,
     object: 'response',
+    access_programs: null,
     created_at: args.createdAt,
     status: args.status,
     background: false,
@@ -235,7 +236,6 @@ export function itemEvents(item: ResponseOutputItem, outputIndex: number): Event
       type: 'response.function_call_arguments.done',
       output_index: outputIndex,
       item_id: itemId,
-      name: item.name,
       arguments: item.arguments,
     });
   } else if (item.type === 'message') {

@@ -11,6 +11,14 @@ export const DEFAULT_IDS = {
   botName: 'ai-dev',
   userId: 'U0USER',
   channelId: 'C0TEST',
+  /** The bot's DM (App Home "Messages" tab) with the default user. */
+  dmChannelId: 'D0BOT',
+  /** Another app in the workspace (its bot user, bot id and app id). */
+  otherBotUserId: 'U0OTHERBOT',
+  otherBotId: 'B0OTHER',
+  otherAppId: 'A0OTHER',
+  /** Another organisation's workspace (Slack Connect). */
+  externalTeamId: 'T0EXTERNAL',
 } as const;
 
 let lastMicros = 0;
@@ -38,7 +46,12 @@ export interface MessageEventInput {
   text?: string;
   ts?: string;
   thread_ts?: string;
+  /** Team of the message (default `T000TEST`). For a Slack Connect user, their own organisation's team. */
   team?: string;
+  /** Slack Connect: the team of the user who posted (e.g. `DEFAULT_IDS.externalTeamId`). */
+  user_team?: string;
+  /** Slack Connect: the team the message was posted from. */
+  source_team?: string;
   /** Extra fields copied onto the event (e.g. `subtype`, `bot_id`, `channel_type`). */
   extra?: Record<string, unknown>;
 }
@@ -54,8 +67,17 @@ function baseMessage(type: string, input: MessageEventInput): SlackEvent {
     channel: input.channel ?? DEFAULT_IDS.channelId,
     event_ts: ts,
   };
+  if (input.user_team !== undefined) event.user_team = input.user_team;
+  if (input.source_team !== undefined) event.source_team = input.source_team;
   if (input.thread_ts !== undefined) event.thread_ts = input.thread_ts;
   return { ...event, ...input.extra };
+}
+
+/** The fields Slack Connect puts on a message from a user of another organisation (`teamId`). */
+export function externalUser(
+  teamId: string = DEFAULT_IDS.externalTeamId,
+): Pick<MessageEventInput, 'team' | 'user_team' | 'source_team'> {
+  return { team: teamId, user_team: teamId, source_team: teamId };
 }
 
 /** An `app_mention` event (include `<@U0BOT>` in `text` yourself; the default text does). */
@@ -72,7 +94,141 @@ export function messageEvent(input: MessageEventInput = {}): SlackEvent {
   };
 }
 
+export interface BotMessageInput {
+  channel?: string;
+  text?: string;
+  ts?: string;
+  thread_ts?: string;
+  /**
+   * `bot_user` (default): an app posting with its bot token (`user` = its bot user, `bot_id`, `app_id`,
+   * no subtype), the way our own posts arrive. `bot_message`: `subtype: 'bot_message'` with `bot_id` and
+   * `username` and no `user` (incoming webhooks, legacy bots, `chat:write.customize`).
+   */
+  style?: 'bot_user' | 'bot_message';
+  /** Default `U0OTHERBOT` (ignored for `bot_message`). */
+  user?: string;
+  /** Default `B0OTHER`. */
+  bot_id?: string;
+  /** Default `A0OTHER`. */
+  app_id?: string;
+  /** Display name (default `other-app`). */
+  username?: string;
+  team?: string;
+  blocks?: unknown[];
+  extra?: Record<string, unknown>;
+}
+
+/** A `message` event for a post by another app (or, with our ids, by our own bot: the echo). */
+export function botMessageEvent(input: BotMessageInput = {}): SlackEvent {
+  const ts = input.ts ?? nextTs();
+  const botId = input.bot_id ?? DEFAULT_IDS.otherBotId;
+  const appId = input.app_id ?? DEFAULT_IDS.otherAppId;
+  const team = input.team ?? DEFAULT_IDS.teamId;
+  const username = input.username ?? 'other-app';
+  const event: SlackEvent =
+    input.style === 'bot_message'
+      ? {
+          type: 'message',
+          subtype: 'bot_message',
+          text: input.text ?? 'hello from another app',
+          ts,
+          username,
+          bot_id: botId,
+          app_id: appId,
+        }
+      : {
+          type: 'message',
+          user: input.user ?? DEFAULT_IDS.otherBotUserId,
+          bot_id: botId,
+          app_id: appId,
+          text: input.text ?? 'hello from another app',
+          ts,
+          team,
+          bot_profile: { id: botId, app_id: appId, name: username, deleted: false, team_id: team },
+        };
+  if (input.blocks !== undefined) event.blocks = input.blocks;
+  event.channel = input.channel ?? DEFAULT_IDS.channelId;
+  event.event_ts = ts;
+  event.channel_type = 'channel';
+  if (input.thread_ts !== undefined) event.thread_ts = input.thread_ts;
+  return { ...event, ...input.extra };
+}
+
+/** `message_changed`: what Slack sends (with `message.channels`) after a `chat.update`. */
+export function messageChangedEvent(input: {
+  channel: string;
+  message: Record<string, unknown>;
+  previous_message: Record<string, unknown>;
+}): SlackEvent {
+  const ts = nextTs();
+  return {
+    type: 'message',
+    subtype: 'message_changed',
+    hidden: true,
+    channel: input.channel,
+    channel_type: 'channel',
+    ts,
+    event_ts: ts,
+    message: input.message,
+    previous_message: input.previous_message,
+  };
+}
+
+/** `message_deleted`: what Slack sends (with `message.channels`) after a `chat.delete`. */
+export function messageDeletedEvent(input: {
+  channel: string;
+  deleted_ts: string;
+  previous_message: Record<string, unknown>;
+}): SlackEvent {
+  const ts = nextTs();
+  return {
+    type: 'message',
+    subtype: 'message_deleted',
+    hidden: true,
+    channel: input.channel,
+    channel_type: 'channel',
+    ts,
+    event_ts: ts,
+    deleted_ts: input.deleted_ts,
+    previous_message: input.previous_message,
+  };
+}
+
+/** `app_home_opened` (default: the Home tab, user `U0USER`, DM `D0BOT`). */
+export function appHomeOpenedEvent(
+  input: { user?: string; channel?: string; tab?: 'home' | 'messages'; view?: Record<string, unknown> } = {},
+): SlackEvent {
+  const event: SlackEvent = {
+    type: 'app_home_opened',
+    user: input.user ?? DEFAULT_IDS.userId,
+    channel: input.channel ?? DEFAULT_IDS.dmChannelId,
+    tab: input.tab ?? 'home',
+    event_ts: nextTs(),
+  };
+  if (input.view !== undefined) event.view = input.view;
+  return event;
+}
+
+/** `agent_session_stopped`: the user pressed Stop on an agent session (platform-notes §6). */
+export function agentSessionStoppedEvent(input: {
+  channel?: string;
+  thread_ts: string;
+  user?: string;
+  streaming_message_ts?: string[];
+}): SlackEvent {
+  return {
+    type: 'agent_session_stopped',
+    channel: input.channel ?? DEFAULT_IDS.channelId,
+    thread_ts: input.thread_ts,
+    user: input.user ?? DEFAULT_IDS.userId,
+    streaming_message_ts: input.streaming_message_ts ?? [],
+    event_ts: nextTs(),
+  };
+}
+
 export interface EventEnvelopeOptions {
+  /** Slack Connect: the channel is shared with another organisation. */
+  isExtSharedChannel?: boolean;
   eventId?: string;
   teamId?: string;
   apiAppId?: string;
@@ -103,7 +259,7 @@ export function eventCallbackBody(event: SlackEvent, options: EventEnvelopeOptio
         is_enterprise_install: false,
       },
     ],
-    is_ext_shared_channel: false,
+    is_ext_shared_channel: options.isExtSharedChannel ?? false,
     event_context: uniqueId('4-ctx-'),
   };
 }
@@ -155,6 +311,8 @@ export interface BlockActionInput {
   block_id?: string;
   response_url?: string;
   team_id?: string;
+  /** Slack Connect: the clicking user's own team (default: `team_id`). */
+  user_team_id?: string;
   /** Text of the message holding the button. */
   message_text?: string;
 }
@@ -183,7 +341,7 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
   }
   const payload: Record<string, unknown> = {
     type: 'block_actions',
-    user: { id: user, username: 'tester', name: 'tester', team_id: teamId },
+    user: { id: user, username: 'tester', name: 'tester', team_id: input.user_team_id ?? teamId },
     api_app_id: DEFAULT_IDS.appId,
     token: 'verification-token',
     container,

@@ -6,33 +6,88 @@
 // Wire shapes: docs/platform-notes.md §3.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeSocketMode } from './slack/socket.js';
+import type { AgentSession } from './slack/agent-sessions.js';
+import { type InboundResponse, sendEvent as sendSignedEvent } from './slack/inbound.js';
+import { FakeSocketMode, type SocketAck } from './slack/socket.js';
 import {
   type ApiAnswer,
   type Args,
+  type BotMessageChange,
   type FakeSlackOptions,
+  type FakeUser,
   FakeWebApi,
+  type MessageVersion,
   type MethodHandler,
+  type PublishedView,
+  type RateWindow,
   type RecordedCall,
   type RecordedResponse,
   type StoredMessage,
 } from './slack/web-api.js';
-import { uniqueId } from './slack/wire.js';
+import {
+  agentSessionStoppedEvent,
+  type BotMessageInput,
+  botMessageEvent,
+  type EventEnvelopeOptions,
+  messageChangedEvent,
+  messageDeletedEvent,
+  nextTs,
+  type SlackEvent,
+  uniqueId,
+} from './slack/wire.js';
 
+export type {
+  AgentSession,
+  AgentSessionStatus,
+  AgentSessionStatusChange,
+} from './slack/agent-sessions.js';
+export { KNOWN_BLOCK_TYPES, LIMITS as BLOCK_KIT_LIMITS, MAX_BLOCKS, validateBlocks } from './slack/block-kit.js';
 export * from './slack/inbound.js';
 export type { EnvelopeOptions, EnvelopeType, FakeSocketMode, SocketAck } from './slack/socket.js';
 export type {
   Args,
+  BotMessageChange,
   FakeSlackOptions,
+  FakeUser,
+  MessageVersion,
   MethodHandler,
+  PublishedView,
+  RateWindow,
   RecordedCall,
   RecordedResponse,
   StoredMessage,
 } from './slack/web-api.js';
+export { MANIFEST_BOT_SCOPES } from './slack/web-api.js';
 export * from './slack/wire.js';
 
 /** Form fields that carry JSON (the WebClient JSON-encodes objects and arrays into form fields). */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'loading_messages', 'chunks', 'user_auth_blocks']);
+const JSON_FIELDS = new Set([
+  'blocks',
+  'attachments',
+  'metadata',
+  'loading_messages',
+  'chunks',
+  'user_auth_blocks',
+  'view',
+]);
+
+/** Where `fake.sendEvent` (and the echo) deliver events: the bot's HTTP endpoint, or its Socket Mode link. */
+export type EventTarget = { botUrl: string; signingSecret: string } | 'socket';
+
+/** One event the fake delivered (or tried to) through `sendEvent`, a helper or the echo. */
+export interface Delivery {
+  event: SlackEvent;
+  at: number;
+  via: 'http' | 'socket';
+  /** True for the bot's own post/edit/delete echoed back. */
+  echo: boolean;
+  /** HTTP status (HTTP), or 200 once acked (Socket Mode); undefined while in flight or when it failed. */
+  status?: number;
+  /** Why delivery failed (network error, no ack). */
+  error?: string;
+  response?: InboundResponse;
+  ack?: SocketAck;
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -86,12 +141,19 @@ export interface RateLimitRule {
 
 export class FakeSlack {
   readonly socket: FakeSocketMode;
+  /** Every event delivered by `sendEvent`, the helpers and the echo, in order. */
+  readonly deliveries: Delivery[] = [];
   private readonly api: FakeWebApi;
   private readonly server: Server;
   private port = 0;
+  private target: EventTarget | undefined;
+  private echo: boolean;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(options: FakeSlackOptions) {
     this.api = new FakeWebApi(options, () => this.socketUrl);
+    this.echo = options.echoBotMessages ?? false;
+    this.api.onBotMessage = (change) => this.echoChange(change);
     this.socket = new FakeSocketMode(
       this.api.ids.appId,
       options.ackTimeoutMs ?? 5000,
@@ -229,13 +291,159 @@ export class FakeSlack {
     return `${this.url}/response/${encodeURIComponent(id)}`;
   }
 
-  /** Forgets calls, responses, messages, reactions, statuses, pending rate limits and failures. */
+  // ---- message history, rate limit on edits ----
+
+  /** Every version of a message, oldest first: the post, each update / stream append / stop, a delete. */
+  messageHistory(channel: string, ts: string): MessageVersion[] {
+    return this.api.messageHistory(channel, ts);
+  }
+
+  /** Enables (or with `undefined` disables) the Tier-3 `chat.update` limit (per workspace, default window 60 s). */
+  setChatUpdateLimit(limit: RateWindow | undefined): void {
+    this.api.chatUpdateLimit = limit;
+  }
+
+  // ---- agent sessions ----
+
+  /** The statuses `agents.sessions.setStatus` (and `chat.stopStream {session_status}`) set, oldest first. */
+  sessionStatuses(channel: string, threadTs: string): string[] {
+    return this.api.sessions.get(channel, threadTs)?.statuses.map((s) => s.status) ?? [];
+  }
+
+  /** The whole recorded session (title, initiator, titles, ignored arguments, stops) or undefined. */
+  agentSession(channel: string, threadTs: string): AgentSession | undefined {
+    return this.api.sessions.get(channel, threadTs);
+  }
+
+  /** False: `agents.sessions.setStatus` warns `missing_agent_session_stopped_event_subscription`. */
+  setAgentSessionStoppedSubscription(subscribed: boolean): void {
+    this.api.agentSessionStoppedSubscription = subscribed;
+  }
+
+  /**
+   * The user presses Stop on the thread's agent session: the streams listed (default: the thread's messages
+   * still streaming) are stopped, as Slack does, and `agent_session_stopped` goes to the event target.
+   * The session's status is left alone: moving it out of `processing` is the app's job.
+   */
+  async stopAgentSession(
+    channel: string,
+    threadTs: string,
+    options: { user?: string; streamingMessageTs?: string[] } & EventEnvelopeOptions = {},
+  ): Promise<Delivery> {
+    const streaming =
+      options.streamingMessageTs ??
+      this.api
+        .threadMessages(channel, threadTs)
+        .filter((m) => m.streaming)
+        .map((m) => m.ts);
+    const event = agentSessionStoppedEvent({
+      channel,
+      thread_ts: threadTs,
+      streaming_message_ts: streaming,
+      ...(options.user !== undefined ? { user: options.user } : {}),
+    });
+    this.api.stopStreams(channel, streaming);
+    this.api.sessions
+      .get(channel, threadTs)
+      ?.stops.push({ at: Date.now(), user: String(event.user), streamingMessageTs: streaming });
+    return this.sendEvent(event, options);
+  }
+
+  // ---- App Home, users, scopes ----
+
+  /** Every `views.publish` accepted for a user, oldest first. */
+  homeViews(userId: string): PublishedView[] {
+    return this.api.homeViews(userId);
+  }
+
+  /** The user's current Home tab view (the last accepted `views.publish`). */
+  homeView(userId: string): PublishedView | undefined {
+    return this.api.homeViews(userId).at(-1);
+  }
+
+  /** Sets (or with `undefined` forgets) what `users.info` answers for `id`. */
+  setUser(id: string, user: FakeUser | undefined): void {
+    this.api.setUser(id, user);
+  }
+
+  /** The bot scopes `x-oauth-scopes` lists from now on. */
+  setScopes(scopes: readonly string[]): void {
+    this.api.scopes = [...scopes];
+  }
+
+  // ---- events to the bot ----
+
+  /** Where `sendEvent`, the helpers and the echo deliver events (`undefined`: nowhere). */
+  setEventTarget(target: EventTarget | undefined): void {
+    this.target = target;
+  }
+
+  /** Turns the echo of the bot's own posts, edits and deletes on or off. */
+  setEchoBotMessages(on: boolean): void {
+    this.echo = on;
+  }
+
+  /**
+   * Delivers an event to the event target (signed HTTP POST or Socket Mode envelope) and records it in
+   * `deliveries`. Resolves once the bot answered / acked; rejects when no target is set.
+   */
+  async sendEvent(event: SlackEvent, options: EventEnvelopeOptions = {}): Promise<Delivery> {
+    return this.deliver(event, options, false);
+  }
+
+  /**
+   * Another app posts in a channel or thread: the message is stored (so `conversations.replies` sees it)
+   * and its `message` event delivered. `style: 'bot_message'` sends the subtype form (no `user`).
+   */
+  async postAsOtherApp(input: BotMessageInput & { channel: string }): Promise<Delivery> {
+    const event = botMessageEvent(input);
+    const stored: Partial<StoredMessage> & { channel: string; text: string } = {
+      channel: input.channel,
+      ts: String(event.ts),
+      text: String(event.text),
+      user: typeof event.user === 'string' ? event.user : '',
+      bot_id: String(event.bot_id),
+      app_id: String(event.app_id),
+    };
+    if (input.thread_ts !== undefined) stored.thread_ts = input.thread_ts;
+    if (event.subtype !== undefined) stored.subtype = String(event.subtype);
+    if (input.blocks !== undefined) stored.blocks = input.blocks;
+    this.api.addMessage(stored, 'postAsOtherApp');
+    return this.sendEvent(event);
+  }
+
+  /** Resolves with the first delivery (past or future) that finished and matches `predicate`. */
+  waitForDelivery(predicate: (d: Delivery) => boolean, timeoutMs = 3000): Promise<Delivery> {
+    return this.api.waiters.wait(
+      () => this.deliveries.find((d) => (d.status !== undefined || d.error !== undefined) && predicate(d)),
+      timeoutMs,
+      () =>
+        `FakeSlack.waitForDelivery: no matching delivery within ${timeoutMs} ms. Deliveries: ` +
+        JSON.stringify(
+          this.deliveries.map((d) => ({
+            type: d.event.type,
+            subtype: d.event.subtype,
+            status: d.status,
+            error: d.error,
+          })),
+        ),
+    );
+  }
+
+  /** Resolves once every echo and event delivery under way has finished. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Forgets calls, responses, messages, histories, sessions, views, deliveries, pending rate limits and failures. */
   reset(): void {
     this.api.reset();
+    this.deliveries.length = 0;
   }
 
   async close(): Promise<void> {
-    await this.socket.close();
+    await this.socket.close(); // rejects acks still pending, so no delivery below waits for a timeout
+    await this.settled();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -279,6 +487,60 @@ export class FakeSlack {
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found');
+  }
+
+  private echoChange(change: BotMessageChange): void {
+    if (!this.echo || !this.target) return;
+    const { message } = change;
+    const wire = this.api.wireMessage(message);
+    let event: SlackEvent;
+    if (change.kind === 'posted') {
+      event = { ...wire, type: 'message', channel: message.channel, event_ts: message.ts, channel_type: 'channel' };
+    } else if (change.kind === 'changed') {
+      const edited = { ...wire, edited: { user: message.user, ts: nextTs() } };
+      event = messageChangedEvent({
+        channel: message.channel,
+        message: edited,
+        previous_message: change.previous ?? {},
+      });
+    } else {
+      event = messageDeletedEvent({
+        channel: message.channel,
+        deleted_ts: message.ts,
+        previous_message: change.previous ?? {},
+      });
+    }
+    // Slack sends these after answering the call; nobody awaits them (see `settled()`).
+    void this.deliver(event, {}, true).catch(() => {});
+  }
+
+  private deliver(event: SlackEvent, options: EventEnvelopeOptions, echo: boolean): Promise<Delivery> {
+    const target = this.target;
+    if (!target) return Promise.reject(new Error('FakeSlack.sendEvent: no event target; call fake.setEventTarget(…)'));
+    const delivery: Delivery = { event, at: Date.now(), via: target === 'socket' ? 'socket' : 'http', echo };
+    this.deliveries.push(delivery);
+    const run = async (): Promise<Delivery> => {
+      try {
+        if (target === 'socket') {
+          delivery.ack = await this.socket.sendEvent(event, options);
+          delivery.status = 200;
+        } else {
+          delivery.response = await sendSignedEvent(target.botUrl, target.signingSecret, event, options);
+          delivery.status = delivery.response.status;
+        }
+      } catch (error) {
+        delivery.error = error instanceof Error ? error.message : String(error);
+        if (!echo) throw error;
+      } finally {
+        this.api.waiters.notify();
+      }
+      return delivery;
+    };
+    const promise = run();
+    this.inFlight.add(promise);
+    const forget = () => this.inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
   }
 
   private reply(res: ServerResponse, answer: ApiAnswer): void {

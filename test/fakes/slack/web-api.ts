@@ -1,6 +1,45 @@
 // The fake Web API's state and method answers (no HTTP here; see ../slack-server.ts).
+import { AgentSessions, invalidArguments, isSessionStatus } from './agent-sessions.js';
+import { validateBlocks } from './block-kit.js';
 import { Waiters } from './wait.js';
 import { DEFAULT_IDS, nextTs } from './wire.js';
+
+/** The bot scopes of manifest.yml: what `x-oauth-scopes` lists unless `scopes` is given. */
+export const MANIFEST_BOT_SCOPES = [
+  'app_mentions:read',
+  'channels:history',
+  'groups:history',
+  'chat:write',
+  'commands',
+  'users:read',
+] as const;
+
+/** Methods whose `blocks` are checked against Block Kit's rules (answer `invalid_blocks`). */
+const MESSAGE_BLOCK_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'chat.stopStream']);
+
+export interface FakeUser {
+  name?: string;
+  real_name?: string;
+  /** Default: the fake's team (`T000TEST`); another team for a Slack Connect user. */
+  team_id?: string;
+  is_bot?: boolean;
+  is_admin?: boolean;
+  is_owner?: boolean;
+  is_primary_owner?: boolean;
+  /** Guest (multi-channel); `is_ultra_restricted` for a single-channel guest. */
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+  deleted?: boolean;
+}
+
+export interface RateWindow {
+  /** Accepted calls per window. */
+  limit: number;
+  /** Window length (default 60 000 ms: Slack's tiers are per minute). */
+  windowMs?: number;
+  /** `Retry-After` (default: seconds until the oldest call in the window leaves it, at least 1). */
+  retryAfterSeconds?: number;
+}
 
 export interface FakeSlackOptions {
   /** Accepted bot token (default `xoxb-test-bot-token`). */
@@ -20,8 +59,25 @@ export interface FakeSlackOptions {
   postMessageRetryAfterSeconds?: number;
   /** After this many POSTs to one response_url answer 404 `used_url` (default: unlimited). */
   responseUrlMaxUses?: number;
-  /** `users.info` answers; unknown ids get `name: <id lowercased>`. */
-  users?: Record<string, { name?: string; real_name?: string; is_bot?: boolean }>;
+  /**
+   * Tier-3 limit on `chat.update`, counted per workspace (Slack's tiers are per method per workspace per app,
+   * ~50/min); off by default. Over it: 429 with `Retry-After`.
+   */
+  chatUpdateLimit?: RateWindow;
+  /** `users.info` answers; unknown ids get `name: <id lowercased>` and every flag false. */
+  users?: Record<string, FakeUser>;
+  /** Bot scopes listed in the `x-oauth-scopes` response header (default: manifest.yml's). */
+  scopes?: readonly string[];
+  /**
+   * False: the app does not subscribe `agent_session_stopped`, so `agents.sessions.setStatus` answers
+   * `ok: true` with `warning: 'missing_agent_session_stopped_event_subscription'` (default true).
+   */
+  agentSessionStoppedSubscription?: boolean;
+  /**
+   * Echo the bot's own posts back as `message` events (and its edits / deletes as `message_changed` /
+   * `message_deleted`), as real Slack does with `message.channels`. Needs `fake.setEventTarget(…)`.
+   */
+  echoBotMessages?: boolean;
   /** How long `socket.sendEnvelope` waits for the ack (default 5000 ms). */
   ackTimeoutMs?: number;
   /** Server ping interval on Socket Mode links (default 10 000 ms; socket-mode drops a link after 30 s without one). */
@@ -50,13 +106,48 @@ export interface StoredMessage {
   thread_ts?: string;
   text: string;
   blocks?: unknown[];
-  /** Bot user id for messages the bot posted; the given user for `addMessage`. */
+  /** Bot user id for messages the bot posted; the given user for `addMessage` (none for a `bot_message`). */
   user: string;
   bot_id?: string;
+  /** App of a bot post (ours unless set, e.g. by `postAsOtherApp`). */
+  app_id?: string;
+  subtype?: string;
   /** Number of `chat.update` / `chat.appendStream` / `chat.stopStream` applied. */
   updates: number;
   /** True between `chat.startStream` and `chat.stopStream`. */
   streaming?: boolean;
+}
+
+/** A bot post, edit or delete, handed to `onBotMessage` (the echo). */
+export interface BotMessageChange {
+  kind: 'posted' | 'changed' | 'deleted';
+  /** The Web API method. */
+  via: string;
+  /** The message after the change (before it, for a delete). */
+  message: StoredMessage;
+  /** The message's wire shape before an edit or delete. */
+  previous?: Args;
+}
+
+/** One version of a message, as `fake.messageHistory(channel, ts)` lists them. */
+export interface MessageVersion {
+  /** What made this version: `chat.postMessage`, `chat.update`, `chat.startStream`, `chat.appendStream`,
+   *  `chat.stopStream`, `chat.delete`, `addMessage` or `postAsOtherApp`. */
+  via: string;
+  at: number;
+  text: string;
+  blocks?: unknown[];
+  /** True for the `chat.delete` entry. */
+  deleted?: boolean;
+}
+
+/** A `views.publish` the fake accepted. */
+export interface PublishedView {
+  user_id: string;
+  at: number;
+  view: Args;
+  /** The `hash` the fake answered with (send it back to guard the next publish). */
+  hash: string;
 }
 
 export interface RecordedResponse {
@@ -85,6 +176,17 @@ const str = (value: unknown): string | undefined =>
 const arr = (value: unknown): unknown[] | undefined => (Array.isArray(value) ? value : undefined);
 const key = (channel: string, ts: string): string => `${channel}:${ts}`;
 const byTs = (a: StoredMessage, b: StoredMessage): number => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0);
+const isObj = (value: unknown): value is Args => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Slack's `invalid_blocks` answer: `errors` and `response_metadata.messages` name each problem. */
+function invalidBlocks(errors: string[]): Args {
+  return {
+    ok: false,
+    error: 'invalid_blocks',
+    errors,
+    response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) },
+  };
+}
 
 /** Text from `chunks` (`[{type: 'markdown_text', text}]`) or `markdown_text`. */
 function streamText(args: Args): string {
@@ -107,7 +209,13 @@ export class FakeWebApi {
   /** Number of 429 answers sent. */
   rateLimited = 0;
   postMessagePerSecondPerChannel: number | undefined;
+  chatUpdateLimit: RateWindow | undefined;
+  scopes: readonly string[];
+  agentSessionStoppedSubscription: boolean;
   readonly waiters = new Waiters();
+  readonly sessions = new AgentSessions();
+  /** Called after the bot posts, edits or deletes a message (the fake's echo hooks in here). */
+  onBotMessage: ((change: BotMessageChange) => void) | undefined;
 
   private readonly store = new Map<string, StoredMessage>();
   private readonly reactionStore = new Map<string, Set<string>>();
@@ -116,7 +224,11 @@ export class FakeWebApi {
   private readonly failures = new Map<string, string[]>();
   private readonly handlers = new Map<string, MethodHandler>();
   private readonly postTimes = new Map<string, number[]>();
+  private updateTimes: number[] = [];
   private readonly responseUses = new Map<string, number>();
+  private readonly history = new Map<string, MessageVersion[]>();
+  private readonly views = new Map<string, PublishedView[]>();
+  private readonly users = new Map<string, FakeUser>();
 
   constructor(
     private readonly options: FakeSlackOptions,
@@ -134,6 +246,10 @@ export class FakeWebApi {
       appToken: options.appToken ?? 'xapp-test-app-token',
     };
     this.postMessagePerSecondPerChannel = options.postMessagePerSecondPerChannel;
+    this.chatUpdateLimit = options.chatUpdateLimit;
+    this.scopes = options.scopes ?? MANIFEST_BOT_SCOPES;
+    this.agentSessionStoppedSubscription = options.agentSessionStoppedSubscription ?? true;
+    for (const [id, user] of Object.entries(options.users ?? {})) this.users.set(id, user);
   }
 
   // ---- test controls ----
@@ -153,11 +269,38 @@ export class FakeWebApi {
     else this.handlers.delete(method);
   }
 
-  addMessage(message: Partial<StoredMessage> & { channel: string; text: string }): StoredMessage {
+  addMessage(message: Partial<StoredMessage> & { channel: string; text: string }, via = 'addMessage'): StoredMessage {
     const stored: StoredMessage = { ts: nextTs(), user: DEFAULT_IDS.userId, updates: 0, ...message };
     this.store.set(key(stored.channel, stored.ts), stored);
+    this.recordVersion(stored, via);
     this.waiters.notify();
     return stored;
+  }
+
+  setUser(id: string, user: FakeUser | undefined): void {
+    if (user) this.users.set(id, user);
+    else this.users.delete(id);
+  }
+
+  messageHistory(channel: string, ts: string): MessageVersion[] {
+    return [...(this.history.get(key(channel, ts)) ?? [])];
+  }
+
+  homeViews(userId: string): PublishedView[] {
+    return [...(this.views.get(userId) ?? [])];
+  }
+
+  /** Marks the listed streams stopped, as Slack does when the user presses Stop on an agent session. */
+  stopStreams(channel: string, tsList: readonly string[]): void {
+    for (const ts of tsList) {
+      const m = this.store.get(key(channel, ts));
+      if (m?.streaming) m.streaming = false;
+    }
+  }
+
+  /** The `message` event shape of a stored message (as `conversations.replies` returns it). */
+  wireMessage(m: StoredMessage): Args {
+    return this.wire(m);
   }
 
   get messages(): StoredMessage[] {
@@ -191,7 +334,11 @@ export class FakeWebApi {
     this.rateLimited = 0;
     for (const map of [this.store, this.reactionStore, this.statuses, this.forcedLimits, this.failures]) map.clear();
     this.postTimes.clear();
+    this.updateTimes = [];
     this.responseUses.clear();
+    this.history.clear();
+    this.views.clear();
+    this.sessions.clear();
   }
 
   // ---- response_url ----
@@ -229,10 +376,13 @@ export class FakeWebApi {
   }
 
   private async answer(method: string, args: Args, token: string | undefined, call: RecordedCall): Promise<ApiAnswer> {
-    const ok = (body: Args): ApiAnswer => ({ status: 200, headers: {}, body });
-    const expected = method === 'apps.connections.open' ? this.ids.appToken : this.ids.botToken;
-    if (!token) return ok({ ok: false, error: 'not_authed' });
-    if (token !== expected) return ok({ ok: false, error: 'invalid_auth' });
+    const appLevel = method === 'apps.connections.open';
+    // Slack lists a bot token's scopes on every answer to it (auth.test is where apps look).
+    const headers: Record<string, string> = appLevel ? {} : { 'x-oauth-scopes': this.scopes.join(',') };
+    const ok = (body: Args): ApiAnswer => ({ status: 200, headers, body });
+    const expected = appLevel ? this.ids.appToken : this.ids.botToken;
+    if (!token) return { status: 200, headers: {}, body: { ok: false, error: 'not_authed' } };
+    if (token !== expected) return { status: 200, headers: {}, body: { ok: false, error: 'invalid_auth' } };
 
     const forced = this.forcedLimits.get(method);
     if (forced && forced.times > 0) {
@@ -250,14 +400,38 @@ export class FakeWebApi {
       recent.push(now);
       this.postTimes.set(channel, recent);
     }
+    if (method === 'chat.update' && this.chatUpdateLimit !== undefined) {
+      const { limit, windowMs = 60_000, retryAfterSeconds } = this.chatUpdateLimit;
+      const now = Date.now();
+      this.updateTimes = this.updateTimes.filter((t) => now - t < windowMs);
+      if (this.updateTimes.length >= limit) {
+        const oldest = this.updateTimes[0] ?? now;
+        return this.tooMany(retryAfterSeconds ?? Math.max(1, Math.ceil((oldest + windowMs - now) / 1000)));
+      }
+      this.updateTimes.push(now);
+    }
     const failure = this.failures.get(method)?.shift();
     if (failure !== undefined) return ok({ ok: false, error: failure });
+
+    const rejected = this.checkBlocks(method, args);
+    if (rejected) return ok(rejected);
 
     const custom = this.handlers.get(method);
     if (custom) return ok(await custom(args, call));
     const builtin = this.builtins[method];
     if (builtin) return ok(builtin(args));
     return ok({ ok: false, error: 'unknown_method' });
+  }
+
+  /** Slack's Block Kit checks, before any handler: a custom handler never sees blocks Slack would refuse. */
+  private checkBlocks(method: string, args: Args): Args | undefined {
+    if (MESSAGE_BLOCK_METHODS.has(method) && args.blocks !== undefined) {
+      // A `blocks` field that is not a JSON array (or did not parse) is a format error, not a rule error.
+      if (!Array.isArray(args.blocks)) return { ok: false, error: 'invalid_blocks_format' };
+      const errors = validateBlocks(args.blocks, 'message');
+      if (errors.length > 0) return invalidBlocks(errors);
+    }
+    return undefined;
   }
 
   private tooMany(retryAfterSeconds: number): ApiAnswer {
@@ -269,10 +443,12 @@ export class FakeWebApi {
   }
 
   private wire(m: StoredMessage): Args {
-    const out: Args = { type: 'message', text: m.text, user: m.user, ts: m.ts, team: this.ids.teamId };
+    const out: Args = { type: 'message', text: m.text, ts: m.ts, team: this.ids.teamId };
+    if (m.subtype !== undefined) out.subtype = m.subtype;
+    if (m.user !== '') out.user = m.user;
     if (m.bot_id) {
       out.bot_id = m.bot_id;
-      out.app_id = this.ids.appId;
+      out.app_id = m.app_id ?? this.ids.appId;
     }
     if (m.thread_ts !== undefined) out.thread_ts = m.thread_ts;
     if (m.blocks !== undefined) out.blocks = m.blocks;
@@ -297,6 +473,69 @@ export class FakeWebApi {
     return m;
   }
 
+  private recordVersion(m: StoredMessage, via: string, deleted = false): void {
+    const k = key(m.channel, m.ts);
+    const versions = this.history.get(k) ?? [];
+    const version: MessageVersion = { via, at: Date.now(), text: m.text };
+    if (m.blocks !== undefined) version.blocks = structuredClone(m.blocks);
+    if (deleted) version.deleted = true;
+    versions.push(version);
+    this.history.set(k, versions);
+  }
+
+  private botChanged(change: BotMessageChange): void {
+    this.recordVersion(change.message, change.via, change.kind === 'deleted');
+    this.onBotMessage?.(change);
+  }
+
+  /** `views.publish`: Slack reports a bad view, blocks included, as `invalid_arguments` (see README). */
+  private publishView(args: Args): Args {
+    const userId = str(args.user_id);
+    if (!userId) return invalidArguments('invalid `user_id`');
+    const view = args.view;
+    if (!isObj(view)) return invalidArguments('`view` must be a JSON-encoded view object [json-pointer:/view]');
+    const problems: string[] = [];
+    for (const field of Object.keys(view)) {
+      if (!['type', 'blocks', 'private_metadata', 'callback_id', 'external_id'].includes(field)) {
+        problems.push(`unknown field \`${field}\` [json-pointer:/view/${field}]`);
+      }
+    }
+    if (view.type !== 'home') problems.push('`type` must be `home` [json-pointer:/view/type]');
+    if (typeof view.private_metadata === 'string' && view.private_metadata.length > 3000) {
+      problems.push('must be less than 3001 characters [json-pointer:/view/private_metadata]');
+    }
+    if (typeof view.callback_id === 'string' && view.callback_id.length > 255) {
+      problems.push('must be less than 256 characters [json-pointer:/view/callback_id]');
+    }
+    if (view.blocks === undefined) problems.push('missing required field: blocks [json-pointer:/view/blocks]');
+    else problems.push(...validateBlocks(view.blocks, 'home', '/view/blocks'));
+    if (problems.length > 0) return invalidArguments(...problems);
+    const published = this.views.get(userId) ?? [];
+    const current = published.at(-1);
+    const hash = str(args.hash);
+    if (hash !== undefined && current !== undefined && hash !== current.hash)
+      return { ok: false, error: 'hash_conflict' };
+    const record: PublishedView = { user_id: userId, at: Date.now(), view, hash: nextTs() };
+    published.push(record);
+    this.views.set(userId, published);
+    return {
+      ok: true,
+      view: {
+        id: `V${userId.slice(1)}HOME`,
+        team_id: this.ids.teamId,
+        type: 'home',
+        blocks: view.blocks,
+        private_metadata: view.private_metadata ?? '',
+        callback_id: view.callback_id ?? '',
+        external_id: view.external_id ?? '',
+        state: { values: {} },
+        hash: record.hash,
+        app_id: this.ids.appId,
+        bot_id: this.ids.botId,
+      },
+    };
+  }
+
   private readonly builtins: Record<string, (args: Args) => Args> = {
     'auth.test': () => ({
       ok: true,
@@ -316,25 +555,39 @@ export class FakeWebApi {
       const blocks = arr(args.blocks);
       if (!text && !blocks?.length && !arr(args.attachments)?.length) return { ok: false, error: 'no_text' };
       const m = this.post(channel, text ?? '', blocks, str(args.thread_ts));
+      this.botChanged({ kind: 'posted', via: 'chat.postMessage', message: m });
       return { ok: true, channel, ts: m.ts, message: this.wire(m) };
     },
     'chat.update': (args) => {
       const m = this.store.get(key(str(args.channel) ?? '', str(args.ts) ?? ''));
       if (!m) return { ok: false, error: 'message_not_found' };
+      if (m.user !== this.ids.botUserId) return { ok: false, error: 'cant_update_message' };
       const text = str(args.text) ?? str(args.markdown_text);
+      if (text === undefined && args.blocks === undefined && args.attachments === undefined) {
+        return { ok: false, error: 'no_text' };
+      }
+      const previous = this.wire(m);
       if (text !== undefined) m.text = text;
       if (args.blocks !== undefined) m.blocks = arr(args.blocks) ?? [];
       m.updates += 1;
+      this.botChanged({ kind: 'changed', via: 'chat.update', message: m, previous });
       return { ok: true, channel: m.channel, ts: m.ts, text: m.text, message: this.wire(m) };
     },
     'chat.delete': (args) => {
       const k = key(str(args.channel) ?? '', str(args.ts) ?? '');
-      if (!this.store.delete(k)) return { ok: false, error: 'message_not_found' };
+      const m = this.store.get(k);
+      if (!m) return { ok: false, error: 'message_not_found' };
+      if (m.user !== this.ids.botUserId) return { ok: false, error: 'cant_delete_message' };
+      this.store.delete(k);
+      this.botChanged({ kind: 'deleted', via: 'chat.delete', message: m, previous: this.wire(m) });
       return { ok: true, channel: args.channel, ts: args.ts };
     },
     'chat.postEphemeral': (args) => {
       if (!str(args.channel)) return { ok: false, error: 'channel_not_found' };
       if (!str(args.user)) return { ok: false, error: 'user_not_in_channel' };
+      if (!str(args.text) && !arr(args.blocks)?.length && !arr(args.attachments)?.length) {
+        return { ok: false, error: 'no_text' };
+      }
       return { ok: true, message_ts: nextTs() };
     },
     'chat.getPermalink': (args) => {
@@ -355,6 +608,7 @@ export class FakeWebApi {
       if (!channel) return { ok: false, error: 'channel_not_found' };
       const m = this.post(channel, streamText(args), undefined, str(args.thread_ts));
       m.streaming = true;
+      this.recordVersion(m, 'chat.startStream');
       return { ok: true, channel, ts: m.ts };
     },
     'chat.appendStream': (args) => {
@@ -363,17 +617,24 @@ export class FakeWebApi {
       if (!m.streaming) return { ok: false, error: 'message_not_in_streaming_state' };
       m.text += streamText(args);
       m.updates += 1;
+      this.recordVersion(m, 'chat.appendStream');
       return { ok: true, channel: m.channel, ts: m.ts };
     },
     'chat.stopStream': (args) => {
       const m = this.store.get(key(str(args.channel) ?? '', str(args.ts) ?? ''));
       if (!m) return { ok: false, error: 'message_not_found' };
       if (!m.streaming) return { ok: false, error: 'message_not_in_streaming_state' };
+      const sessionStatus = args.session_status;
+      if (sessionStatus !== undefined && !isSessionStatus(sessionStatus)) {
+        return invalidArguments('session_status must be one of processing, active, suspended, closed');
+      }
       m.text += streamText(args);
       const blocks = arr(args.blocks);
       if (blocks) m.blocks = blocks;
       m.streaming = false;
       m.updates += 1;
+      this.recordVersion(m, 'chat.stopStream');
+      if (sessionStatus !== undefined) this.sessions.applyStreamStatus(m.channel, m.thread_ts ?? m.ts, sessionStatus);
       return { ok: true, channel: m.channel, ts: m.ts, message: this.wire(m) };
     },
     'reactions.add': (args) => {
@@ -397,22 +658,31 @@ export class FakeWebApi {
       else this.statuses.set(k, status);
       return { ok: true };
     },
+    'agents.sessions.setStatus': (args) => this.sessions.setStatus(args, !this.agentSessionStoppedSubscription),
+    'agents.sessions.rename': (args) => this.sessions.rename(args),
+    'views.publish': (args) => this.publishView(args),
     'users.info': (args) => {
       const id = str(args.user);
       if (!id) return { ok: false, error: 'user_not_found' };
-      const known = this.options.users?.[id] ?? {};
+      const known = this.users.get(id) ?? {};
       const name = known.name ?? id.toLowerCase();
       const realName = known.real_name ?? `User ${id}`;
       return {
         ok: true,
         user: {
           id,
-          team_id: this.ids.teamId,
+          team_id: known.team_id ?? this.ids.teamId,
           name,
           real_name: realName,
-          deleted: false,
+          deleted: known.deleted ?? false,
           is_bot: known.is_bot ?? false,
-          profile: { real_name: realName, display_name: name },
+          is_app_user: false,
+          is_admin: known.is_admin ?? false,
+          is_owner: known.is_owner ?? false,
+          is_primary_owner: known.is_primary_owner ?? false,
+          is_restricted: known.is_restricted ?? false,
+          is_ultra_restricted: known.is_ultra_restricted ?? false,
+          profile: { real_name: realName, display_name: name, team: known.team_id ?? this.ids.teamId },
         },
       };
     },

@@ -1,9 +1,12 @@
-// Loopback fake of Slack for integration tests that drive the real Bolt app.
+// Loopback fake of Slack for integration tests that drive the real Bolt app. It refuses what Slack
+// refuses (Block Kit rules → invalid_blocks, wrong tokens, edits of others' messages, bad agent-session
+// arguments, …); the full list of checks is in ./slack/README.md. Do not loosen a check to pass a flow.
 // - Web API (bot → Slack): POST http://127.0.0.1:<port>/api/<method>  (Bolt `clientOptions.slackApiUrl`)
 // - response_url:          POST http://127.0.0.1:<port>/response/<id>
 // - Socket Mode:           ws://127.0.0.1:<port>/socket (answered by `apps.connections.open`)
-// - Inbound HTTP (Slack → bot): signed helpers in ./slack/inbound.ts, re-exported here.
-// Wire shapes: docs/platform-notes.md §3.
+// - Inbound HTTP (Slack → bot): signed helpers in ./slack/inbound.ts, re-exported here; or
+//   `fake.setEventTarget(…)` then `fake.sendEvent` / `postAsOtherApp` / `stopAgentSession` / the echo.
+// Wire shapes: docs/platform-notes.md §3 and §6.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AgentSession } from './slack/agent-sessions.js';

@@ -243,6 +243,7 @@ function richTextContainer(ctx: Ctx, path: string, value: unknown, only?: string
 function richText(ctx: Ctx, path: string, value: unknown) {
   if (!shape(ctx, path, value, ['type', 'block_id', 'elements'], ['elements'])) return;
   if (value.type !== 'rich_text') fail(ctx, `${path}/type`, 'must be `rich_text`');
+  if (value.elements === undefined) return;
   if (!Array.isArray(value.elements)) return fail(ctx, `${path}/elements`, 'must be an array');
   for (const [i, item] of value.elements.entries()) richTextContainer(ctx, `${path}/elements/${i}`, item);
 }

@@ -6,7 +6,7 @@ import { cpus, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseConfig } from '../src/config/config.js';
-import { startBot } from '../src/main.js';
+import { startBot } from '../src/wiring.js';
 import { type Harness, startHarness } from '../test/helpers/harness.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { benchFirstReply, printFirstReply } from './first-reply.js';

@@ -1,11 +1,9 @@
-import { errorMessage } from '../lib/errors.js';
+import { AbortedError, endsRun, errorMessage } from '../lib/errors.js';
 import type { ActionReport, RunEvent } from './events.js';
 import type { InputItem, Model, Usage } from './model.js';
-import { ModelAbortedError } from './model-errors.js';
 import { RepetitionGuard } from './repetition-guard.js';
-import { endsRun } from './run-ending.js';
-import type { Tool } from './tools/define-tool.js';
-import type { ToolContext } from './tools/tool-context.js';
+import type { ToolContext } from './tools/kit/context.js';
+import type { Tool } from './tools/kit/define-tool.js';
 
 export interface LoopLimits {
   maxTurns: number;
@@ -84,7 +82,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
       );
     } catch (error) {
       if (error instanceof DeadlineReached) return result({ kind: 'budget-reached', limit: 'minutes' });
-      if (options.signal.aborted || error instanceof ModelAbortedError) return result({ kind: 'stopped' });
+      if (options.signal.aborted || error instanceof AbortedError) return result({ kind: 'stopped' });
       return result({ kind: 'failed', error });
     }
     turns += 1;
@@ -170,16 +168,12 @@ async function runToolCall(
   if (!args.ok) return failure(`Error: invalid arguments for ${name}: ${args.error}`);
   options.emit({ type: 'action-start', id: actionId, tool: name, summary: tool.summarize(args.value) });
   try {
-    const { output, action } = await tool.run(args.value, options.context);
+    const { ok, output, action } = await tool.run(args.value, options.context);
     if (action) {
       actions.push(action);
       options.emit({ type: 'action-end', id: actionId, tool: name, action });
     }
-    const failed =
-      output.startsWith('Error:') ||
-      action?.kind === 'failed' ||
-      (action?.kind === 'command' && (action.exitCode !== 0 || action.timedOut));
-    return { output: output.trim() === '' ? '(no output)' : output, failed };
+    return { output: output.trim() === '' ? '(no output)' : output, failed: !ok };
   } catch (error) {
     if (options.signal.aborted) return failure('Error: the run was stopped while this tool was running.');
     if (endsRun(error)) {

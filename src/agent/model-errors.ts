@@ -1,9 +1,13 @@
 import { AppError } from '../lib/errors.js';
 
-export class ModelError extends AppError {}
+/** Every code the model adapter fails with. */
+export type ModelErrorCode =
+  | 'model_incomplete'
+  | 'openai_insufficient_quota'
+  | 'openai_rate_limited'
+  | 'openai_bad_key'
+  | 'openai_unavailable'
+  | 'openai_refused'
+  | 'openai_failed';
 
-export class ModelAbortedError extends ModelError {
-  constructor(cause?: unknown) {
-    super('model_aborted', 'The model request was aborted', { cause });
-  }
-}
+export class ModelError extends AppError<ModelErrorCode> {}

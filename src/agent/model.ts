@@ -1,4 +1,4 @@
-import type { Tool } from './tools/define-tool.js';
+import type { Tool } from './tools/kit/define-tool.js';
 
 /** What the loop sends the model besides the conversation's history. */
 export type InputItem =

@@ -1,8 +1,10 @@
 import OpenAI from 'openai';
 import type { ReasoningEffort } from '../config/config.js';
+import { AbortedError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
 import type { InputItem, Model, ModelRequest, ModelTurn } from './model.js';
-import { ModelAbortedError, ModelError } from './model-errors.js';
+import { ModelError } from './model-errors.js';
 
 export interface OpenAIModelOptions {
   client: OpenAI;
@@ -10,19 +12,12 @@ export interface OpenAIModelOptions {
   reasoningEffort: ReasoningEffort;
   logger: Logger;
   /** Our own retries of a conversation-bound request (the SDK's are off, see respond). */
-  maxAttempts?: number;
-  retryDelayMs?: (attempt: number) => number;
+  retries?: number;
 }
 
 /** The Responses API adapter: a Conversation per thread, tools as strict function tools. */
 export class OpenAIModel implements Model {
-  private readonly maxAttempts: number;
-  private readonly retryDelayMs: (attempt: number) => number;
-
-  constructor(private readonly options: OpenAIModelOptions) {
-    this.maxAttempts = options.maxAttempts ?? 3;
-    this.retryDelayMs = options.retryDelayMs ?? ((attempt) => Math.min(500 * 2 ** attempt, 8_000));
-  }
+  constructor(private readonly options: OpenAIModelOptions) {}
 
   async createConversation(metadata: Record<string, string>): Promise<string> {
     try {
@@ -35,21 +30,26 @@ export class OpenAIModel implements Model {
 
   async respond(request: ModelRequest): Promise<ModelTurn> {
     let input = request.input;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(request, input);
-      } catch (error) {
-        const failure = toModelError(error, 'answer');
-        if (failure instanceof ModelAbortedError || failure.kind !== 'transient' || attempt + 1 >= this.maxAttempts) {
-          throw failure;
-        }
-        this.options.logger.warn({ err: error, attempt }, 'model request failed; retrying');
-        await sleep(this.retryDelayMs(attempt), request.signal);
+    return retrying(
+      async (attempt) => {
         // A request that failed late may still have been appended to the conversation (with the
         // model's calls): resend only what is not there yet, and answer calls left without output.
-        input = await this.reconcile(request.conversationId, input);
-      }
-    }
+        if (attempt > 1) input = await this.reconcile(request.conversationId, input);
+        try {
+          return await this.once(request, input);
+        } catch (error) {
+          throw toModelError(error, 'answer');
+        }
+      },
+      {
+        retries: this.options.retries ?? 2,
+        minDelayMs: 500,
+        maxDelayMs: 8_000,
+        signal: request.signal,
+        onRetry: (error, attempt) =>
+          this.options.logger.warn({ err: error, attempt }, 'model request failed; retrying'),
+      },
+    );
   }
 
   private async once(request: ModelRequest, input: InputItem[]): Promise<ModelTurn> {
@@ -143,13 +143,14 @@ export function effortFor(model: string, effort: ReasoningEffort): ReasoningEffo
   return effort;
 }
 
-export function toModelError(error: unknown, doing: string): ModelError {
-  if (error instanceof ModelError) return error;
-  if (error instanceof OpenAI.APIUserAbortError) return new ModelAbortedError(error);
+export function toModelError(error: unknown, doing: string): ModelError | AbortedError {
+  if (error instanceof ModelError || error instanceof AbortedError) return error;
+  if (error instanceof OpenAI.APIUserAbortError) return new AbortedError(error);
   if (error instanceof OpenAI.RateLimitError) {
     if (error.code === 'insufficient_quota') {
       return new ModelError('openai_insufficient_quota', `OpenAI quota exhausted while trying to ${doing}`, {
         cause: error,
+        endsRun: true,
         userMessage:
           'The OpenAI account has run out of quota. Ask the operator to add credit, then reply here to retry.',
       });
@@ -189,21 +190,3 @@ export function toModelError(error: unknown, doing: string): ModelError {
 
 const isRetryable = (status: number | undefined) =>
   status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new ModelAbortedError(signal.reason));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ModelAbortedError(signal.reason));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

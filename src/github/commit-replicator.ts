@@ -1,6 +1,8 @@
 import type { Octokit } from '@octokit/rest';
-import { CommandAbortedError } from '../sandbox/sandbox.js';
-import { GitHubError, isHttpError, toGitHubError } from './github-errors.js';
+import pLimit from 'p-limit';
+import { AbortedError } from '../lib/errors.js';
+import { GitHubError, githubRequest, isHttpError, toGitHubError } from './github-errors.js';
+import { requestOptions } from './octokit.js';
 import { type CommitObject, publishFailed, type SandboxGit, type TreeChange, type TreeMode } from './sandbox-git.js';
 
 /** The few log calls the publisher makes; a pino logger fits. */
@@ -49,21 +51,6 @@ type TreeItem = {
 };
 
 const BLOB_CONCURRENCY = 4;
-
-/** Runs one GitHub request, turning its failure into a `GitHubError` (5xx and rate limits transient). */
-export async function githubCall<T>(doing: string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (signal?.aborted) throw new CommandAbortedError(signal.reason);
-    throw toGitHubError(error, doing);
-  }
-}
-
-/** Octokit per-request options carrying the abort signal. */
-export function requestOptions(signal: AbortSignal | undefined): { request?: { signal: AbortSignal } } {
-  return signal ? { request: { signal } } : {};
-}
 
 /**
  * Replays sandbox commits on GitHub through the Git Data API (blobs → tree on the parent's tree →
@@ -114,7 +101,7 @@ export async function replicateCommits(request: ReplicateRequest): Promise<Repli
         `GitHub built tree ${tree} where the sandbox has ${commit.tree}; the branch was not moved`,
       );
     }
-    const created = await githubCall(
+    const created = await githubRequest(
       `create commit ${sha.slice(0, 12)}`,
       () =>
         octokit.rest.git.createCommit({
@@ -126,7 +113,7 @@ export async function replicateCommits(request: ReplicateRequest): Promise<Repli
           committer: commit.committer,
           ...options,
         }),
-      signal,
+      { signal },
     );
     const remoteSha = created.data.sha;
     if (remoteSha !== sha) {
@@ -154,7 +141,7 @@ async function remoteTreeOf(request: ReplicateRequest, remoteSha: string): Promi
     });
     return data.tree.sha;
   } catch (error) {
-    if (signal?.aborted) throw new CommandAbortedError(signal.reason);
+    if (signal?.aborted) throw new AbortedError(signal.reason);
     if (isHttpError(error) && error.status === 404) {
       throw publishFailed(
         'find the commit the branch builds on',
@@ -173,7 +160,7 @@ async function mergeParentOnGitHub(request: ReplicateRequest, commit: CommitObje
     await octokit.rest.git.getCommit({ ...target, commit_sha: parent, ...requestOptions(signal) });
     return parent;
   } catch (error) {
-    if (signal?.aborted) throw new CommandAbortedError(signal.reason);
+    if (signal?.aborted) throw new AbortedError(signal.reason);
     if (isHttpError(error) && (error.status === 404 || error.status === 422)) {
       throw new GitHubError(
         'merge_not_publishable',
@@ -200,17 +187,21 @@ async function createBlobs(request: ReplicateRequest, changes: TreeChange[], cre
   }
   if (wanted.size === 0) return;
   await git.readBlobs([...wanted], async (blobs) => {
-    await forEachLimit([...blobs], BLOB_CONCURRENCY, async ([sha, content]) => {
-      const { data } = await githubCall(
-        'upload a file',
-        () => octokit.rest.git.createBlob({ ...target, content, encoding: 'base64', ...requestOptions(signal) }),
-        signal,
-      );
-      if (data.sha !== sha) {
-        throw publishFailed('upload a file', `GitHub stored blob ${data.sha} for the sandbox’s ${sha}`);
-      }
-      created.add(sha);
-    });
+    const limit = pLimit(BLOB_CONCURRENCY);
+    const uploads = [...blobs].map(([sha, content]) =>
+      limit(async () => {
+        const { data } = await githubRequest(
+          'upload a file',
+          () => octokit.rest.git.createBlob({ ...target, content, encoding: 'base64', ...requestOptions(signal) }),
+          { signal },
+        );
+        if (data.sha !== sha) {
+          throw publishFailed('upload a file', `GitHub stored blob ${data.sha} for the sandbox’s ${sha}`);
+        }
+        created.add(sha);
+      }),
+    );
+    await Promise.all(uploads);
   });
 }
 
@@ -228,7 +219,7 @@ async function createTree(request: ReplicateRequest, baseTree: string, changes: 
       type: typeOf(change.dstMode),
       sha: change.dstSha,
     }));
-  const { data } = await githubCall(
+  const { data } = await githubRequest(
     'create a tree',
     () =>
       octokit.rest.git.createTree({
@@ -237,7 +228,7 @@ async function createTree(request: ReplicateRequest, baseTree: string, changes: 
         tree: [...deletions, ...updates],
         ...requestOptions(signal),
       }),
-    signal,
+    { signal },
   );
   return data.sha;
 }
@@ -249,15 +240,4 @@ function treeMode(mode: string): TreeMode {
 
 function typeOf(mode: string): TreeItem['type'] {
   return mode === '160000' ? 'commit' : 'blob';
-}
-
-async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,7 +1,8 @@
-import { createSign } from 'node:crypto';
-import type { Octokit } from '@octokit/rest';
+import { createAppAuth } from '@octokit/auth-app';
+import { request } from '@octokit/request';
 import type { GitHubAuthConfig } from '../config/config.js';
 import { GitHubError, isHttpError, toGitHubError } from './github-errors.js';
+import type { OctokitFactory } from './octokit.js';
 import type { RepoRef } from './repo-ref.js';
 
 export type TokenPurpose = 'read' | 'write';
@@ -11,8 +12,6 @@ export interface GitHubCredentials {
   tokenFor(repo: RepoRef, purpose: TokenPurpose): Promise<string>;
 }
 
-export type OctokitFactory = (auth: string) => Octokit;
-
 export class StaticTokenCredentials implements GitHubCredentials {
   constructor(private readonly token: string) {}
   async tokenFor(): Promise<string> {
@@ -20,35 +19,65 @@ export class StaticTokenCredentials implements GitHubCredentials {
   }
 }
 
-interface CachedToken {
-  token: string;
-  expiresAt: number;
+export interface AppCredentialsOptions {
+  apiUrl: string;
+  octokitFor: OctokitFactory;
+  /** Told every token minted, so the redactor knows it from then on. */
+  onToken?: (token: string) => void;
 }
 
-const REFRESH_MARGIN_MS = 5 * 60_000;
-
 /**
- * GitHub App mode: signs a JWT, finds the installation on the repo and mints a token
- * limited to that one repo and to what the purpose needs (read-only for cloning).
+ * GitHub App mode (`@octokit/auth-app`): finds the installation on the repo and mints a token
+ * limited to that one repo and to what the purpose needs (read-only for fetching); auth-app signs
+ * the JWTs and caches the tokens until shortly before they expire.
  */
 export class AppInstallationCredentials implements GitHubCredentials {
-  private readonly cache = new Map<string, CachedToken>();
+  private readonly auth: ReturnType<typeof createAppAuth>;
+  private readonly installations = new Map<string, number>();
 
   constructor(
-    private readonly auth: Extract<GitHubAuthConfig, { mode: 'app' }>,
-    private readonly octokitFor: OctokitFactory,
-    private readonly now: () => number = Date.now,
-  ) {}
+    app: Extract<GitHubAuthConfig, { mode: 'app' }>,
+    private readonly options: AppCredentialsOptions,
+  ) {
+    this.auth = createAppAuth({
+      appId: app.appId,
+      privateKey: app.privateKey,
+      request: request.defaults({ baseUrl: options.apiUrl }),
+    });
+  }
 
   async tokenFor(repo: RepoRef, purpose: TokenPurpose): Promise<string> {
-    const key = `${repo.owner}/${repo.name}:${purpose}`.toLowerCase();
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt - REFRESH_MARGIN_MS > this.now()) return cached.token;
-    const appClient = this.octokitFor(this.jwt());
-    let installationId: number;
+    const installationId = await this.installationOf(repo);
+    const permissions: Record<string, string> =
+      purpose === 'read' ? { contents: 'read' } : { contents: 'write', pull_requests: 'write' };
     try {
-      const { data } = await appClient.apps.getRepoInstallation({ owner: repo.owner, repo: repo.name });
-      installationId = data.id;
+      const { token } = await this.auth({
+        type: 'installation',
+        installationId,
+        repositoryNames: [repo.name],
+        permissions,
+      });
+      this.options.onToken?.(token);
+      return token;
+    } catch (error) {
+      // The App may have been removed from the repo since: look the installation up again next time.
+      this.installations.delete(keyOf(repo));
+      throw toGitHubError(error, 'mint a GitHub App installation token');
+    }
+  }
+
+  private async installationOf(repo: RepoRef): Promise<number> {
+    const key = keyOf(repo);
+    const known = this.installations.get(key);
+    if (known !== undefined) return known;
+    try {
+      const { token: jwt } = await this.auth({ type: 'app' });
+      const { data } = await this.options.octokitFor(jwt).apps.getRepoInstallation({
+        owner: repo.owner,
+        repo: repo.name,
+      });
+      this.installations.set(key, data.id);
+      return data.id;
     } catch (error) {
       if (isHttpError(error) && error.status === 404) {
         throw new GitHubError(
@@ -56,35 +85,14 @@ export class AppInstallationCredentials implements GitHubCredentials {
           `The GitHub App is not installed on ${repo.owner}/${repo.name}`,
           {
             cause: error,
+            endsRun: true,
             userMessage: `The bot’s GitHub App is not installed on ${repo.owner}/${repo.name}. Install it on that repo, then try again.`,
           },
         );
       }
       throw toGitHubError(error, 'find the GitHub App installation');
     }
-    const permissions =
-      purpose === 'read'
-        ? { contents: 'read' as const }
-        : { contents: 'write' as const, pull_requests: 'write' as const };
-    try {
-      const { data } = await appClient.apps.createInstallationAccessToken({
-        installation_id: installationId,
-        repositories: [repo.name],
-        permissions,
-      });
-      this.cache.set(key, { token: data.token, expiresAt: Date.parse(data.expires_at) });
-      return data.token;
-    } catch (error) {
-      throw toGitHubError(error, 'mint a GitHub App installation token');
-    }
-  }
-
-  private jwt(): string {
-    const nowSeconds = Math.floor(this.now() / 1000);
-    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    // iat is back-dated a minute for clock drift; GitHub caps exp at ten minutes.
-    const unsigned = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({ iat: nowSeconds - 60, exp: nowSeconds + 540, iss: this.auth.appId })}`;
-    const signature = createSign('RSA-SHA256').update(unsigned).sign(this.auth.privateKey).toString('base64url');
-    return `${unsigned}.${signature}`;
   }
 }
+
+const keyOf = (repo: RepoRef) => `${repo.owner}/${repo.name}`.toLowerCase();

@@ -1,10 +1,12 @@
 import type { Octokit } from '@octokit/rest';
-import type { PullRequestInfo, Workspace } from '../agent/tools/tool-context.js';
-import { CommandAbortedError } from '../sandbox/sandbox.js';
-import { type PublishLogger, replicateCommits, requestOptions } from './commit-replicator.js';
-import type { GitHubCredentials, OctokitFactory } from './credentials.js';
-import { GitHubError, isHttpError, toGitHubError } from './github-errors.js';
-import { PullRequests } from './pull-requests.js';
+import { AbortedError } from '../lib/errors.js';
+import type { Workspace } from '../sandbox/workspace.js';
+import { BRANCH_PREFIX } from './branch-name.js';
+import { type PublishLogger, replicateCommits } from './commit-replicator.js';
+import type { GitHubCredentials } from './credentials.js';
+import { GitHubError, githubRequest, isHttpError, toGitHubError } from './github-errors.js';
+import { type OctokitFactory, requestOptions } from './octokit.js';
+import { type PullRequestInfo, PullRequests } from './pull-requests.js';
 import { parseRepoRef } from './repo-ref.js';
 import { publishFailed, SandboxGit, SHA_RE } from './sandbox-git.js';
 
@@ -45,8 +47,6 @@ export interface GitHubPublisherOptions {
   octokitFor: OctokitFactory;
   logger?: PublishLogger;
 }
-
-export const BRANCH_PREFIX = 'ai-dev/';
 
 /** Where the new commits start: a local commit and its counterpart on GitHub. */
 interface PublishBase extends PublishedHead {
@@ -120,10 +120,10 @@ export class GitHubPublisher implements Publisher {
     if (remoteHead === undefined) {
       // Recreate a branch GitHub lost only when there is something of ours to put on it.
       if (commits.length > 0 || base.source !== 'merge-base') {
-        await this.createBranch(octokit, target, branch, final.remoteSha, signal);
+        await this.writeBranch('create', octokit, target, branch, final.remoteSha, signal);
       }
     } else if (remoteHead !== final.remoteSha) {
-      await this.moveBranch(octokit, target, branch, final.remoteSha, signal);
+      await this.writeBranch('move', octokit, target, branch, final.remoteSha, signal);
     }
 
     const pr = await pulls.upsert({ existing, title, body });
@@ -165,6 +165,7 @@ export class GitHubPublisher implements Publisher {
           'history_rewritten',
           `The sandbox's ${branch} no longer contains the published ${published.localSha}`,
           {
+            endsRun: true,
             userMessage: `The branch’s history in the sandbox was rewritten (rebase, reset or amend) after it was published, and I never force-push. Nothing was pushed. Put the new work in commits on top of ${published.localSha.slice(0, 12)} (e.g. \`git reset --soft ${published.localSha.slice(0, 12)}\` then commit), then publish again.`,
           },
         );
@@ -182,6 +183,7 @@ export class GitHubPublisher implements Publisher {
         'branch_moved',
         `Branch ${branch} on GitHub is at ${remoteHead}, which ${published ? `is not the published ${published.remoteSha} and ` : ''}is not in the sandbox's history`,
         {
+          endsRun: true,
           userMessage: `The branch ${branch} changed on GitHub since I last published it (someone else pushed to it), so I did not publish: nothing was overwritten. Bring those changes into the thread’s work or start a new branch, then try again.`,
         },
       );
@@ -202,62 +204,50 @@ export class GitHubPublisher implements Publisher {
     branch: string,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
-    try {
-      const { data } = await octokit.rest.git.getRef({ ...target, ref: `heads/${branch}`, ...requestOptions(signal) });
-      // getRef answers with a prefix match as a list when the exact ref is absent.
-      if (Array.isArray(data)) return undefined;
-      if (data.ref !== `refs/heads/${branch}`) return undefined;
-      return data.object.sha;
-    } catch (error) {
-      if (signal?.aborted) throw new CommandAbortedError(signal.reason);
-      if (isHttpError(error) && error.status === 404) return undefined;
-      throw toGitHubError(error, `read the branch ${branch}`);
-    }
+    const data = await githubRequest(
+      `read the branch ${branch}`,
+      async () =>
+        (await octokit.rest.git.getRef({ ...target, ref: `heads/${branch}`, ...requestOptions(signal) })).data,
+      { signal, notFound: () => undefined },
+    );
+    // getRef answers with a prefix match as a list when the exact ref is absent.
+    if (data === undefined || Array.isArray(data) || data.ref !== `refs/heads/${branch}`) return undefined;
+    return data.object.sha;
   }
 
-  private async createBranch(
+  /**
+   * Creates the branch or fast-forwards it (never forced). A 422 ("Reference already exists", "Update
+   * is not a fast forward") may be our own earlier attempt meeting itself: fine if the branch now points
+   * at our commit; someone else's commit there is `branch_moved`.
+   */
+  private async writeBranch(
+    mode: 'create' | 'move',
     octokit: Octokit,
     target: { owner: string; repo: string },
     branch: string,
     sha: string,
     signal: AbortSignal | undefined,
   ): Promise<void> {
+    const doing = `${mode === 'create' ? 'create' : 'update'} the branch ${branch}`;
     try {
-      await octokit.rest.git.createRef({ ...target, ref: `refs/heads/${branch}`, sha, ...requestOptions(signal) });
+      if (mode === 'create') {
+        await octokit.rest.git.createRef({ ...target, ref: `refs/heads/${branch}`, sha, ...requestOptions(signal) });
+      } else {
+        await octokit.rest.git.updateRef({
+          ...target,
+          ref: `heads/${branch}`,
+          sha,
+          force: false,
+          ...requestOptions(signal),
+        });
+      }
     } catch (error) {
-      if (signal?.aborted) throw new CommandAbortedError(signal.reason);
-      if (!isHttpError(error) || error.status !== 422) throw toGitHubError(error, `create the branch ${branch}`);
-      // "Reference already exists": maybe our own earlier attempt; fine if it points at our commit.
+      if (signal?.aborted) throw new AbortedError(signal.reason);
+      if (!isHttpError(error) || error.status !== 422) throw toGitHubError(error, doing);
       const now = await this.readBranch(octokit, target, branch, signal);
       if (now === sha) return;
       if (now !== undefined) throw branchMovedMeanwhile(branch, now, error);
-      throw toGitHubError(error, `create the branch ${branch}`);
-    }
-  }
-
-  private async moveBranch(
-    octokit: Octokit,
-    target: { owner: string; repo: string },
-    branch: string,
-    sha: string,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    try {
-      await octokit.rest.git.updateRef({
-        ...target,
-        ref: `heads/${branch}`,
-        sha,
-        force: false,
-        ...requestOptions(signal),
-      });
-    } catch (error) {
-      if (signal?.aborted) throw new CommandAbortedError(signal.reason);
-      if (!isHttpError(error) || error.status !== 422) throw toGitHubError(error, `update the branch ${branch}`);
-      // "Update is not a fast forward": someone pushed between our read and our write (or a retry met itself).
-      const now = await this.readBranch(octokit, target, branch, signal);
-      if (now === sha) return;
-      if (now !== undefined) throw branchMovedMeanwhile(branch, now, error);
-      throw toGitHubError(error, `update the branch ${branch}`);
+      throw toGitHubError(error, doing);
     }
   }
 }
@@ -265,6 +255,7 @@ export class GitHubPublisher implements Publisher {
 function branchMovedMeanwhile(branch: string, now: string, cause: unknown): GitHubError {
   return new GitHubError('branch_moved', `Branch ${branch} moved on GitHub to ${now} while publishing`, {
     cause,
+    endsRun: true,
     userMessage: `The branch ${branch} changed on GitHub while I was publishing (someone else pushed to it), so I stopped: nothing was overwritten. Try again once it is settled, or start a new branch.`,
   });
 }
@@ -279,6 +270,7 @@ export function assertPublishableBranch(branch: string, baseBranch: string): voi
     branch !== baseBranch;
   if (!valid) {
     throw new GitHubError('branch_not_allowed', `Refusing to publish to ${JSON.stringify(branch)}`, {
+      endsRun: true,
       userMessage: `I only publish to branches under ${BRANCH_PREFIX} (never ${baseBranch} or other branches); ${JSON.stringify(branch)} is not one.`,
     });
   }

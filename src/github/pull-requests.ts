@@ -1,8 +1,16 @@
 import type { Octokit } from '@octokit/rest';
-import type { PullRequestInfo } from '../agent/tools/tool-context.js';
-import { CommandAbortedError } from '../sandbox/sandbox.js';
-import { githubCall, type PublishLogger, requestOptions } from './commit-replicator.js';
-import { GitHubError, isHttpError, toGitHubError } from './github-errors.js';
+import { AbortedError } from '../lib/errors.js';
+import type { PublishLogger } from './commit-replicator.js';
+import { GitHubError, githubRequest, isHttpError, toGitHubError } from './github-errors.js';
+import { requestOptions } from './octokit.js';
+
+/** A pull request as the rest of the bot knows it. */
+export interface PullRequestInfo {
+  url: string;
+  number: number;
+  created: boolean;
+  branch: string;
+}
 
 export interface PullRequestTarget {
   owner: string;
@@ -30,6 +38,7 @@ export class PullRequestMergedError extends GitHubError {
     readonly url: string,
   ) {
     super('pr_merged', `Pull request #${number} is already merged`, {
+      endsRun: true,
       userMessage: `Pull request #${number} (${url}) was already merged, so it can’t take more commits; follow-up work goes to a new branch and pull request.`,
     });
   }
@@ -68,7 +77,7 @@ export class PullRequests {
         headRef: data.head.ref,
       };
     } catch (error) {
-      if (this.signal?.aborted) throw new CommandAbortedError(this.signal.reason);
+      if (this.signal?.aborted) throw new AbortedError(this.signal.reason);
       if (isHttpError(error) && error.status === 404) return undefined;
       throw toGitHubError(error, `read pull request #${number}`);
     }
@@ -123,7 +132,7 @@ export class PullRequests {
       });
       return { ...this.info(pr, false), reopened: true };
     } catch (error) {
-      if (this.signal?.aborted) throw new CommandAbortedError(this.signal.reason);
+      if (this.signal?.aborted) throw new AbortedError(this.signal.reason);
       if (isHttpError(error) && error.status === 422) {
         const text = errorText(error);
         if (/merged/i.test(text)) throw new PullRequestMergedError(pr.number, pr.url);
@@ -158,7 +167,7 @@ export class PullRequests {
       });
       return { url: data.html_url, number: data.number, created: true, branch };
     } catch (error) {
-      if (this.signal?.aborted) throw new CommandAbortedError(this.signal.reason);
+      if (this.signal?.aborted) throw new AbortedError(this.signal.reason);
       if (!isHttpError(error) || error.status !== 422) throw toGitHubError(error, 'open the pull request');
       const text = errorText(error);
       if (/already exists/i.test(text)) {
@@ -185,7 +194,7 @@ export class PullRequests {
   /** The open PR whose head is the thread's branch (preferring one into the base branch). */
   async findOpen(): Promise<PullRequestSnapshot | undefined> {
     const { owner, branch, baseBranch } = this.target;
-    const { data } = await githubCall(
+    const { data } = await githubRequest(
       'look for the branch’s pull request',
       () =>
         this.octokit.rest.pulls.list({
@@ -195,7 +204,7 @@ export class PullRequests {
           per_page: 100,
           ...requestOptions(this.signal),
         }),
-      this.signal,
+      { signal: this.signal },
     );
     const candidates = data.filter((pr) => pr.head.ref === branch);
     const pr = candidates.find((candidate) => candidate.base.ref === baseBranch) ?? candidates[0];
@@ -204,7 +213,7 @@ export class PullRequests {
   }
 
   private async update(number: number, fields: { title: string; body: string }): Promise<void> {
-    await githubCall(
+    await githubRequest(
       `update pull request #${number}`,
       () =>
         this.octokit.rest.pulls.update({
@@ -213,7 +222,7 @@ export class PullRequests {
           ...fields,
           ...requestOptions(this.signal),
         }),
-      this.signal,
+      { signal: this.signal },
     );
   }
 

@@ -1,5 +1,6 @@
-import type { GitHubCredentials, OctokitFactory } from './credentials.js';
+import type { GitHubCredentials } from './credentials.js';
 import { GitHubError, isHttpError, toGitHubError } from './github-errors.js';
+import type { OctokitFactory } from './octokit.js';
 import { fullName, type RepoRef } from './repo-ref.js';
 
 export interface CheckedRepo {

@@ -1,3 +1,4 @@
+import { shellQuote } from '../lib/shell.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { GitHubError } from './github-errors.js';
 
@@ -48,11 +49,6 @@ const BLOB_TIMEOUT_MS = 180_000;
 /** Raw bytes read from the sandbox per command (base64 makes it a third larger on the wire). */
 const BLOB_BATCH_BYTES = 8 * 1024 * 1024;
 const BLOB_BATCH_COUNT = 200;
-
-/** Quotes one word for bash. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 export function publishFailed(what: string, detail: string, cause?: unknown): GitHubError {
   const trimmed = detail.trim().slice(0, 500);

@@ -2,6 +2,7 @@ import type { RunOutcome, RunTotals } from '../agent/events.js';
 import { errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadState, ThreadStore } from '../store/thread-store.js';
+import { threadKeyOf } from './thread-key.js';
 import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
 import { executeRun, type RunnerDeps } from './thread-runner.js';
 import { toUserInput } from './user-input.js';
@@ -52,7 +53,6 @@ export class RunCoordinator {
       /** With several instances, how often a run looks for a Stop pressed elsewhere (off when unset). */
       stopPollMs?: number;
     },
-    private readonly onRunEnd: (channel: string, threadTs: string, outcome: RunOutcome) => void = () => {},
   ) {}
 
   /**
@@ -317,7 +317,6 @@ export class RunCoordinator {
       if (watch) clearInterval(watch);
       this.active.delete(key);
     }
-    this.onRunEnd(channel, threadTs, outcome);
     if (this.shuttingDown && outcome.kind === 'interrupted') {
       // Left `running` with its pending input: the next start picks it up.
       this.launches.delete(key);
@@ -436,8 +435,6 @@ function emptyTotals(): RunTotals {
     commands: [],
   };
 }
-
-export const threadKeyOf = (channel: string, threadTs: string) => `${channel}:${threadTs}`;
 
 function freshThread(channel: string, threadTs: string, thread: NewThread): ThreadState {
   const now = new Date().toISOString();

@@ -1,6 +1,4 @@
 import type { RunEvent } from '../agent/events.js';
-import type { GitHubCredentials } from '../github/credentials.js';
-import type { Publisher } from '../github/publisher.js';
 
 /** Where a run's events go (the Slack reporter in production). */
 export interface RunReporter {
@@ -14,10 +12,3 @@ export interface ThreadInfo {
   permalink?: string;
   requester: string;
 }
-
-export interface ThreadAddress {
-  channel: string;
-  threadTs: string;
-}
-
-export type { GitHubCredentials, Publisher };

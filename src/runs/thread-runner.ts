@@ -3,21 +3,21 @@ import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/eve
 import { buildInstructions, type RepoBrief } from '../agent/instructions.js';
 import { type LoopResult, runLoop } from '../agent/loop.js';
 import type { InputItem, Model } from '../agent/model.js';
-import { commitAll } from '../agent/tools/commit.js';
-import type { Tool } from '../agent/tools/define-tool.js';
-import type { ToolContext, Workspace } from '../agent/tools/tool-context.js';
+import type { ToolContext } from '../agent/tools/kit/context.js';
+import type { Tool } from '../agent/tools/kit/define-tool.js';
 import type { Config } from '../config/config.js';
 import type { GitHubCredentials } from '../github/credentials.js';
 import type { Publisher } from '../github/publisher.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxProvider } from '../sandbox/sandbox.js';
-import { branchBase, workspaceChanges } from '../sandbox/workspace.js';
+import { branchBase, commitAll, type Workspace, workspaceChanges } from '../sandbox/workspace.js';
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
-import { RunWorkspaces } from './run-workspaces.js';
+import { prFooter, RunPublishing } from './publishing.js';
 import { toUserInput } from './user-input.js';
+import { RunWorkspaces } from './workspaces.js';
 
 export interface RunnerDeps {
   model: Model;
@@ -92,6 +92,14 @@ export async function executeRun(
   const info = deps.threadInfo(state.channel, state.threadTs, state.startedBy).catch(() => ({
     requester: `<@${state.startedBy}>`,
   }));
+  // Kept in the thread's record, so `/ai-dev list` can link the thread.
+  void info
+    .then(({ permalink }: ThreadInfo) =>
+      permalink && !state.permalink
+        ? deps.threads.update(state.channel, state.threadTs, (s) => (s.permalink ? undefined : { ...s, permalink }))
+        : undefined,
+    )
+    .catch((error: unknown) => log.warn({ err: error }, 'could not keep the thread permalink'));
   const primary = state.repos[0];
   if (primary) emit({ type: 'run-start', repo: primary.repo, baseBranch: primary.baseBranch, branch: primary.branch });
 
@@ -100,7 +108,6 @@ export async function executeRun(
     repos: state.repos,
     provider: deps.provider,
     credentials: deps.credentials,
-    publisher: deps.publisher,
     githubServerUrl: deps.githubServerUrl,
     sandboxTimeoutMs: (deps.limits.maxMinutes + deps.limits.sandboxIdleMinutes) * 60_000,
     metadata: { app: 'ai-dev', channel: state.channel, thread: state.threadTs },
@@ -110,6 +117,13 @@ export async function executeRun(
     signal: control.signal,
     saveRepo,
     onReady: (repo, sandboxId, reused, note) => emit({ type: 'sandbox-ready', repo, sandboxId, reused, note }),
+  });
+  const publishing = new RunPublishing({
+    publisher: deps.publisher,
+    logger: log,
+    signal: control.signal,
+    entry: (repo) => workspaces.entry(repo),
+    saveRepo,
     onNotice: (text) => emit({ type: 'notice', text }),
     prFooter: async () => prFooter(await info, commands),
   });
@@ -134,7 +148,7 @@ export async function executeRun(
         if (!guidance.has(ws.repo)) guidance.set(ws.repo, await readGuidance(ws));
         return ws;
       },
-      publish: (ws, request) => workspaces.publish(ws, request),
+      publish: (ws, request) => publishing.publish(ws, request),
       limits: {
         commandTimeoutSeconds: deps.limits.commandTimeoutSeconds,
         outputMaxChars: deps.limits.outputMaxChars,
@@ -181,7 +195,7 @@ export async function executeRun(
       await reporter.flush();
       return { kind: 'interrupted', totals: totals(loop) };
     }
-    const finished = await finish(state, loop, workspaces, messages, control, context, totals, log);
+    const finished = await finish(state, loop, { workspaces, publishing }, messages, control, context, totals, log);
     sandboxMs = await workspaces.release();
     const outcome = { ...finished, totals: totals(loop) } as RunOutcome;
     emit({ type: 'run-end', outcome });
@@ -209,7 +223,7 @@ export async function executeRun(
 async function finish(
   state: ThreadState,
   loop: LoopResult,
-  workspaces: RunWorkspaces,
+  { workspaces, publishing }: { workspaces: RunWorkspaces; publishing: RunPublishing },
   messages: QueuedMessage[],
   control: RunControl,
   context: ToolContext,
@@ -242,13 +256,13 @@ async function finish(
     if (!ws) continue;
     if (await hasUnpublishedWork(ws, state, workspaces)) {
       // The commit tool's own rules: on the thread's branch only, no hooks, no signing.
-      await commitAll(ws, context, titleFrom(task));
-      await workspaces.publish(ws, { title: titleFrom(task), body: end.text || task });
+      await commitAll(ws, titleFrom(task), { signal: context.signal });
+      await publishing.publish(ws, { title: titleFrom(task), body: end.text || task });
     }
   }
-  const pr = workspaces.published.at(-1);
+  const pr = publishing.published.at(-1);
   if (pr) {
-    const all = workspaces.published;
+    const all = publishing.published;
     return {
       kind: 'pull-request',
       url: pr.url,
@@ -291,21 +305,6 @@ function collect(action: ActionReport, commands: RunTotals['commands'], files: S
     commands.push({ command: action.command, exitCode: action.exitCode, durationMs: action.durationMs });
   }
   if (action.kind === 'file-written' || action.kind === 'file-edited') files.add(action.path);
-}
-
-function prFooter(info: ThreadInfo, commands: RunTotals['commands']): string {
-  const lines = [
-    `Requested in Slack by ${info.requester}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
-  ];
-  if (commands.length > 0) {
-    lines.push('', 'Commands run in the sandbox:');
-    for (const c of commands.slice(-30)) {
-      lines.push(
-        `- \`${c.command.replaceAll('`', "'").slice(0, 120)}\` → exit ${c.exitCode} (${(c.durationMs / 1000).toFixed(1)} s)`,
-      );
-    }
-  }
-  return lines.join('\n');
 }
 
 function titleFrom(task: string): string {

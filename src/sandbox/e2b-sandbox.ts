@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AuthenticationError,
   CommandExitError,
@@ -17,17 +18,18 @@ import {
   TimeoutError,
 } from 'e2b';
 import type { ErrorKind } from '../lib/errors.js';
-import { errorMessage } from '../lib/errors.js';
+import { AbortedError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
 import { CappedOutput, EXEC_OUTPUT_MAX_CHARS } from '../lib/trim-output.js';
 import {
-  CommandAbortedError,
   type DirectoryEntry,
   type ExecOptions,
   type ExecResult,
   type FileToWrite,
   type Sandbox,
   SandboxError,
+  type SandboxErrorCode,
   SandboxGoneError,
   type SandboxProvider,
   type SandboxSpec,
@@ -45,8 +47,8 @@ export interface E2BSandboxProviderOptions {
   lifecycle?: 'kill' | 'pause';
   /** Per-request limit for control-plane and file calls, and for a command's start handshake. Default 60 s. */
   requestTimeoutMs?: number;
-  /** Waits before each retry of a transient create/connect failure; its length is the number of retries. */
-  retryDelaysMs?: number[];
+  /** Retries of a transient create/connect failure, and the wait before the first (it grows after). */
+  retry?: { retries: number; minDelayMs: number };
   /** Characters of each stream `exec` keeps in memory (the head and the most recent tail); default 16 Mi. */
   execOutputMaxChars?: number;
 }
@@ -57,7 +59,7 @@ export const TIMEOUT_EXIT_CODE = 124;
 export const DEFAULT_E2B_HOME = '/home/user';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
-const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 5_000];
+const DEFAULT_RETRY = { retries: 3, minDelayMs: 500 };
 const HOME_PROBE_TIMEOUT_MS = 30_000;
 const HEALTH_PROBE_TIMEOUT_MS = 5_000;
 const KILL_REQUEST_TIMEOUT_MS = 10_000;
@@ -74,12 +76,12 @@ export class E2BSandboxProvider implements SandboxProvider {
   private readonly client: E2B;
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
-  private readonly retryDelaysMs: number[];
+  private readonly retry: { retries: number; minDelayMs: number };
 
   constructor(private readonly options: E2BSandboxProviderOptions) {
     this.logger = options.logger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.retry = options.retry ?? DEFAULT_RETRY;
     const opts: E2BClientOpts = { apiKey: options.apiKey, requestTimeoutMs: this.requestTimeoutMs };
     if (options.domain) opts.domain = options.domain;
     if (options.apiUrl) opts.apiUrl = options.apiUrl;
@@ -110,14 +112,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     }
     const home = await this.detectHome(sdk);
     this.logger.info({ sandbox: sdk.sandboxId, template, home }, 'E2B sandbox created');
-    return new E2BSandbox(
-      sdk,
-      home,
-      this.logger,
-      this.requestTimeoutMs,
-      spec.timeoutMs,
-      this.options.execOutputMaxChars,
-    );
+    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, this.options.execOutputMaxChars);
   }
 
   async connect(id: string, timeoutMs: number): Promise<Sandbox | undefined> {
@@ -140,7 +135,7 @@ export class E2BSandboxProvider implements SandboxProvider {
       throw mapped;
     }
     const home = await this.detectHome(sdk);
-    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, timeoutMs, this.options.execOutputMaxChars);
+    return new E2BSandbox(sdk, home, this.logger, this.requestTimeoutMs, this.options.execOutputMaxChars);
   }
 
   async release(id: string, mode: 'kill' | 'pause'): Promise<boolean> {
@@ -173,22 +168,18 @@ export class E2BSandboxProvider implements SandboxProvider {
   }
 
   /** Retries transient failures (429, 5xx, connection errors); a connect timeout is left to the caller. */
-  private async withRetry<T>(operation: 'create' | 'connect', call: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        const delay = this.retryDelaysMs[attempt];
-        const retryable = isRetryable(error) && !(operation === 'connect' && isTimeout(error));
-        if (delay === undefined || !retryable) throw error;
-        const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
+  private withRetry<T>(operation: 'create' | 'connect', call: () => Promise<T>): Promise<T> {
+    return retrying(call, {
+      ...this.retry,
+      maxDelayMs: 8_000,
+      shouldRetry: (error) => isRetryable(error) && !(operation === 'connect' && isTimeout(error)),
+      onRetry: (error, attempt) => {
         this.logger.warn(
-          { operation, attempt: attempt + 1, delayMs: wait, err: error },
+          { operation, attempt, err: error },
           `E2B ${operation} failed (${errorMessage(error)}); retrying`,
         );
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+      },
+    });
   }
 }
 
@@ -197,25 +188,21 @@ export class E2BSandbox implements Sandbox {
   readonly provider = 'e2b' as const;
   readonly id: string;
   private killed = false;
-  /** The latest end of life this handle asked for; keepAlive never shortens it. */
-  private expiresAt: number;
 
   constructor(
     private readonly sdk: SdkSandbox,
     readonly home: string,
     private readonly logger: Logger,
     private readonly requestTimeoutMs: number,
-    lifetimeMs: number,
     private readonly outputMaxChars: number = EXEC_OUTPUT_MAX_CHARS,
   ) {
     this.id = sdk.sandboxId;
-    this.expiresAt = Date.now() + lifetimeMs;
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     this.ensureAlive();
     const { signal } = options;
-    if (signal?.aborted) throw new CommandAbortedError(signal.reason);
+    if (signal?.aborted) throw new AbortedError(signal.reason);
     const started = Date.now();
     const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
 
@@ -261,7 +248,7 @@ export class E2BSandbox implements Sandbox {
 
     if (outcome === 'aborted') {
       await this.killProcess(handle, finished);
-      throw new CommandAbortedError(signal?.reason);
+      throw new AbortedError(signal?.reason);
     }
     const durationMs = () => Date.now() - started;
     if (outcome.ok) {
@@ -354,18 +341,6 @@ export class E2BSandbox implements Sandbox {
     }
   }
 
-  async keepAlive(ms: number): Promise<void> {
-    this.ensureAlive();
-    // E2B's setTimeout sets the end of life (it can shorten it); never ask for less than before.
-    const wanted = Math.max(ms, this.expiresAt - Date.now());
-    try {
-      await this.sdk.setTimeout(wanted, { requestTimeoutMs: this.requestTimeoutMs });
-      this.expiresAt = Date.now() + wanted;
-    } catch (error) {
-      throw await this.failure(error, 'keepAlive');
-    }
-  }
-
   async kill(): Promise<boolean> {
     if (this.killed) return false;
     try {
@@ -392,12 +367,9 @@ export class E2BSandbox implements Sandbox {
     } catch (error) {
       this.logger.warn({ sandbox: this.id, pid: handle.pid, err: error }, 'could not kill a sandbox command');
     }
-    let timer: NodeJS.Timeout | undefined;
-    const settle = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, KILL_SETTLE_MS);
-    });
-    await Promise.race([finished, settle]);
-    clearTimeout(timer);
+    const settled = new AbortController();
+    await Promise.race([finished, sleep(KILL_SETTLE_MS, undefined, { signal: settled.signal }).catch(() => undefined)]);
+    settled.abort();
     await handle.disconnect().catch(() => undefined);
   }
 
@@ -422,10 +394,10 @@ export class E2BSandbox implements Sandbox {
   }
 }
 
-type Operation = 'exec' | 'read' | 'write' | 'list' | 'mkdir' | 'keepAlive' | 'kill';
+type Operation = 'exec' | 'read' | 'write' | 'list' | 'mkdir' | 'kill';
 
 /** Errno-style codes (first match wins: "already exists but it is not a directory" is EEXIST), so file errors read the same as the local sandbox's (see agent/tools/sandbox-files.ts). */
-const FILE_PROBLEMS: Array<{ test: RegExp; code: string; errno: string; what: string }> = [
+const FILE_PROBLEMS: Array<{ test: RegExp; code: SandboxErrorCode; errno: string; what: string }> = [
   { test: /is a directory/i, code: 'is_a_directory', errno: 'EISDIR', what: 'is a directory' },
   { test: /already exists/i, code: 'file_exists', errno: 'EEXIST', what: 'already exists' },
   { test: /not a directory/i, code: 'not_a_directory', errno: 'ENOTDIR', what: 'is not a directory' },
@@ -475,6 +447,7 @@ function controlPlaneError(
   if (error instanceof AuthenticationError) {
     return new SandboxError('e2b_auth', `E2B rejected the API key on ${operation}: ${message}`, {
       kind: 'permanent',
+      endsRun: true,
       cause: error,
       userMessage: 'E2B rejected the API key, so no sandbox can be started. An operator should check E2B_API_KEY.',
     });
@@ -486,6 +459,7 @@ function controlPlaneError(
   ) {
     return new SandboxError('e2b_template', `E2B could not start template "${template}": ${message}`, {
       kind: 'permanent',
+      endsRun: true,
       cause: error,
       userMessage: `E2B could not start a sandbox from template "${template}". An operator should check E2B_TEMPLATE (and that the E2B team owning E2B_API_KEY can use it).`,
     });
@@ -499,6 +473,7 @@ function sdkError(error: unknown, context: string): SandboxError {
   if (error instanceof NotEnoughSpaceError) {
     return new SandboxError('sandbox_disk_full', message, {
       kind: 'permanent',
+      endsRun: true,
       cause: error,
       userMessage: 'The sandbox ran out of disk space; remove build output or large files and try again.',
     });
@@ -506,6 +481,7 @@ function sdkError(error: unknown, context: string): SandboxError {
   if (error instanceof AuthenticationError) {
     return new SandboxError('e2b_auth', message, {
       kind: 'permanent',
+      endsRun: true,
       cause: error,
       userMessage: 'E2B refused the request as unauthorized. An operator should check E2B_API_KEY.',
     });
@@ -513,6 +489,7 @@ function sdkError(error: unknown, context: string): SandboxError {
   if (error instanceof TemplateError) {
     return new SandboxError('e2b_template', message, {
       kind: 'permanent',
+      endsRun: true,
       cause: error,
       userMessage: 'The E2B template is too old for this SDK. An operator should rebuild it or check E2B_TEMPLATE.',
     });

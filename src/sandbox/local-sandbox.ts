@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { AbortedError } from '../lib/errors.js';
 import { CappedOutput, EXEC_OUTPUT_MAX_CHARS } from '../lib/trim-output.js';
 import {
-  CommandAbortedError,
   type DirectoryEntry,
   type ExecOptions,
   type ExecResult,
@@ -77,7 +77,7 @@ export class LocalSandbox implements Sandbox {
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     this.ensureAlive();
-    if (options.signal?.aborted) throw new CommandAbortedError(options.signal.reason);
+    if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
     const started = Date.now();
     const env = {
       PATH: this.path,
@@ -138,7 +138,7 @@ export class LocalSandbox implements Sandbox {
         options.signal?.removeEventListener('abort', onAbort);
         this.children.delete(child);
         if (aborted) {
-          reject(new CommandAbortedError(options.signal?.reason));
+          reject(new AbortedError(options.signal?.reason));
           return;
         }
         resolve({
@@ -183,10 +183,6 @@ export class LocalSandbox implements Sandbox {
     if (existed) return false;
     await mkdir(path, { recursive: true });
     return true;
-  }
-
-  async keepAlive(): Promise<void> {
-    this.ensureAlive();
   }
 
   async kill(): Promise<boolean> {

@@ -51,8 +51,6 @@ export interface Sandbox {
   listDirectory(path: string): Promise<DirectoryEntry[]>;
   /** Creates the directory and its parents; false when it already existed. */
   makeDirectory(path: string): Promise<boolean>;
-  /** Keeps the sandbox alive for at least this long from now. */
-  keepAlive(ms: number): Promise<void>;
   /** Ends the sandbox and frees its resources; true when it was still running. */
   kill(): Promise<boolean>;
 }
@@ -60,7 +58,7 @@ export interface Sandbox {
 export interface SandboxSpec {
   /** Names the sandbox in the provider's console and in `/ai-dev list`. */
   metadata: Record<string, string>;
-  /** How long the sandbox lives without a keepAlive. */
+  /** How long the sandbox lives (a reconnect extends it). */
   timeoutMs: number;
 }
 
@@ -76,22 +74,38 @@ export interface SandboxProvider {
   release(id: string, mode: 'kill' | 'pause'): Promise<boolean>;
 }
 
-export class SandboxError extends AppError {}
+/** Every code a sandbox (or a workspace in it) fails with. */
+export type SandboxErrorCode =
+  | 'sandbox_gone'
+  | 'exec_failed'
+  | 'exec_interrupted'
+  | 'file_not_found'
+  | 'is_a_directory'
+  | 'file_exists'
+  | 'not_a_directory'
+  | 'permission_denied'
+  | 'sandbox_disk_full'
+  | 'e2b_auth'
+  | 'e2b_template'
+  | 'e2b_unavailable'
+  | 'e2b_error'
+  | 'clone_failed'
+  | 'branch_failed'
+  | 'git_failed'
+  | 'not_on_branch'
+  | 'empty_commit_message';
+
+export class SandboxError extends AppError<SandboxErrorCode> {}
 
 export class SandboxGoneError extends SandboxError {
   constructor(id: string, cause?: unknown) {
     super('sandbox_gone', `Sandbox ${id} no longer exists`, {
       kind: 'transient',
       cause,
+      // The next run starts a fresh one from the published branch; this one cannot go on.
+      endsRun: true,
       userMessage:
         'The sandbox for this thread is gone (expired or stopped). Reply in this thread to go on: I will start a fresh one from the published branch.',
     });
-  }
-}
-
-/** Thrown by exec when its AbortSignal fires. */
-export class CommandAbortedError extends SandboxError {
-  constructor(cause?: unknown) {
-    super('command_aborted', 'The command was stopped', { kind: 'permanent', cause });
   }
 }

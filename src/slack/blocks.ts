@@ -235,14 +235,6 @@ export function workingMessage(options: WorkingMessageOptions): SlackMessage {
   };
 }
 
-/** The first reply once its run is over (for `chat.update`): same line, no Stop button. */
-export function workingEndedMessage(
-  options: Pick<WorkingMessageOptions, 'repo' | 'baseBranch'> & { status: string },
-): SlackMessage {
-  const text = `Worked on ${workingLine(options)}: ${escapeMrkdwn(options.status)}`;
-  return { text, blocks: sectionBlocks(text) };
-}
-
 /** Blocks of an "interrupted" message: its text and a Retry button. */
 export function interruptedBlocks(mrkdwn: string, threadKey: string, extra: KnownBlock[] = []): KnownBlock[] {
   return [

@@ -1,3 +1,4 @@
+import type { ActiveThread, LiveSandboxView } from '../runs/channel-overview.js';
 import type { ChannelLink } from '../store/link-store.js';
 
 export function helpText(): string {
@@ -24,25 +25,13 @@ export function notLinkedText(repo: string): string {
   return `*${repo}* is not linked to this channel. \`/ai-dev list\` shows what is.`;
 }
 
-export interface ActiveThreadSummary {
-  permalink?: string;
-  repo: string;
-  state: string;
-}
+const THREAD_STATE: Record<ActiveThread['status'], string> = {
+  running: 'working',
+  'budget-reached': 'paused (budget reached)',
+  interrupted: 'interrupted (Retry to go on)',
+};
 
-export interface LiveSandboxSummary {
-  id: string;
-  repo: string;
-  state: 'running' | 'paused';
-  idleMinutes: number;
-  permalink?: string;
-}
-
-export function listText(
-  links: ChannelLink[],
-  threads: ActiveThreadSummary[],
-  sandboxes: LiveSandboxSummary[] = [],
-): string {
+export function listText(links: ChannelLink[], threads: ActiveThread[], sandboxes: LiveSandboxView[] = []): string {
   if (links.length === 0) {
     return 'No repos are linked to this channel yet. Link one with `/ai-dev link owner/repo`.';
   }
@@ -56,15 +45,14 @@ export function listText(
     lines.push('Active threads:');
     for (const thread of threads) {
       const where = thread.permalink ? `<${thread.permalink}|thread>` : 'a thread';
-      lines.push(`• ${where} on ${thread.repo}: ${thread.state}`);
+      lines.push(`• ${where} on ${thread.repos.join(', ')}: ${THREAD_STATE[thread.status]}`);
     }
   }
   if (sandboxes.length > 0) {
     lines.push('Live sandboxes:');
     for (const s of sandboxes) {
-      const where = s.permalink ? ` for <${s.permalink}|a thread>` : '';
       const idle = s.idleMinutes > 0 ? `, idle ${s.idleMinutes} min` : '';
-      lines.push(`• \`${s.id}\` (${s.repo}${where}): ${s.state}${idle}`);
+      lines.push(`• \`${s.id}\` (${s.repo}): ${s.state}${idle}`);
     }
   }
   return lines.join('\n');

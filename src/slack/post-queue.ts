@@ -14,8 +14,6 @@ export interface PostQueueOptions {
   minIntervalMs?: number;
   /** Most characters of one coalesced message; more lines wait for the next post. Default 6000. */
   maxMessageChars?: number;
-  /** Times a post answered with a rate-limit error is put back before it counts as a failure. Default 5. */
-  maxRateLimitedRetries?: number;
 }
 
 export type PostResult = { ok: true; ts: string } | { ok: false; error: string };
@@ -40,19 +38,17 @@ interface Entry {
   /** Posted on its own (blocks, terminal messages); lines are coalesced. */
   standalone: boolean;
   failures: number;
-  rateLimited: number;
   settle: (result: PostResult) => void;
 }
 
 /** Errors after which the same blocks will never be accepted: retry as text only. */
 const BLOCK_ERRORS = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_blocks_too_long']);
 
-function slackError(error: unknown): { code: string | undefined; platform: string | undefined; retryAfterS: number } {
-  const e = error as { code?: unknown; data?: { error?: unknown }; retryAfter?: unknown } | undefined;
+function slackError(error: unknown): { code: string | undefined; platform: string | undefined } {
+  const e = error as { code?: unknown; data?: { error?: unknown } } | undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const platform = typeof e?.data?.error === 'string' ? e.data.error : undefined;
-  const retryAfterS = typeof e?.retryAfter === 'number' ? e.retryAfter : 0;
-  return { code, platform, retryAfterS };
+  return { code, platform };
 }
 
 /**
@@ -67,7 +63,6 @@ export class PostQueue {
   private readonly logger: Logger;
   private readonly minIntervalMs: number;
   private readonly maxMessageChars: number;
-  private readonly maxRateLimitedRetries: number;
   private pending: Entry[] = [];
   private readonly unsettled = new Set<Promise<PostResult>>();
   private seq = 0;
@@ -80,7 +75,6 @@ export class PostQueue {
     this.logger = options.logger.child({ channel: options.channel, component: 'slack-post-queue' });
     this.minIntervalMs = options.minIntervalMs ?? 1000;
     this.maxMessageChars = Math.min(options.maxMessageChars ?? 6000, SLACK_LIMITS.text);
-    this.maxRateLimitedRetries = options.maxRateLimitedRetries ?? 5;
   }
 
   /** Entries waiting or being posted. */
@@ -119,7 +113,6 @@ export class PostQueue {
       blocks,
       standalone,
       failures: 0,
-      rateLimited: 0,
       settle,
     });
     this.schedule();
@@ -164,7 +157,6 @@ export class PostQueue {
     const head = batch[0];
     if (!head) return;
     this.inFlight = true;
-    let pauseMs = 0;
     try {
       const text = batch.map((entry) => entry.text).join('\n');
       const result = await head.client.chat.postMessage({
@@ -178,36 +170,32 @@ export class PostQueue {
       const ts = typeof result.ts === 'string' ? result.ts : '';
       for (const entry of batch) entry.settle({ ok: true, ts });
     } catch (error) {
-      pauseMs = this.failed(batch, error);
+      this.failed(batch, error);
     } finally {
       this.inFlight = false;
-      this.nextAt = Date.now() + Math.max(this.minIntervalMs, pauseMs);
+      this.nextAt = Date.now() + this.minIntervalMs;
       this.schedule();
     }
   }
 
-  /** Puts back what may be retried, gives up on the rest (logged); returns how long to pause. */
-  private failed(batch: Entry[], error: unknown): number {
-    const { code, platform, retryAfterS } = slackError(error);
+  /**
+   * Puts back what may be retried once, gives up on the rest (logged). Rate limits never get here: the
+   * WebClient owns Slack's 429s and waits them out before it answers.
+   */
+  private failed(batch: Entry[], error: unknown): void {
+    const { code, platform } = slackError(error);
     const reason = platform ?? code ?? errorMessage(error);
-    const rateLimited = code === 'slack_webapi_rate_limited_error';
     const retry: Entry[] = [];
     const dropped: Entry[] = [];
     for (const entry of batch) {
-      if (rateLimited) entry.rateLimited += 1;
-      else entry.failures += 1;
+      entry.failures += 1;
       if (platform && BLOCK_ERRORS.has(platform)) entry.blocks = undefined;
       if (platform === 'msg_too_long') entry.text = balanceFences(trimEnd(entry.text, 3000));
-      const canRetry = rateLimited ? entry.rateLimited <= this.maxRateLimitedRetries : entry.failures < 2;
-      (canRetry ? retry : dropped).push(entry);
+      (entry.failures < 2 ? retry : dropped).push(entry);
     }
     const context = { threadTs: batch[0]?.threadTs, error: reason, messages: batch.length };
-    if (retry.length > 0 && rateLimited) {
-      this.logger.info({ ...context, retryAfterS }, 'Slack post rate limited; waiting before the next batch');
-    } else if (retry.length > 0) {
-      this.logger.warn({ ...context, retrying: retry.length }, 'Slack post failed; retrying with the next batch');
-    }
     if (retry.length > 0) {
+      this.logger.warn({ ...context, retrying: retry.length }, 'Slack post failed; retrying with the next batch');
       this.pending = [...retry, ...this.pending].sort((a, b) => a.seq - b.seq);
     }
     if (dropped.length > 0) {
@@ -215,7 +203,6 @@ export class PostQueue {
       this.logger.error({ ...context, err: error, lost: dropped.length, chars }, 'Slack post failed again; giving up');
       for (const entry of dropped) entry.settle({ ok: false, error: reason });
     }
-    return retryAfterS * 1000;
   }
 }
 

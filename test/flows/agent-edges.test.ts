@@ -167,11 +167,13 @@ describe.each(['local', 'e2b'] as const)('runs at the edges (%s sandbox)', (sand
 
   it('Stop aborts a model request in flight', async () => {
     h.openai.script([hang()]);
+    const before = h.openai.requests.length;
+    const aborted = h.openai.aborted;
     const root = await h.mention('think hard');
-    await h.openai.waitForRequests(h.openai.requests.length, 5000);
-    await new Promise((r) => setTimeout(r, 200));
+    // The model request is in flight once the fake has it (and the run holds it, hanging).
+    await h.openai.waitForRequests(before + 1, 10_000);
     await h.click('ai_dev_stop', root);
-    await h.openai.waitForAborts(1, 5000);
+    await h.openai.waitForAborts(aborted + 1, 5_000);
     const end = await h.waitForEnd(root);
     expect(end).toMatch(/Stopped by <@U0USER>/);
   });

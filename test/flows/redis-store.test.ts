@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
-import { startBot } from '../../src/main.js';
+import { startBot } from '../../src/wiring.js';
 import { text, toolCalls } from '../fakes/openai-server.js';
 import { sendBlockAction } from '../fakes/slack-server.js';
 import { type Harness, SIGNING_SECRET, startHarness } from '../helpers/harness.js';

@@ -25,7 +25,10 @@ describe('GitHub App credentials against the fake GitHub', () => {
   });
 
   it('mints a token scoped to the one repo, caches it, and the repo check passes with it', async () => {
-    const credentials = new AppInstallationCredentials({ mode: 'app', appId: '4242', privateKey: pem }, octokitFor);
+    const credentials = new AppInstallationCredentials(
+      { mode: 'app', appId: '4242', privateKey: pem },
+      { apiUrl: github.apiUrl, octokitFor },
+    );
     const ref = { owner: 'acme', name: 'widgets' };
     const token = await credentials.tokenFor(ref, 'write');
     expect(token).toMatch(/^ghs_/);
@@ -44,7 +47,10 @@ describe('GitHub App credentials against the fake GitHub', () => {
   });
 
   it('says when the App is not installed on the repo', async () => {
-    const credentials = new AppInstallationCredentials({ mode: 'app', appId: '4242', privateKey: pem }, octokitFor);
+    const credentials = new AppInstallationCredentials(
+      { mode: 'app', appId: '4242', privateKey: pem },
+      { apiUrl: github.apiUrl, octokitFor },
+    );
     await expect(credentials.tokenFor({ owner: 'elsewhere', name: 'thing' }, 'write')).rejects.toMatchObject({
       code: 'github_app_not_installed',
       userMessage: expect.stringContaining('not installed on elsewhere/thing'),
@@ -58,7 +64,7 @@ describe('GitHub App credentials against the fake GitHub', () => {
     });
     const credentials = new AppInstallationCredentials(
       { mode: 'app', appId: '4242', privateKey: other.toString() },
-      octokitFor,
+      { apiUrl: github.apiUrl, octokitFor },
     );
     await expect(credentials.tokenFor({ owner: 'acme', name: 'widgets' }, 'write')).rejects.toMatchObject({
       code: 'github_bad_credentials',

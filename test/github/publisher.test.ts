@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Workspace } from '../../src/agent/tools/tool-context.js';
 import { StaticTokenCredentials } from '../../src/github/credentials.js';
 import { GitHubError } from '../../src/github/github-errors.js';
 import { GitHubPublisher, type PublishRequest, type PublishResult } from '../../src/github/publisher.js';
 import { LocalSandboxProvider } from '../../src/sandbox/local-sandbox.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import type { Workspace } from '../../src/sandbox/workspace.js';
 import { commitTree, readCommit, resolveRef, runGit, updateRef } from '../fakes/github/git.js';
 import {
   basicAuthorization,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseConfig } from '../../src/config/config.js';
-import { type BotOverrides, type RunningBot, startBot } from '../../src/main.js';
+import { type BotOverrides, type RunningBot, startBot } from '../../src/wiring.js';
 import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
 import { DEFAULT_FAKE_GITHUB_TOKEN, type FakeGitHub, startFakeGitHub } from '../fakes/github-server.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/openai-server.js';
@@ -95,6 +95,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       listen: { port: 0, host: '127.0.0.1' },
       localSandboxRoot: join(dir, 'sandboxes'),
       slackPostIntervalMs: 20,
+      // GitHub's write spacing would make every publish take seconds; its retries are the publish's own here.
+      github: { throttle: false, retries: 0 },
       ...(options.idleSweep ? { idleSweep: options.idleSweep } : {}),
       ...more,
     });

@@ -87,7 +87,7 @@ capContract(
       ...fake.connectionOpts,
       template: 'base',
       logger: captureLogger().logger,
-      retryDelaysMs: [20],
+      retry: { retries: 1, minDelayMs: 20 },
       execOutputMaxChars: maxChars,
     }),
 );
@@ -119,7 +119,7 @@ describe('E2B: the SDK keeps no copy of its own', () => {
         return handle;
       },
     });
-    const sandbox = new E2BSandbox(sdk, fake.homeDir(sdk.sandboxId), captureLogger().logger, 30_000, 60_000, CAP);
+    const sandbox = new E2BSandbox(sdk, fake.homeDir(sdk.sandboxId), captureLogger().logger, 30_000, CAP);
     try {
       let largest = 0;
       let chunks = 0;

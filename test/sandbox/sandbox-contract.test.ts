@@ -30,6 +30,6 @@ sandboxContract(
       ...fake.connectionOpts,
       template: 'base',
       logger: captureLogger().logger,
-      retryDelaysMs: [20, 20, 20],
+      retry: { retries: 3, minDelayMs: 20 },
     }),
 );

@@ -10,12 +10,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let fake: FakeSlack;
 let client: WebClient;
 
-function makeClient(extra: { rejectRateLimitedCalls?: boolean } = {}): WebClient {
+function makeClient(): WebClient {
   return new WebClient(fake.ids.botToken, {
     slackApiUrl: fake.apiUrl,
     retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 },
     logLevel: LogLevel.ERROR,
-    ...extra,
   });
 }
 
@@ -114,21 +113,6 @@ describe('PostQueue', () => {
     expect(lineNumbers('300.000001')).toEqual(range(10));
     // line-0 after its retry, then what waited during the pause.
     expect(accepted().length).toBeLessThanOrEqual(3);
-  });
-
-  it('pauses for Retry-After when the client rejects rate-limited calls, without counting a failure', async () => {
-    const { logger } = captureLogger();
-    const rejecting = makeClient({ rejectRateLimitedCalls: true });
-    const queue = new PostQueue({ channel: CHANNEL, logger, minIntervalMs: 50 });
-    fake.rateLimit({ method: 'chat.postMessage', times: 1, retryAfterSeconds: 1 });
-    const first = queue.add({ client: rejecting, threadTs: '300.000002', text: 'line-0' });
-    await sleep(100);
-    void queue.add({ client: rejecting, threadTs: '300.000002', text: 'line-1' });
-    expect(await first).toMatchObject({ ok: true });
-    await queue.flush();
-    expect(lineNumbers('300.000002')).toEqual([0, 1]);
-    const calls = fake.callsOf('chat.postMessage');
-    expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(990);
   });
 
   it('logs a failed post and retries its lines once with the next batch', async () => {

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { defineTool, repoArgument } from './define-tool.js';
-import { resolveRepoPath } from './repo-path.js';
-import { fileError } from './sandbox-files.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { fileError } from './kit/files.js';
+import { resolveRepoPath } from './kit/repo-path.js';
+import { summaryLine } from './kit/summary-line.js';
 
 export const createDirectory = defineTool({
   name: 'create_directory',
@@ -16,7 +15,7 @@ export const createDirectory = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`Creating directory ${args.path}`, args.repo),
-  run: reportingFailures(async (args, context) => {
+  run: async (args, context) => {
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path, { write: true });
     let created: boolean;
@@ -29,5 +28,5 @@ export const createDirectory = defineTool({
       output: created ? `Created directory ${path.relative}/.` : `Directory ${path.relative}/ already exists.`,
       action: { kind: 'directory-created', path: path.relative, existed: !created },
     };
-  }),
+  },
 });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { countLineChanges, splitLines } from '../../lib/line-diff.js';
 import { trimOutput } from '../../lib/trim-output.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { resolveRepoPath } from './repo-path.js';
-import { fileError, readText } from './sandbox-files.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures, ToolError } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { fileError, readText } from './kit/files.js';
+import { resolveRepoPath } from './kit/repo-path.js';
+import { summaryLine } from './kit/summary-line.js';
+import { ToolError } from './kit/tool-error.js';
 
 /** The edited region is echoed back with this much context, unless it is longer than EXCERPT_MAX_LINES. */
 const EXCERPT_CONTEXT_LINES = 2;
@@ -28,7 +28,7 @@ export const editFile = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`Editing ${args.path}`, args.repo),
-  run: reportingFailures(async (args, context) => {
+  run: async (args, context) => {
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path, { write: true });
     const before = await readText(workspace, path);
@@ -43,7 +43,7 @@ export const editFile = defineTool({
       output: trimOutput(describeEdit(path.relative, before, edit, added, removed), context.limits.outputMaxChars),
       action: { kind: 'file-edited', path: path.relative, added, removed },
     };
-  }),
+  },
 });
 
 interface PlannedEdit {

@@ -1,7 +1,7 @@
 import { commit } from './commit.js';
 import { createDirectory } from './create-directory.js';
-import type { Tool } from './define-tool.js';
 import { editFile } from './edit-file.js';
+import type { Tool } from './kit/define-tool.js';
 import { listFiles } from './list-files.js';
 import { makePullRequest } from './make-pull-request.js';
 import { readFile } from './read-file.js';

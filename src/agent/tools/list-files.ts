@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { trimOutput } from '../../lib/trim-output.js';
 import type { DirectoryEntry } from '../../sandbox/sandbox.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { resolveRepoPath } from './repo-path.js';
-import { fileError } from './sandbox-files.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { fileError } from './kit/files.js';
+import { resolveRepoPath } from './kit/repo-path.js';
+import { summaryLine } from './kit/summary-line.js';
 
 const MAX_ENTRIES = 500;
 
@@ -19,7 +18,7 @@ export const listFiles = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`Listing ${args.path || '.'}`, args.repo),
-  run: reportingFailures(async (args, context) => {
+  run: async (args, context) => {
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path);
     let entries: DirectoryEntry[];
@@ -41,7 +40,7 @@ export const listFiles = defineTool({
         : '';
     const header = `${path.relative}/ (${names.length} ${names.length === 1 ? 'entry' : 'entries'}):\n`;
     return { output: trimOutput(`${header}${shown.join('\n')}${more}`, context.limits.outputMaxChars), action };
-  }),
+  },
 });
 
 function displayName(entry: DirectoryEntry): string {

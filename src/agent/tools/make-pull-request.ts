@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { commitAll } from './commit.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures, ToolError, throwIfStopped } from './tool-failure.js';
+import { throwIfAborted } from '../../lib/errors.js';
+import { commitAll } from '../../sandbox/workspace.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { gitOptions } from './kit/git-options.js';
+import { summaryLine } from './kit/summary-line.js';
+import { ToolError } from './kit/tool-error.js';
 
 export const makePullRequest = defineTool({
   name: 'make_pull_request',
@@ -16,13 +18,13 @@ export const makePullRequest = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`Publishing pull request: ${args.title}`, args.repo),
-  run: reportingFailures(async (args, context) => {
-    throwIfStopped(context.signal);
+  run: async (args, context) => {
+    throwIfAborted(context.signal);
     if (args.title.trim() === '') throw new ToolError('The title is empty; give the pull request a short title.');
     const workspace = await context.workspace(args.repo);
     // Checks the branch too, so nothing is published from a branch the thread does not own.
-    const leftovers = await commitAll(workspace, context, args.title);
-    throwIfStopped(context.signal);
+    const leftovers = await commitAll(workspace, args.title, gitOptions(context));
+    throwIfAborted(context.signal);
     const pr = await context.publish(workspace, { title: args.title.trim(), body: args.body });
     const lines = [
       `${pr.created ? 'Opened' : 'Updated'} pull request #${pr.number}: ${pr.url}`,
@@ -39,5 +41,5 @@ export const makePullRequest = defineTool({
       output: lines.join('\n'),
       action: { kind: 'pull-request', url: pr.url, number: pr.number, created: pr.created, branch: pr.branch },
     };
-  }),
+  },
 });

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { splitLines } from '../../lib/line-diff.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { resolveRepoPath } from './repo-path.js';
-import { readText } from './sandbox-files.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures, ToolError } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { readText } from './kit/files.js';
+import { resolveRepoPath } from './kit/repo-path.js';
+import { summaryLine } from './kit/summary-line.js';
+import { ToolError } from './kit/tool-error.js';
 
 const WINDOW_LINES = 300;
 /** Room kept for the header and the "more lines" note around the numbered lines. */
@@ -28,7 +28,7 @@ export const readFile = defineTool({
   }),
   summarize: (args) =>
     summaryLine(`Reading ${args.path}${args.start_line || args.end_line ? ` ${lineRange(args)}` : ''}`, args.repo),
-  run: reportingFailures(async (args, context) => {
+  run: async (args, context) => {
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path);
     const text = await readText(workspace, path);
@@ -58,7 +58,7 @@ export const readFile = defineTool({
       output: `${header}\n${shown.text}${footer}`,
       action: { kind: 'file-read', path: path.relative, lines: `${start}-${shown.last}` },
     };
-  }),
+  },
 });
 
 /**

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { errorMessage } from '../../lib/errors.js';
+import { errorMessage, throwIfAborted } from '../../lib/errors.js';
 import { lastLines, trimOutput, trimParts } from '../../lib/trim-output.js';
+import { BOT_GIT_ENV } from '../../sandbox/git-identity.js';
 import { type ExecResult, type Sandbox, SandboxGoneError } from '../../sandbox/sandbox.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { BOT_GIT_ENV } from './git-identity.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures, throwIfStopped } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { summaryLine } from './kit/summary-line.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 /** Room kept for the status line and the section labels around stdout and stderr. */
@@ -40,8 +39,8 @@ export const runCommand = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`$ ${args.command}`, args.repo, 200),
-  run: reportingFailures(async (args, context) => {
-    throwIfStopped(context.signal);
+  run: async (args, context) => {
+    throwIfAborted(context.signal);
     const workspace = await context.workspace(args.repo);
     const { sandbox } = workspace;
     const timeoutSeconds = effectiveTimeout(args.timeout_seconds, context.limits.commandTimeoutSeconds);
@@ -83,6 +82,7 @@ export const runCommand = defineTool({
     const body = formatStreams(stdout, stderr, budget);
     const cut = stdout.omittedBytes > 0 || stderr.omittedBytes > 0;
     return {
+      ok: result.exitCode === 0 && !result.timedOut,
       output: `${status.join('\n')}\n${body}`,
       action: {
         kind: 'command',
@@ -93,7 +93,7 @@ export const runCommand = defineTool({
         output: lastLines(`${endOf(stdout).trimEnd()}\n${endOf(stderr)}`.trim(), EXCERPT_LINES, 200, cut),
       },
     };
-  }),
+  },
 });
 
 /** What the model asks for, never more than the operator allows and never less than a second. */

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { countLineChanges, splitLines } from '../../lib/line-diff.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { resolveRepoPath } from './repo-path.js';
-import { decodeText, fileError, readIfExists } from './sandbox-files.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { decodeText, fileError, readIfExists } from './kit/files.js';
+import { resolveRepoPath } from './kit/repo-path.js';
+import { summaryLine } from './kit/summary-line.js';
 
 export const saveContentToFile = defineTool({
   name: 'save_content_to_file',
@@ -18,7 +17,7 @@ export const saveContentToFile = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`Writing ${args.path}`, args.repo),
-  run: reportingFailures(async (args, context) => {
+  run: async (args, context) => {
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path, { write: true });
     const old = await readIfExists(workspace, path);
@@ -39,5 +38,5 @@ export const saveContentToFile = defineTool({
       output: `Wrote ${bytes} bytes to ${path.relative} (${detail}).`,
       action: { kind: 'file-written', path: path.relative, bytes, added, removed, created },
     };
-  }),
+  },
 });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { throwIfAborted } from '../../lib/errors.js';
 import { trimOutput } from '../../lib/trim-output.js';
-import { defineTool, repoArgument } from './define-tool.js';
-import { resolveRepoPath } from './repo-path.js';
-import { summaryLine } from './summary-line.js';
-import { reportingFailures, ToolError, throwIfStopped } from './tool-failure.js';
+import { defineTool, repoArgument } from './kit/define-tool.js';
+import { resolveRepoPath } from './kit/repo-path.js';
+import { summaryLine } from './kit/summary-line.js';
+import { ToolError } from './kit/tool-error.js';
 
 const MAX_MATCHES = 200;
 const LINE_MAX_CHARS = 300;
@@ -48,8 +49,8 @@ export const searchCode = defineTool({
     repo: repoArgument,
   }),
   summarize: (args) => summaryLine(`Searching for /${args.pattern}/${args.path ? ` in ${args.path}` : ''}`, args.repo),
-  run: reportingFailures(async (args, context) => {
-    throwIfStopped(context.signal);
+  run: async (args, context) => {
+    throwIfAborted(context.signal);
     if (args.pattern === '') throw new ToolError('pattern is empty; give a regular expression to look for.');
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path ?? '.');
@@ -84,7 +85,7 @@ export const searchCode = defineTool({
     const lines = shown.map((match) => `${match.file}:${match.line}: ${cut(match.text)}`);
     const output = trimOutput(`${header}\n${lines.join('\n')}`, context.limits.outputMaxChars);
     return { output, action: action(shown.length) };
-  }),
+  },
 });
 
 interface Match {

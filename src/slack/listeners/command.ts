@@ -1,14 +1,13 @@
 import type { App } from '@slack/bolt';
-import type { AccessPolicy } from '../../access/access-policy.js';
 import type { RepoChecker } from '../../github/repo-checker.js';
 import { fullName } from '../../github/repo-ref.js';
 import type { Logger } from '../../lib/logger.js';
+import type { AccessPolicy } from '../../runs/access-policy.js';
+import type { ChannelOverview } from '../../runs/channel-overview.js';
 import type { LinkStore } from '../../store/link-store.js';
 import { parseCommand } from '../command-parser.js';
 import {
-  type ActiveThreadSummary,
   helpText,
-  type LiveSandboxSummary,
   linkedText,
   listText,
   notAllowedToLinkText,
@@ -24,10 +23,8 @@ export interface CommandDeps {
   access: AccessPolicy;
   githubServerUrl: string;
   logger: Logger;
-  /** Threads with work in progress in a channel, for `/ai-dev list`. */
-  activeThreads?: (channel: string) => Promise<ActiveThreadSummary[]>;
-  /** The channel's live sandboxes, for `/ai-dev list`. */
-  liveSandboxes?: (channel: string) => Promise<LiveSandboxSummary[]>;
+  /** Threads at work and live sandboxes, for `/ai-dev list`. */
+  overview?: ChannelOverview;
   /** Frees what a link kept alive (its sandboxes) once it is removed. */
   onUnlink?: (channel: string, repo: string) => Promise<void>;
 }
@@ -55,8 +52,8 @@ export function registerCommand(app: App, deps: CommandDeps): void {
         try {
           const [links, threads, sandboxes] = await Promise.all([
             deps.links.list(command.channel_id),
-            deps.activeThreads ? deps.activeThreads(command.channel_id) : Promise.resolve([]),
-            deps.liveSandboxes ? deps.liveSandboxes(command.channel_id) : Promise.resolve([]),
+            deps.overview?.activeThreads(command.channel_id) ?? [],
+            deps.overview?.liveSandboxes(command.channel_id) ?? [],
           ]);
           await ephemeral(listText(links, threads, sandboxes));
         } catch (error) {

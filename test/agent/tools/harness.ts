@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Tool, ToolResult } from '../../../src/agent/tools/define-tool.js';
-import type { PullRequestInfo, ToolContext, ToolLimits, Workspace } from '../../../src/agent/tools/tool-context.js';
+import type { ToolContext, ToolLimits } from '../../../src/agent/tools/kit/context.js';
+import type { Tool, ToolResult } from '../../../src/agent/tools/kit/define-tool.js';
+import type { PullRequestInfo } from '../../../src/github/pull-requests.js';
 import { LocalSandboxProvider } from '../../../src/sandbox/local-sandbox.js';
 import type { Sandbox } from '../../../src/sandbox/sandbox.js';
+import type { Workspace } from '../../../src/sandbox/workspace.js';
 
 export const BRANCH = 'ai-dev/test-branch';
 

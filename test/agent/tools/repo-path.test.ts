@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RepoPathError, resolveRepoPath } from '../../../src/agent/tools/repo-path.js';
+import { RepoPathError, resolveRepoPath } from '../../../src/agent/tools/kit/repo-path.js';
 
 const ROOT = '/home/user/repo';
 

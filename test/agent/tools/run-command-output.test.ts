@@ -7,13 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ToolResult } from '../../../src/agent/tools/define-tool.js';
+import type { ToolContext } from '../../../src/agent/tools/kit/context.js';
+import type { ToolResult } from '../../../src/agent/tools/kit/define-tool.js';
 import { runCommand, streamView } from '../../../src/agent/tools/run-command.js';
-import type { ToolContext, Workspace } from '../../../src/agent/tools/tool-context.js';
+import { AbortedError } from '../../../src/lib/errors.js';
 import { trimParts } from '../../../src/lib/trim-output.js';
 import { E2BSandboxProvider } from '../../../src/sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from '../../../src/sandbox/local-sandbox.js';
-import { CommandAbortedError, type Sandbox, type SandboxProvider } from '../../../src/sandbox/sandbox.js';
+import type { Sandbox, SandboxProvider } from '../../../src/sandbox/sandbox.js';
+import type { Workspace } from '../../../src/sandbox/workspace.js';
 import { type FakeE2B, startFakeE2B } from '../../fakes/e2b/index.js';
 import { captureLogger } from '../../helpers/logger.js';
 
@@ -60,7 +62,6 @@ function counted(inner: Sandbox): Counted {
     writeFiles: (files) => inner.writeFiles(files),
     listDirectory: (path) => inner.listDirectory(path),
     makeDirectory: (path) => inner.makeDirectory(path),
-    keepAlive: (ms) => inner.keepAlive(ms),
     kill: () => inner.kill(),
   };
   return counts;
@@ -212,7 +213,7 @@ function behaviour(name: string, makeProvider: () => SandboxProvider): void {
       const before = counts.outputDirs.size;
       const pending = run('echo going; sleep 10', context({}, abort.signal));
       setTimeout(() => abort.abort(new Error('Stop pressed')), 300);
-      await expect(pending).rejects.toBeInstanceOf(CommandAbortedError);
+      await expect(pending).rejects.toBeInstanceOf(AbortedError);
       expect(counts.outputDirs.size).toBe(before + 1);
     });
 
@@ -250,7 +251,7 @@ behaviour(
       ...fake.connectionOpts,
       template: 'base',
       logger: captureLogger().logger,
-      retryDelaysMs: [20],
+      retry: { retries: 1, minDelayMs: 20 },
     }),
 );
 

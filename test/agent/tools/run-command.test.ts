@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { effectiveTimeout, runCommand } from '../../../src/agent/tools/run-command.js';
-import { CommandAbortedError } from '../../../src/sandbox/sandbox.js';
+import { AbortedError } from '../../../src/lib/errors.js';
 import { type Harness, makeHarness } from './harness.js';
 
 describe('run_command', () => {
@@ -62,8 +62,8 @@ describe('run_command', () => {
   it('throws when the run is stopped, so Stop ends the run', async () => {
     const pending = h.call(runCommand, { command: 'sleep 5' });
     setTimeout(() => h.abort.abort(), 100);
-    await expect(pending).rejects.toBeInstanceOf(CommandAbortedError);
-    await expect(h.call(runCommand, { command: 'echo never' })).rejects.toBeInstanceOf(CommandAbortedError);
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
+    await expect(h.call(runCommand, { command: 'echo never' })).rejects.toBeInstanceOf(AbortedError);
   });
 
   it('commits made by the model are by the bot, in UTC', async () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { allTools, toolsByName } from '../../../src/agent/tools/index.js';
-import type { ToolContext } from '../../../src/agent/tools/tool-context.js';
-import { reportingFailures, ToolError } from '../../../src/agent/tools/tool-failure.js';
-import { AppError } from '../../../src/lib/errors.js';
-import { CommandAbortedError, SandboxError, SandboxGoneError } from '../../../src/sandbox/sandbox.js';
+import type { ToolContext } from '../../../src/agent/tools/kit/context.js';
+import { defineTool } from '../../../src/agent/tools/kit/define-tool.js';
+import { ToolError } from '../../../src/agent/tools/kit/tool-error.js';
+import { AbortedError, AppError } from '../../../src/lib/errors.js';
+import { SandboxError, SandboxGoneError } from '../../../src/sandbox/sandbox.js';
 
 const SPEC_TOOLS = [
   'list_files',
@@ -61,12 +63,31 @@ describe('allTools', () => {
   });
 });
 
-describe('reportingFailures', () => {
+describe('the failure rule of defineTool', () => {
   const context = (signal = new AbortController().signal) => ({ signal }) as unknown as ToolContext;
   const failing = (error: unknown) =>
-    reportingFailures(async () => {
-      throw error;
-    });
+    defineTool({
+      name: 'failing',
+      description: 'fails',
+      parameters: z.object({}),
+      summarize: () => 'failing',
+      run: async () => {
+        throw error;
+      },
+    }).run;
+
+  it('marks a result ok by default and keeps an ok the tool set', async () => {
+    const tool = (ok?: boolean) =>
+      defineTool({
+        name: 't',
+        description: 'd',
+        parameters: z.object({}),
+        summarize: () => 't',
+        run: async () => ({ output: 'done', ...(ok === undefined ? {} : { ok }) }),
+      });
+    expect(await tool().run({}, context())).toEqual({ ok: true, output: 'done' });
+    expect(await tool(false).run({}, context())).toEqual({ ok: false, output: 'done' });
+  });
 
   it('returns what the model can act on as an Error: output with a failed action', async () => {
     for (const error of [
@@ -76,14 +97,17 @@ describe('reportingFailures', () => {
       new Error('old_text matches 2 times'),
     ]) {
       expect(await failing(error)(undefined, context())).toEqual({
+        ok: false,
         output: 'Error: old_text matches 2 times',
         action: { kind: 'failed', error: 'old_text matches 2 times' },
       });
     }
   });
 
-  it('throws stops and transient infrastructure errors on', async () => {
-    await expect(failing(new CommandAbortedError())(undefined, context())).rejects.toBeInstanceOf(CommandAbortedError);
+  it('throws stops, transient infrastructure errors and run-ending errors on', async () => {
+    const ending = new AppError('branch_moved', 'someone pushed', { endsRun: true });
+    await expect(failing(ending)(undefined, context())).rejects.toBe(ending);
+    await expect(failing(new AbortedError())(undefined, context())).rejects.toBeInstanceOf(AbortedError);
     await expect(failing(new SandboxGoneError('s1'))(undefined, context())).rejects.toBeInstanceOf(SandboxGoneError);
     const abort = new DOMException('aborted', 'AbortError');
     await expect(failing(abort)(undefined, context())).rejects.toBe(abort);

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { AppError } from '../../lib/errors.js';
+import { AppError } from '../../../lib/errors.js';
 
 /** A model-given path, checked and resolved against a repo root. */
 export interface RepoPath {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccessPolicy } from '../../src/access/access-policy.js';
+import { AccessPolicy } from '../../src/runs/access-policy.js';
 
 describe('AccessPolicy', () => {
   it('lets everyone through when the lists are empty', () => {

@@ -1,21 +1,5 @@
-import type { Sandbox } from '../../sandbox/sandbox.js';
-
-/** A repo checked out on the thread's branch inside a live sandbox. */
-export interface Workspace {
-  repo: string;
-  sandbox: Sandbox;
-  /** Absolute path of the repo root inside the sandbox. */
-  root: string;
-  branch: string;
-  baseBranch: string;
-}
-
-export interface PullRequestInfo {
-  url: string;
-  number: number;
-  created: boolean;
-  branch: string;
-}
+import type { PullRequestInfo } from '../../../github/pull-requests.js';
+import type { Workspace } from '../../../sandbox/workspace.js';
 
 export interface ToolLimits {
   commandTimeoutSeconds: number;

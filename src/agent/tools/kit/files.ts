@@ -1,6 +1,6 @@
+import type { Workspace } from '../../../sandbox/workspace.js';
 import type { RepoPath } from './repo-path.js';
-import type { Workspace } from './tool-context.js';
-import { ToolError } from './tool-failure.js';
+import { ToolError } from './tool-error.js';
 
 type FileOperation = 'read' | 'list' | 'write' | 'mkdir';
 type FileProblem = 'not-found' | 'not-a-directory' | 'is-a-directory' | 'exists' | 'permission';

@@ -1,35 +1,22 @@
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-
-type ResumeArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
-
-import type { AccessPolicy } from '../../access/access-policy.js';
 import type { Logger } from '../../lib/logger.js';
+import type { AccessPolicy } from '../../runs/access-policy.js';
 import type { RunCoordinator } from '../../runs/coordinator.js';
-import { CONTINUE_ACTION_ID, RETRY_ACTION_ID, STOP_ACTION_ID } from '../blocks.js';
+import { parseThreadKey } from '../../runs/thread-key.js';
+import { CONTINUE_ACTION_ID, RETRY_ACTION_ID } from '../blocks.js';
 import { describeFailure } from '../failure.js';
-import { parseThreadKey } from '../incoming.js';
 
-export interface RunButtonDeps {
+type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+
+export interface ContinueButtonDeps {
   coordinator: RunCoordinator;
   access: AccessPolicy;
   logger: Logger;
 }
 
-/** Stop aborts the thread's run at once; Continue resumes a run paused on its budget. */
-export function registerRunButtons(app: App, deps: RunButtonDeps): void {
-  app.action<BlockAction<ButtonAction>>(STOP_ACTION_ID, async ({ ack, action, body, respond }) => {
-    await ack();
-    const thread = parseThreadKey(action.value ?? '');
-    const user = body.user.id;
-    const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
-    if (!thread) return void (await tell('This button does not belong to a thread I know.'));
-    if (!deps.access.mayRun(user)) return void (await tell('Sorry, you may not start or stop my work here.'));
-    if (!(await deps.coordinator.stop(thread.channel, thread.threadTs, user))) {
-      await tell('Nothing is running in this thread right now.');
-    }
-  });
-
-  const resume = async ({ ack, action, body, respond }: ResumeArgs) => {
+/** Continue (budget reached) and Retry (interrupted) both go on where the run stopped. */
+export function registerContinueButtons(app: App, deps: ContinueButtonDeps): void {
+  const resume = async ({ ack, action, body, respond }: ButtonArgs) => {
     await ack();
     const thread = parseThreadKey(action.value ?? '');
     const user = body.user.id;
@@ -45,7 +32,6 @@ export function registerRunButtons(app: App, deps: RunButtonDeps): void {
       await tell(describeFailure(error, deps.logger, { button: action.action_id }));
     }
   };
-  // Continue (budget reached) and Retry (interrupted) both go on where the run stopped.
   app.action<BlockAction<ButtonAction>>(CONTINUE_ACTION_ID, resume);
   app.action<BlockAction<ButtonAction>>(RETRY_ACTION_ID, resume);
 }

@@ -1,20 +1,16 @@
-import type { PullRequestInfo, Workspace } from '../agent/tools/tool-context.js';
 import type { GitHubCredentials } from '../github/credentials.js';
-import type { Publisher } from '../github/publisher.js';
-import type { RepoRef } from '../github/repo-ref.js';
-import { AppError, errorMessage, isTransient } from '../lib/errors.js';
+import { parseRepoRef } from '../github/repo-ref.js';
+import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
-import { cloneWorkspace, existingWorkspace, quote } from '../sandbox/workspace.js';
+import { cloneWorkspace, existingWorkspace, type Workspace } from '../sandbox/workspace.js';
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { ThreadRepo } from '../store/thread-store.js';
-import { branchName } from './branch-name.js';
 
 export interface RunWorkspacesOptions {
   repos: ThreadRepo[];
   provider: SandboxProvider;
   credentials: GitHubCredentials;
-  publisher: Publisher;
   githubServerUrl: string;
   sandboxTimeoutMs: number;
   metadata: Record<string, string>;
@@ -25,10 +21,6 @@ export interface RunWorkspacesOptions {
   /** Persists a change to one repo's entry (sandbox id, published head, PR). */
   saveRepo: (entry: ThreadRepo) => Promise<void>;
   onReady: (repo: string, sandboxId: string, reused: boolean, note: string | undefined) => void;
-  /** Something the thread should hear about (a new branch after a merged PR …). */
-  onNotice: (text: string) => void;
-  /** Host-side text appended to every PR body (who asked, thread link, commands run). */
-  prFooter: () => Promise<string>;
 }
 
 /**
@@ -39,7 +31,6 @@ export class RunWorkspaces {
   private readonly pending = new Map<string, Promise<Workspace>>();
   /** When this run started holding each sandbox (create or connect began), for sandbox time. */
   private readonly heldSince = new Map<string, number>();
-  readonly published: Array<PullRequestInfo & { repo: string }> = [];
 
   constructor(private readonly options: RunWorkspacesOptions) {}
 
@@ -79,85 +70,6 @@ export class RunWorkspaces {
       promise.catch(() => this.pending.delete(entry.repo));
     }
     return promise;
-  }
-
-  async publish(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
-    try {
-      return await this.publishRetrying(workspace, request);
-    } catch (error) {
-      if (!(error instanceof AppError && error.code === 'pr_merged')) throw error;
-      // A merged pull request cannot take more commits: the work goes on on a new branch and PR.
-      const entry = this.entry(workspace.repo);
-      const merged = entry.pr;
-      const next = branchName(entry.branch.replace(/^ai-dev\//, '').replace(/-[0-9a-f]{6}$/, ''));
-      const moved = await workspace.sandbox.exec(`git checkout -q -b ${quote(next)}`, {
-        cwd: workspace.root,
-        timeoutMs: 60_000,
-        signal: this.options.signal,
-      });
-      if (moved.exitCode !== 0) throw error;
-      entry.branch = next;
-      entry.published = undefined;
-      entry.pr = undefined;
-      workspace.branch = next;
-      await this.options.saveRepo(entry);
-      this.options.onNotice(
-        `Pull request #${merged?.number ?? '?'} of ${entry.repo} was already merged, so the new work goes on the new branch \`${next}\` with a new pull request.`,
-      );
-      return this.publishRetrying(workspace, request);
-    }
-  }
-
-  /**
-   * Publishing is idempotent (commits are replayed by content, the ref only moves forward, an
-   * existing PR is found again), so a GitHub 5xx or rate limit is simply tried again.
-   */
-  private async publishRetrying(
-    workspace: Workspace,
-    request: { title: string; body: string },
-  ): Promise<PullRequestInfo> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.publishOnce(workspace, request);
-      } catch (error) {
-        const delay = PUBLISH_RETRY_DELAYS_MS[attempt];
-        if (!isTransient(error) || delay === undefined || this.options.signal.aborted) throw error;
-        const wait = Math.max(delay, retryAfterMs(error));
-        this.options.logger.warn({ err: error, attempt: attempt + 1, waitMs: wait }, 'publish failed; retrying');
-        await sleep(wait, this.options.signal);
-      }
-    }
-  }
-
-  private async publishOnce(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
-    const entry = this.entry(workspace.repo);
-    const footer = await this.options.prFooter();
-    const result = await this.options.publisher.publish({
-      workspace,
-      published: entry.published,
-      existingPr: entry.pr ? { number: entry.pr.number } : undefined,
-      title: request.title,
-      body: footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body,
-      signal: this.options.signal,
-    });
-    entry.published = result.published;
-    entry.pr = { number: result.pr.number, url: result.pr.url };
-    await this.options.saveRepo(entry);
-    const info: PullRequestInfo = {
-      url: result.pr.url,
-      number: result.pr.number,
-      created: result.pr.created,
-      branch: result.pr.branch,
-    };
-    // One entry per repo: a PR opened earlier in this run and updated since still counts as opened.
-    const earlier = this.published.find((p) => p.repo === entry.repo);
-    const rest = this.published.filter((p) => p !== earlier);
-    this.published.splice(0, this.published.length, ...rest, {
-      ...info,
-      repo: entry.repo,
-      created: info.created || (earlier?.created ?? false),
-    });
-    return info;
   }
 
   /** Ends this run's hold on its sandboxes: records their use; answers the sandbox time used. */
@@ -214,7 +126,8 @@ export class RunWorkspaces {
     entry.sandboxId = sandbox.id;
     entry.sandboxProvider = provider.name;
     await this.options.saveRepo(entry);
-    const ref = toRef(entry.repo);
+    const ref = parseRepoRef(entry.repo, this.options.githubServerUrl);
+    if (!ref) throw new Error(`Not a repository name: ${entry.repo}`);
     // A public repo needs no credential in the sandbox at all.
     const token = entry.private ? await this.options.credentials.tokenFor(ref, 'read') : undefined;
     let cloned: Awaited<ReturnType<typeof cloneWorkspace>>;
@@ -243,35 +156,4 @@ export class RunWorkspaces {
     this.options.onReady(entry.repo, sandbox.id, false, note);
     return { repo: entry.repo, sandbox, root: cloned.root, branch: entry.branch, baseBranch: entry.baseBranch };
   }
-}
-
-function toRef(repo: string): RepoRef {
-  const [owner = '', name = ''] = repo.split('/');
-  return { owner, name };
-}
-
-const PUBLISH_RETRY_DELAYS_MS = [1_000, 4_000, 9_000];
-
-/** GitHub's `retry-after` (seconds) on a rate limit, when the error carries it. */
-function retryAfterMs(error: unknown): number {
-  let cause: unknown = error;
-  for (let depth = 0; cause && depth < 5; depth++) {
-    const headers = (cause as { response?: { headers?: Record<string, unknown> } }).response?.headers;
-    const value = Number(headers?.['retry-after']);
-    if (Number.isFinite(value) && value > 0) return Math.min(value, 120) * 1000;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return 0;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,0 +1,118 @@
+import { branchName } from '../github/branch-name.js';
+import type { EventLedger } from '../store/event-ledger.js';
+import type { ChannelLink, LinkStore } from '../store/link-store.js';
+import type { ThreadStore } from '../store/thread-store.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { RunCoordinator } from './coordinator.js';
+
+/** A message for the bot, already in plain text (the chat front end turned its markup into words). */
+export interface IncomingMessage {
+  channel: string;
+  ts: string;
+  /** The thread the message belongs to (its own ts for a top-level message). */
+  threadTs: string;
+  user: string;
+  text: string;
+  /** The bot was mentioned (a new task may start); a plain reply only continues a known thread. */
+  mention: boolean;
+}
+
+/** What the first reply of a run names, posted before the run starts. */
+export interface RunAnnouncement {
+  repos: string[];
+  /** The base branch of a single repo (a new thread), or the thread's branch (a follow-up). */
+  branch: string | undefined;
+  followUp: boolean;
+}
+
+/** What became of a message; the front end turns each into words (or silence, for a duplicate). */
+export type IntakeDecision =
+  | { kind: 'duplicate' }
+  | { kind: 'not-allowed' }
+  /** A plain message outside the bot's threads: not for the bot. */
+  | { kind: 'ignored' }
+  | { kind: 'no-link' }
+  | { kind: 'empty' }
+  /** The thread's repos were unlinked (or are no longer allowed) since it began. */
+  | { kind: 'links-gone'; repos: string[] }
+  | { kind: 'started'; followUp: boolean }
+  /** A run is going on in the thread: the message reaches the model at its next step. */
+  | { kind: 'queued' };
+
+export interface IntakeDeps {
+  links: LinkStore;
+  threads: ThreadStore;
+  ledger: EventLedger;
+  coordinator: RunCoordinator;
+  access: AccessPolicy;
+}
+
+/**
+ * Decides what a message for the bot means: claimed once (Slack delivers a mention twice and
+ * retries slow deliveries), checked against who may run, then a new run, a follow-up, a message
+ * queued for the run in progress, or a refusal. `announce` posts the run's first reply; it goes out
+ * before the run starts, so it is always the thread's first.
+ */
+export async function acceptMessage(
+  deps: IntakeDeps,
+  message: IncomingMessage,
+  announce: (announcement: RunAnnouncement) => Promise<unknown>,
+): Promise<IntakeDecision> {
+  if (!(await deps.ledger.claimMessage(message.channel, message.ts))) return { kind: 'duplicate' };
+  if (!deps.access.mayRun(message.user)) return { kind: 'not-allowed' };
+  const queued = { user: message.user, text: message.text, ts: message.ts };
+  const existing = await deps.threads.get(message.channel, message.threadTs);
+  if (existing) {
+    const links = await deps.links.list(message.channel);
+    const gone = existing.repos.filter((r) => !isLinked(links, r.repo) || !deps.access.repoAllowed(r.repo));
+    if (gone.length > 0) return { kind: 'links-gone', repos: gone.map((r) => r.repo) };
+    const result = await deps.coordinator.submit(message.channel, message.threadTs, queued, undefined, () =>
+      announce({ repos: existing.repos.map((r) => r.repo), branch: existing.repos[0]?.branch, followUp: true }),
+    );
+    if (result === 'unknown-thread') return { kind: 'ignored' };
+    return result === 'queued' ? { kind: 'queued' } : { kind: 'started', followUp: true };
+  }
+  if (!message.mention) return { kind: 'ignored' };
+  const links = await deps.links.list(message.channel);
+  if (links.length === 0) return { kind: 'no-link' };
+  if (message.text.trim() === '') return { kind: 'empty' };
+  const chosen = pickRepos(links, message.text);
+  const branch = branchName(message.text);
+  // The thread exists before its first reply, so a reply typed at once is a follow-up.
+  await deps.coordinator.submit(
+    message.channel,
+    message.threadTs,
+    queued,
+    {
+      startedBy: message.user,
+      repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch, private: l.private })),
+    },
+    () =>
+      announce({
+        repos: chosen.map((l) => l.repo),
+        branch: chosen.length === 1 ? chosen[0]?.defaultBranch : undefined,
+        followUp: false,
+      }),
+  );
+  return { kind: 'started', followUp: false };
+}
+
+/** A repo named in the task (owner/name or just name) wins; otherwise every linked repo. */
+export function pickRepos(links: ChannelLink[], text: string): ChannelLink[] {
+  const lower = text.toLowerCase();
+  const full = links.filter((l) => lower.includes(l.repo.toLowerCase()));
+  if (full.length > 0) return full;
+  const byName = links.filter((l) =>
+    new RegExp(`\\b${escapeRegExp(l.repo.split('/')[1]?.toLowerCase() ?? '')}\\b`).test(lower),
+  );
+  if (byName.length === 1) return byName;
+  return links;
+}
+
+function isLinked(links: ChannelLink[], repo: string): boolean {
+  return links.some((l) => l.repo.toLowerCase() === repo.toLowerCase());
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,57 @@
+import type { Logger } from '../lib/logger.js';
+import type { KeyValueStore } from '../store/key-value-store.js';
+import type { RunCoordinator } from './coordinator.js';
+import type { SandboxReaper } from './sandbox-reaper.js';
+
+export interface MaintenanceOptions {
+  coordinator: RunCoordinator;
+  store: KeyValueStore;
+  reaper: SandboxReaper;
+  logger: Logger;
+  /** How often threads left running by a dead instance are looked for. Default 10 s. */
+  recoveryIntervalMs?: number;
+  /** How often idle sandboxes are looked for. */
+  reaperIntervalMs: number;
+  /** How often expired values are swept out of the store. Default 1 h. */
+  sweepIntervalMs?: number;
+}
+
+/**
+ * The bot's background work, started once and stopped at shutdown: crash recovery (at start, then
+ * regularly), the idle-sandbox reaper, and the store's sweep of expired values. Every timer is
+ * unref'd, so none keeps the process alive on its own.
+ */
+export class Maintenance {
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly options: MaintenanceOptions) {}
+
+  start(): void {
+    const { logger } = this.options;
+    const recover = () =>
+      this.options.coordinator
+        .recoverAll()
+        .then((count) => count > 0 && logger.info({ count }, 'recovered interrupted runs'))
+        .catch((error: unknown) => logger.error({ err: error }, 'recovery of interrupted runs failed'));
+    const sweep = () =>
+      this.options.store
+        .sweepExpired()
+        .then((count) => count > 0 && logger.debug({ count }, 'expired values swept'))
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep expired values'));
+    void recover();
+    this.every(this.options.recoveryIntervalMs ?? 10_000, recover);
+    this.every(this.options.sweepIntervalMs ?? 3_600_000, sweep);
+    this.options.reaper.start(this.options.reaperIntervalMs);
+  }
+
+  stop(): void {
+    this.options.reaper.stop();
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+  }
+
+  private every(ms: number, work: () => unknown): void {
+    const timer = setInterval(work, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}

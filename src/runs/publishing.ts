@@ -1,0 +1,119 @@
+import type { RunTotals } from '../agent/events.js';
+import { nextBranchName } from '../github/branch-name.js';
+import type { Publisher } from '../github/publisher.js';
+import { type PullRequestInfo, PullRequestMergedError } from '../github/pull-requests.js';
+import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
+import { startBranch, type Workspace } from '../sandbox/workspace.js';
+import type { ThreadRepo } from '../store/thread-store.js';
+import type { ThreadInfo } from './ports.js';
+
+export interface RunPublishingOptions {
+  publisher: Publisher;
+  logger: Logger;
+  signal: AbortSignal;
+  /** The thread's entry of a repo (its branch, what was published, its PR). */
+  entry: (repo: string) => ThreadRepo;
+  /** Persists a change to one repo's entry. */
+  saveRepo: (entry: ThreadRepo) => Promise<void>;
+  /** Something the thread should hear about (a new branch after a merged PR …). */
+  onNotice: (text: string) => void;
+  /** Host-side text appended to every PR body (who asked, thread link, commands run). */
+  prFooter: () => Promise<string>;
+  /** Retries of a transient publish failure (GitHub 5xx, rate limits); default 3. */
+  retries?: number;
+}
+
+/** The pull requests one run opened or updated, one per repo. */
+export type PublishedPullRequest = PullRequestInfo & { repo: string };
+
+/**
+ * Publishing for one run: from the sandbox to the thread's branch and pull request, tried again
+ * while GitHub fails in passing (publishing is idempotent: commits are replayed by content, the ref
+ * only moves forward, an existing PR is found again), and on a new branch and PR when the thread's
+ * PR was merged meanwhile.
+ */
+export class RunPublishing {
+  readonly published: PublishedPullRequest[] = [];
+
+  constructor(private readonly options: RunPublishingOptions) {}
+
+  async publish(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
+    try {
+      return await this.publishRetrying(workspace, request);
+    } catch (error) {
+      if (!(error instanceof PullRequestMergedError)) throw error;
+      // A merged pull request cannot take more commits: the work goes on on a new branch and PR.
+      const entry = this.options.entry(workspace.repo);
+      const next = nextBranchName(entry.branch);
+      await startBranch(workspace, next, { signal: this.options.signal, timeoutMs: 60_000 }).catch(() => {
+        throw error;
+      });
+      entry.branch = next;
+      entry.published = undefined;
+      entry.pr = undefined;
+      await this.options.saveRepo(entry);
+      this.options.onNotice(
+        `Pull request #${error.number} of ${entry.repo} was already merged, so the new work goes on the new branch \`${next}\` with a new pull request.`,
+      );
+      return this.publishRetrying(workspace, request);
+    }
+  }
+
+  private publishRetrying(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
+    return retrying(() => this.publishOnce(workspace, request), {
+      retries: this.options.retries ?? 3,
+      minDelayMs: 1_000,
+      maxDelayMs: 10_000,
+      signal: this.options.signal,
+      onRetry: (error, attempt) => this.options.logger.warn({ err: error, attempt }, 'publish failed; retrying'),
+    });
+  }
+
+  private async publishOnce(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
+    const entry = this.options.entry(workspace.repo);
+    const footer = await this.options.prFooter();
+    const result = await this.options.publisher.publish({
+      workspace,
+      published: entry.published,
+      existingPr: entry.pr ? { number: entry.pr.number } : undefined,
+      title: request.title,
+      body: footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body,
+      signal: this.options.signal,
+    });
+    entry.published = result.published;
+    entry.pr = { number: result.pr.number, url: result.pr.url };
+    await this.options.saveRepo(entry);
+    const info: PullRequestInfo = {
+      url: result.pr.url,
+      number: result.pr.number,
+      created: result.pr.created,
+      branch: result.pr.branch,
+    };
+    // One entry per repo: a PR opened earlier in this run and updated since still counts as opened.
+    const earlier = this.published.find((p) => p.repo === entry.repo);
+    const rest = this.published.filter((p) => p !== earlier);
+    this.published.splice(0, this.published.length, ...rest, {
+      ...info,
+      repo: entry.repo,
+      created: info.created || (earlier?.created ?? false),
+    });
+    return info;
+  }
+}
+
+/** What the bot adds under every PR body: who asked, the thread, the commands run. */
+export function prFooter(info: ThreadInfo, commands: RunTotals['commands']): string {
+  const lines = [
+    `Requested in Slack by ${info.requester}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
+  ];
+  if (commands.length > 0) {
+    lines.push('', 'Commands run in the sandbox:');
+    for (const c of commands.slice(-30)) {
+      lines.push(
+        `- \`${c.command.replaceAll('`', "'").slice(0, 120)}\` → exit ${c.exitCode} (${(c.durationMs / 1000).toFixed(1)} s)`,
+      );
+    }
+  }
+  return lines.join('\n');
+}

@@ -132,21 +132,7 @@ export class SandboxGit {
     return stdout.split('\n').filter(Boolean).map(assertSha);
   }
 
-  async readCommit(sha: string): Promise<CommitObject> {
-    const { stdout } = await this.run(['cat-file', 'commit', assertSha(sha)], `read commit ${sha.slice(0, 12)}`);
-    return parseCommitObject(sha, stdout);
-  }
-
-  /** What changed from `parent` to `commit`: blobs and gitlinks only (`-r`), no rename detection. */
-  async diffTree(parent: string, commit: string): Promise<TreeChange[]> {
-    const { stdout } = await this.run(
-      ['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', '--raw', assertSha(parent), assertSha(commit)],
-      `diff commit ${commit.slice(0, 12)}`,
-    );
-    return parseRawDiff(stdout);
-  }
-
-  /** `readCommit` and `diffTree(parent, sha)` in one sandbox round trip. */
+  /** A commit object and what changed from `parent` to it (blobs and gitlinks, no renames), in one round trip. */
   async readCommitWithChanges(parent: string, sha: string): Promise<{ commit: CommitObject; changes: TreeChange[] }> {
     const what = `read commit ${sha.slice(0, 12)}`;
     const diff = ['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', '--raw', assertSha(parent), assertSha(sha)];

@@ -2,12 +2,14 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
   AuthenticationError,
+  BadRequestError,
   InternalServerError,
   NotFoundError,
   RateLimitError,
 } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { checkOpenAIAfterEach, perTestCheck } from './openai/test-checks.js';
 import {
   brokenStream,
   delay,
@@ -387,13 +389,106 @@ describe('fake OpenAI: errors, retries, aborts', () => {
     expect(() => fake.assertDone()).toThrow(/no scripted step left/);
   });
 
-  it('a step function that throws is reported by assertDone()', async () => {
-    fake.enqueue(() => {
-      throw new Error('expected tool output missing');
-    });
+  it('a step function that throws answers 400 fake_step_threw (not retried) and is reported by its script', async () => {
+    const handle = fake.script(
+      [
+        () => {
+          throw new Error('expected tool output missing');
+        },
+        text('never reached'),
+      ],
+      'the throwing script',
+    );
     const error = await client.responses.create({ model: 'm', input: 'x' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InternalServerError);
-    expect(fake.stepErrors).toHaveLength(1);
-    expect(() => fake.assertDone()).toThrow(/expected tool output missing/);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ status: 400, code: 'fake_step_threw' });
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]?.outcome).toBe('step_threw');
+    expect(fake.stepErrors).toEqual([{ requestIndex: 0, script: 'the throwing script', error: expect.any(Error) }]);
+    expect(handle.errors).toHaveLength(1);
+    expect(handle.remaining()).toBe(1);
+    expect(() => handle.assertDone()).toThrow(/the throwing script: 1 scripted step\(s\) not consumed/);
+    expect(() => fake.assertDone()).toThrow(
+      /the throwing script: step for request #0 threw: expected tool output missing/,
+    );
+  });
+});
+
+describe('fake OpenAI: per-script problems and takeProblems()', () => {
+  it('reports leftovers under each script’s label, then forgets them so the next test starts clean', async () => {
+    fake.script([text('one')], 'first');
+    fake.script([text('two'), text('three')], 'second');
+    await client.responses.create({ model: 'm', input: 'x' });
+    await client.responses.create({ model: 'm', input: 'x' });
+    expect(fake.problems()).toEqual(['second: 1 scripted step(s) not consumed']);
+    expect(fake.takeProblems()).toEqual(['second: 1 scripted step(s) not consumed']);
+    expect(fake.remainingSteps()).toBe(0);
+    expect(fake.problems()).toEqual([]);
+    fake.assertDone();
+    // Requests and conversations are kept; only problems are forgotten.
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('onScript is called for every script', async () => {
+    let calls = 0;
+    const own = await startFakeOpenAI({ onScript: () => calls++ });
+    own.script([text('a')]);
+    own.enqueue(text('b'));
+    expect(calls).toBe(2);
+    await own.close();
+  });
+});
+
+describe('fake OpenAI: the per-test check (what the harness arms)', () => {
+  // One fake shared by the tests of this block, as a flow file shares its harness.
+  let shared: FakeOpenAI | undefined;
+  let sharedClient: OpenAI;
+  const arm = perTestCheck(() => shared);
+  const failures: string[] = [];
+  const recordFailure = () =>
+    onTestFailed(({ task }) => {
+      failures.push((task.result?.errors ?? []).map((e) => e.message).join('\n'));
+    });
+
+  beforeAll(async () => {
+    shared = await startFakeOpenAI({ onScript: arm });
+    sharedClient = new OpenAI({ apiKey: shared.apiKey, baseURL: shared.url, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await shared?.close();
+  });
+
+  it.fails('a step that throws fails the test that ran it…', async () => {
+    recordFailure();
+    shared?.script([
+      () => {
+        throw new Error('the model saw no tool output');
+      },
+    ]);
+    await sharedClient.responses.create({ model: 'm', input: 'x' }).catch(() => undefined);
+  });
+
+  it('…with the step’s own error, and the next test starts clean', async () => {
+    expect(failures.shift()).toMatch(/script #1: step for request #0 threw: the model saw no tool output/);
+    shared?.script([text('fine')]);
+    await expect(sharedClient.responses.create({ model: 'm', input: 'x' })).resolves.toMatchObject({
+      output_text: 'fine',
+    });
+    expect(shared?.problems()).toEqual([]);
+  });
+
+  it.fails('a step left unconsumed fails the test that left it…', () => {
+    recordFailure();
+    shared?.script([text('never asked for')], 'leftover script');
+  });
+
+  it('…and is gone for the next test', () => {
+    expect(failures.shift()).toMatch(/leftover script: 1 scripted step\(s\) not consumed/);
+    expect(shared?.remainingSteps()).toBe(0);
+  });
+
+  it('checkOpenAIAfterEach is the same check for a whole describe', () => {
+    expect(typeof checkOpenAIAfterEach).toBe('function');
+    expect(shared?.problems()).toEqual([]);
   });
 });

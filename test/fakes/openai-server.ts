@@ -2,7 +2,7 @@
  * Loopback fake of the OpenAI Responses + Conversations API for integration tests that drive the real `openai`
  * SDK: `new OpenAI({apiKey: fake.apiKey, baseURL: fake.url})`. Wire shapes follow docs/platform-notes.md §1.
  *
- * Each `POST /v1/responses` consumes the next scripted step (`fake.enqueue(text('done'))`); when the script is
+ * Each `POST /v1/responses` consumes the next scripted step (`fake.script([text('done')])`); when the script is
  * exhausted the fake answers 500 (`x-should-retry: false`) and records the call in `fake.unexpectedCalls`.
  * With `conversation`, the request's input items and the output items are appended to the conversation only
  * when the response completes.
@@ -27,6 +27,7 @@ import {
   writeBroken,
   writeSse,
 } from './openai/http.js';
+import { describeStepError, type ScriptHandle, ScriptQueue, type StepError } from './openai/script.js';
 import type { FinalStatus, StepResult, StoredItem } from './openai/steps.js';
 import type {
   FakeOpenAI,
@@ -65,20 +66,21 @@ class FakeOpenAIServer implements FakeOpenAI {
   readonly apiKey: string;
   readonly requests: RecordedRequest[] = [];
   readonly unexpectedCalls: UnexpectedCall[] = [];
-  readonly stepErrors: Array<{ requestIndex: number; error: unknown }> = [];
+  readonly stepErrors: StepError[] = [];
   readonly httpLog: HttpLogEntry[] = [];
   url = '';
   readonly #server: Server;
   readonly #defaultModel: string;
   readonly #defaultUsage: { input: number; output: number };
   readonly #retryAfterMs: number | null;
+  readonly #onScript: (() => void) | undefined;
   readonly #ids = new IdGenerator();
   readonly #store = new ConversationStore(this.#ids);
   readonly #responses = new Map<string, WireResponse>();
   readonly #sockets = new Set<Socket>();
   readonly #inflight = new Set<AbortController>();
   readonly #waiters = new Set<Waiter>();
-  #queue: Step[] = [];
+  readonly #scripts = new ScriptQueue();
   #aborted = 0;
   #closing = false;
 
@@ -89,6 +91,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       input: options.defaultUsage?.input_tokens ?? 100,
       output: options.defaultUsage?.output_tokens ?? 20,
     };
+    this.#onScript = options.onScript;
     this.#retryAfterMs = options.retryAfterMs === undefined ? 0 : options.retryAfterMs;
     this.#server = createServer((req, res) => {
       void this.#handle(req, res);
@@ -112,20 +115,22 @@ class FakeOpenAIServer implements FakeOpenAI {
     return this.#aborted;
   }
 
-  enqueue(...steps: Step[]): void {
-    this.#queue.push(...steps);
+  enqueue(...steps: Step[]): ScriptHandle {
+    return this.script(steps);
   }
 
-  script(steps: Step[]): void {
-    this.#queue.push(...steps);
+  script(steps: Step[], label?: string): ScriptHandle {
+    const script = this.#scripts.add(steps, label);
+    this.#onScript?.();
+    return script;
   }
 
   clearScript(): void {
-    this.#queue = [];
+    this.#scripts.clear();
   }
 
   remainingSteps(): number {
-    return this.#queue.length;
+    return this.#scripts.remaining();
   }
 
   createConversation(options: { metadata?: Record<string, string>; items?: unknown[] } = {}): { id: string } {
@@ -169,18 +174,28 @@ class FakeOpenAIServer implements FakeOpenAI {
     return this.#waitFor(`${n} aborted request(s)`, () => this.#aborted >= n, timeoutMs);
   }
 
-  assertDone(): void {
-    const problems: string[] = [];
-    if (this.#queue.length > 0) problems.push(`${this.#queue.length} scripted step(s) not consumed`);
+  problems(): string[] {
+    const problems = this.#scripts.leftovers();
+    problems.push(...this.stepErrors.map(describeStepError));
     for (const call of this.unexpectedCalls) problems.push(`unexpected ${call.method} ${call.path}: ${call.reason}`);
-    for (const { requestIndex, error } of this.stepErrors) {
-      problems.push(`step for request #${requestIndex} threw: ${describe(error)}`);
-    }
+    return problems;
+  }
+
+  takeProblems(): string[] {
+    const problems = this.problems();
+    this.#scripts.clear();
+    this.stepErrors.length = 0;
+    this.unexpectedCalls.length = 0;
+    return problems;
+  }
+
+  assertDone(): void {
+    const problems = this.problems();
     if (problems.length > 0) throw new Error(`openai fake: ${problems.join('; ')}`);
   }
 
   reset(): void {
-    this.#queue = [];
+    this.#scripts.clear();
     this.requests.length = 0;
     this.unexpectedCalls.length = 0;
     this.stepErrors.length = 0;
@@ -343,22 +358,26 @@ class FakeOpenAIServer implements FakeOpenAI {
       return send(ex, errorReply(400, { message, param: 'conversation' }));
     }
     const noRetry = { 'x-should-retry': 'false' };
-    const step = this.#queue.shift();
-    if (step === undefined) {
+    const next = this.#scripts.next();
+    if (next === undefined) {
       record.outcome = 'no_step';
       const reason = `no scripted step left for POST /v1/responses (request #${record.index})`;
       this.unexpectedCalls.push({ method: 'POST', path: ex.entry.path, reason });
       const error = { message: `openai fake: ${reason}`, type: 'server_error', code: 'fake_script_exhausted' };
       return send(ex, errorReply(500, error, noRetry));
     }
+    const { step, script } = next;
     let result: StepResult;
     try {
       result = typeof step === 'function' ? await step(record, structuredClone(record.priorItems)) : step;
     } catch (error) {
       record.outcome = 'step_threw';
-      this.stepErrors.push({ requestIndex: record.index, error });
+      const stepError: StepError = { requestIndex: record.index, script: script.label, error };
+      script.errors.push(stepError);
+      this.stepErrors.push(stepError);
+      // 400, not 500: the client must not retry into the next step; the test fails on the error itself.
       const message = `openai fake: step function threw: ${describe(error)}`;
-      return send(ex, errorReply(500, { message, type: 'server_error', code: 'fake_step_threw' }, noRetry));
+      return send(ex, errorReply(400, { message, type: 'invalid_request_error', code: 'fake_step_threw' }, noRetry));
     }
     await this.#play(ex, record, result);
   }

@@ -1,7 +1,10 @@
 /** Public types of the fake OpenAI server (see ../openai-server.ts). */
 import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
+import type { ScriptHandle, StepError } from './script.js';
 import type { StepResult, StoredItem } from './steps.js';
 import type { WireResponse } from './wire.js';
+
+export type { ScriptHandle, StepError } from './script.js';
 
 export interface FakeOpenAIOptions {
   /** Expected bearer key (default `sk-test-fake`). */
@@ -15,6 +18,8 @@ export interface FakeOpenAIOptions {
    * retries are instant (default 0). `null` sends none: the SDK then backs off 0.5 s·2ⁿ with jitter.
    */
   retryAfterMs?: number | null;
+  /** Called whenever `script()` / `enqueue()` add steps (the harness arms its per-test check there). */
+  onScript?: () => void;
 }
 
 /** A step decided at request time; `conversationItems` = the conversation before this request (a copy). */
@@ -32,7 +37,7 @@ export type RequestOutcome =
   | 'stream_error'
   /** Script exhausted: 500 `fake_script_exhausted`. */
   | 'no_step'
-  /** The step function threw: 500 `fake_step_threw`. */
+  /** The step function threw: 400 `fake_step_threw` (not retried). */
   | 'step_threw'
   /** Unknown conversation (404) or `conversation` + `previous_response_id` (400); no step consumed. */
   | 'rejected';
@@ -86,15 +91,17 @@ export interface FakeOpenAI {
   readonly requests: readonly RecordedRequest[];
   /** Calls with no scripted step, unknown routes, unparsable bodies. */
   readonly unexpectedCalls: readonly UnexpectedCall[];
-  readonly stepErrors: ReadonlyArray<{ requestIndex: number; error: unknown }>;
+  /** Errors thrown by step functions (each answered 400 `fake_step_threw`, which the bot does not retry). */
+  readonly stepErrors: readonly StepError[];
   /** Every HTTP request (all routes) with its status. */
   readonly httpLog: readonly HttpLogEntry[];
   /** How many requests the client abandoned before the fake finished answering. */
   readonly aborted: number;
-  /** Appends steps; each `POST /responses` consumes one. */
-  enqueue(...steps: Step[]): void;
-  /** Same as `enqueue(...steps)`. */
-  script(steps: Step[]): void;
+  /** Appends steps as one script; each `POST /responses` consumes one step, scripts in the order added. */
+  enqueue(...steps: Step[]): ScriptHandle;
+  /** Same as `enqueue(...steps)`, with a label that problems are reported under (default `script #n`). */
+  script(steps: Step[], label?: string): ScriptHandle;
+  /** Drops every script's leftover steps. */
   clearScript(): void;
   remainingSteps(): number;
   /** Seeds a conversation without going through HTTP. */
@@ -111,7 +118,14 @@ export interface FakeOpenAI {
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest>;
   /** Resolves once `aborted >= n` (default 1, timeout 2 s). */
   waitForAborts(n?: number, timeoutMs?: number): Promise<void>;
-  /** Throws if steps remain, a call was unexpected, or a step function threw. */
+  /** What `assertDone()` complains about: leftover steps and step errors (per script), unexpected calls. */
+  problems(): string[];
+  /**
+   * `problems()`, then forgets them: drops leftover steps and clears step errors and unexpected calls, so the next
+   * test starts clean. Requests, conversations and counters are kept.
+   */
+  takeProblems(): string[];
+  /** Throws if `problems()` is not empty. */
   assertDone(): void;
   /** Forgets script, records, conversations and responses. */
   reset(): void;

@@ -17,6 +17,7 @@ import {
   hang,
   httpError,
   insufficientQuota,
+  lostAfterAppend,
   rawArguments,
   startFakeOpenAI,
   streamError,
@@ -414,6 +415,264 @@ describe('fake OpenAI: errors, retries, aborts', () => {
   });
 });
 
+/** The request's error, which must be a 400 the fake gave on its own (no step consumed, nothing appended). */
+async function refused(request: Promise<unknown>): Promise<BadRequestError> {
+  const error = await request.then(
+    () => new Error('the fake accepted the request'),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(BadRequestError);
+  expect(error).toMatchObject({ status: 400, type: 'invalid_request_error' });
+  return error as BadRequestError;
+}
+
+describe('fake OpenAI: the function-call protocol of a conversation (400, nothing appended, no step used)', () => {
+  /** A conversation holding `read a.ts` and the model's call `call_a` (and `call_b` with `parallel`). */
+  async function pendingCall(parallel = false): Promise<string> {
+    const conversation = await client.conversations.create({});
+    const calls = [{ name: 'read_file', arguments: { path: 'a.ts' }, callId: 'call_a' }];
+    if (parallel) calls.push({ name: 'read_file', arguments: { path: 'b.ts' }, callId: 'call_b' });
+    fake.script([toolCalls(calls)]);
+    await client.responses.create({ model: 'm', conversation: conversation.id, input: 'read a.ts', tools });
+    return conversation.id;
+  }
+
+  it('a function_call left without output: No tool output found for function call …', async () => {
+    const conversation = await pendingCall();
+    const before = fake.conversationItems(conversation);
+    fake.script([text('unused')]);
+    const error = await refused(
+      client.responses.create({ model: 'm', conversation, input: 'and now something else', tools }),
+    );
+    expect(error.message).toBe('400 No tool output found for function call call_a.');
+    expect(error).toMatchObject({ param: 'input', code: null });
+    expect(fake.conversationItems(conversation)).toEqual(before);
+    expect(fake.remainingSteps()).toBe(1);
+    expect(fake.requests[1]).toMatchObject({ outcome: 'rejected', httpStatus: 400 });
+    expect(fake.requests[1]?.rejection?.error.message).toBe('No tool output found for function call call_a.');
+    expect(fake.rejections).toEqual([
+      expect.objectContaining({ method: 'POST', path: '/v1/responses', requestIndex: 1, status: 400 }),
+    ]);
+    expect(() => fake.assertDone()).toThrow(
+      /refused POST \/v1\/responses \(request #1\) with 400: No tool output found/,
+    );
+  });
+
+  it('parallel calls with only one answered: the other is named', async () => {
+    const conversation = await pendingCall(true);
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation,
+        input: [{ type: 'function_call_output', call_id: 'call_a', output: 'A' }],
+      }),
+    );
+    expect(error.message).toBe('400 No tool output found for function call call_b.');
+  });
+
+  it('an output whose call_id matches no call: No tool call found for function call output …', async () => {
+    const conversation = await pendingCall();
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation,
+        input: [
+          { type: 'function_call_output', call_id: 'call_a', output: 'A' },
+          { type: 'function_call_output', call_id: 'call_nope', output: '?' },
+        ],
+      }),
+    );
+    expect(error.message).toBe('400 No tool call found for function call output with call_id call_nope.');
+    expect(error.param).toBe('input');
+  });
+
+  it('the same rules hold for a stateless input array', async () => {
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        input: [
+          { role: 'user', content: 'go' },
+          { type: 'function_call', call_id: 'call_x', name: 'read_file', arguments: '{}' },
+        ],
+      }),
+    );
+    expect(error.message).toBe('400 No tool output found for function call call_x.');
+  });
+
+  it('answering every call (then more input) is accepted and appended in order', async () => {
+    const conversation = await pendingCall(true);
+    fake.script([text('done')]);
+    await client.responses.create({
+      model: 'm',
+      conversation,
+      input: [
+        { type: 'function_call_output', call_id: 'call_b', output: 'B' },
+        { type: 'function_call_output', call_id: 'call_a', output: 'A' },
+        { role: 'user', content: 'also this' },
+      ],
+    });
+    expect(types(fake.conversationItems(conversation))).toEqual([
+      'message',
+      'function_call',
+      'function_call',
+      'function_call_output',
+      'function_call_output',
+      'message',
+      'message',
+    ]);
+    fake.assertDone();
+  });
+
+  it('a response lost after the server stored it leaves calls the next request must answer', async () => {
+    const conversation = await client.conversations.create({});
+    fake.script([
+      lostAfterAppend(
+        toolCalls([{ name: 'read_file', arguments: { path: 'a.ts' }, callId: 'call_lost' }]),
+        httpError(500, { message: 'upstream died after storing' }),
+      ),
+      text('recovered'),
+    ]);
+    const lost = await client.responses
+      .create({ model: 'm', conversation: conversation.id, input: 'read a.ts' }, { maxRetries: 0 })
+      .catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(InternalServerError);
+    expect(types(fake.conversationItems(conversation.id))).toEqual(['message', 'function_call']);
+    // Resending the same input blindly is what the real API refuses.
+    const blind = await refused(client.responses.create({ model: 'm', conversation: conversation.id, input: 'x' }));
+    expect(blind.message).toBe('400 No tool output found for function call call_lost.');
+    const answered = await client.responses.create({
+      model: 'm',
+      conversation: conversation.id,
+      input: [{ type: 'function_call_output', call_id: 'call_lost', output: 'interrupted' }],
+    });
+    expect(answered.output_text).toBe('recovered');
+    fake.takeProblems(); // the deliberate refusal
+  });
+});
+
+describe('fake OpenAI: strict input item shapes (400 with the API’s wording)', () => {
+  async function conversationWithCall(): Promise<string> {
+    const conversation = await client.conversations.create({});
+    fake.script([toolCalls([{ name: 'read_file', arguments: { path: 'a.ts' }, callId: 'call_a' }])]);
+    await client.responses.create({ model: 'm', conversation: conversation.id, input: 'read a.ts' });
+    return conversation.id;
+  }
+
+  it('`id` where `call_id` belongs: Missing required parameter input[0].call_id', async () => {
+    const conversation = await conversationWithCall();
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation,
+        input: [{ type: 'function_call_output', id: 'call_a', output: 'A' } as never],
+      }),
+    );
+    expect(error.message).toBe("400 Missing required parameter: 'input[0].call_id'.");
+    expect(error).toMatchObject({ param: 'input[0].call_id', code: 'missing_required_parameter' });
+    expect(types(fake.conversationItems(conversation))).toEqual(['message', 'function_call']);
+  });
+
+  it('a field the item does not have: Unknown parameter', async () => {
+    const conversation = await conversationWithCall();
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation,
+        input: [{ type: 'function_call_output', call_id: 'call_a', output: 'A', callId: 'call_a' } as never],
+      }),
+    );
+    expect(error.message).toBe("400 Unknown parameter: 'input[0].callId'.");
+    expect(error).toMatchObject({ param: 'input[0].callId', code: 'unknown_parameter' });
+  });
+
+  it('a function_call_output whose output is not a string (or a list of parts)', async () => {
+    const conversation = await conversationWithCall();
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation,
+        input: [{ type: 'function_call_output', call_id: 'call_a', output: { ok: true } } as never],
+      }),
+    );
+    expect(error.message).toBe(
+      "400 Invalid type for 'input[0].output': expected one of a string or array of objects, but got an object instead.",
+    );
+    expect(error.code).toBe('invalid_type');
+  });
+
+  it('an empty call_id', async () => {
+    const error = await refused(
+      client.responses.create({
+        model: 'm',
+        input: [{ type: 'function_call_output', call_id: '', output: 'A' }],
+      }),
+    );
+    expect(error).toMatchObject({ param: 'input[0].call_id', code: 'empty_string' });
+  });
+
+  it('a message without role', async () => {
+    const error = await refused(
+      client.responses.create({ model: 'm', input: [{ type: 'message', content: 'hi' } as never] }),
+    );
+    expect(error.message).toBe("400 Missing required parameter: 'input[0].role'.");
+  });
+
+  it('a message without content', async () => {
+    const error = await refused(client.responses.create({ model: 'm', input: [{ role: 'user' } as never] }));
+    expect(error.message).toBe("400 Missing required parameter: 'input[0].content'.");
+  });
+
+  it('a message with an unknown role', async () => {
+    const error = await refused(
+      client.responses.create({ model: 'm', input: [{ role: 'bot', content: 'hi' } as never] }),
+    );
+    expect(error).toMatchObject({ param: 'input[0].role', code: 'invalid_value' });
+  });
+
+  it('an item with an unknown type', async () => {
+    const error = await refused(
+      client.responses.create({ model: 'm', input: [{ type: 'tool_result', call_id: 'c', output: 'x' } as never] }),
+    );
+    expect(error).toMatchObject({ param: 'input[0].type', code: 'invalid_value' });
+  });
+
+  it('the same shapes are checked on POST /conversations/{id}/items, and at most 20 items per call', async () => {
+    const conversation = await client.conversations.create({});
+    const bad = await refused(
+      client.conversations.items.create(conversation.id, {
+        items: [{ type: 'function_call_output', id: 'call_a', output: 'A' } as never],
+      }),
+    );
+    expect(bad.message).toBe("400 Missing required parameter: 'items[0].call_id'.");
+    const many = Array.from({ length: 21 }, (_, i) => ({ role: 'user' as const, content: `m${i}` }));
+    const tooMany = await refused(client.conversations.items.create(conversation.id, { items: many }));
+    expect(tooMany.message).toBe(
+      "400 Invalid 'items': array too long. Expected an array with maximum length 20, but got an array with length 21 instead.",
+    );
+    expect(tooMany.code).toBe('array_above_max_length');
+    expect(fake.conversationItems(conversation.id)).toEqual([]);
+    expect(fake.rejections.map((r) => r.path)).toEqual([
+      `/v1/conversations/${conversation.id}/items`,
+      `/v1/conversations/${conversation.id}/items`,
+    ]);
+  });
+
+  it('conversation + previous_response_id is refused', async () => {
+    const conversation = fake.createConversation();
+    fake.script([text('unused')]);
+    const both = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation: conversation.id,
+        previous_response_id: 'resp_x',
+        input: 'x',
+      }),
+    );
+    expect(both.param).toBe('conversation');
+    expect(fake.remainingSteps()).toBe(1);
+  });
+});
+
 describe('fake OpenAI: per-script problems and takeProblems()', () => {
   it('reports leftovers under each script’s label, then forgets them so the next test starts clean', async () => {
     fake.script([text('one')], 'first');
@@ -487,8 +746,19 @@ describe('fake OpenAI: the per-test check (what the harness arms)', () => {
     expect(shared?.remainingSteps()).toBe(0);
   });
 
-  it('checkOpenAIAfterEach is the same check for a whole describe', () => {
-    expect(typeof checkOpenAIAfterEach).toBe('function');
+  it.fails('a request the API would refuse fails the test that sent it…', async () => {
+    arm();
+    recordFailure();
+    await sharedClient.responses
+      .create({ model: 'm', input: [{ type: 'function_call_output', id: 'call_1', output: 'x' } as never] })
+      .catch(() => undefined);
+  });
+
+  it('…naming the rule it broke', () => {
+    expect(failures.shift()).toMatch(
+      /refused POST \/v1\/responses \(request #\d+\) with 400: Missing required parameter: 'input\[0\]\.call_id'/,
+    );
     expect(shared?.problems()).toEqual([]);
+    expect(typeof checkOpenAIAfterEach).toBe('function');
   });
 });

@@ -6,12 +6,17 @@
  * exhausted the fake answers 500 (`x-should-retry: false`) and records the call in `fake.unexpectedCalls`.
  * With `conversation`, the request's input items and the output items are appended to the conversation only
  * when the response completes.
+ *
+ * Before a step is consumed the fake refuses, with the API's 400, what the API refuses (./openai/protocol.ts):
+ * input items of the wrong shape, an output for an unknown call, a function call left without output. A refused
+ * request consumes no step, appends nothing and is listed in `fake.rejections`, which `assertDone()` /
+ * `takeProblems()` report.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conversationRoute, createConversationRoute } from './openai/conversation-routes.js';
-import { ConversationStore } from './openai/conversations.js';
+import { ConversationStore, type StoredConversation } from './openai/conversations.js';
 import {
   describe,
   type Exchange,
@@ -27,13 +32,15 @@ import {
   writeBroken,
   writeSse,
 } from './openai/http.js';
+import { checkCallPairing, checkItemCount, type Parsed, parseItems } from './openai/protocol.js';
 import { describeStepError, type ScriptHandle, ScriptQueue, type StepError } from './openai/script.js';
-import type { FinalStatus, StepResult, StoredItem } from './openai/steps.js';
+import type { ErrorSpec, FinalStatus, StepResult, StoredItem } from './openai/steps.js';
 import type {
   FakeOpenAI,
   FakeOpenAIOptions,
   HttpLogEntry,
   RecordedRequest,
+  Rejection,
   Step,
   UnexpectedCall,
 } from './openai/types.js';
@@ -67,6 +74,7 @@ class FakeOpenAIServer implements FakeOpenAI {
   readonly requests: RecordedRequest[] = [];
   readonly unexpectedCalls: UnexpectedCall[] = [];
   readonly stepErrors: StepError[] = [];
+  readonly rejections: Rejection[] = [];
   readonly httpLog: HttpLogEntry[] = [];
   url = '';
   readonly #server: Server;
@@ -178,6 +186,12 @@ class FakeOpenAIServer implements FakeOpenAI {
     const problems = this.#scripts.leftovers();
     problems.push(...this.stepErrors.map(describeStepError));
     for (const call of this.unexpectedCalls) problems.push(`unexpected ${call.method} ${call.path}: ${call.reason}`);
+    for (const rejection of this.rejections) {
+      const which = rejection.requestIndex === null ? '' : ` (request #${rejection.requestIndex})`;
+      problems.push(
+        `refused ${rejection.method} ${rejection.path}${which} with ${rejection.status}: ${rejection.error.message}`,
+      );
+    }
     return problems;
   }
 
@@ -186,6 +200,7 @@ class FakeOpenAIServer implements FakeOpenAI {
     this.#scripts.clear();
     this.stepErrors.length = 0;
     this.unexpectedCalls.length = 0;
+    this.rejections.length = 0;
     return problems;
   }
 
@@ -199,6 +214,7 @@ class FakeOpenAIServer implements FakeOpenAI {
     this.requests.length = 0;
     this.unexpectedCalls.length = 0;
     this.stepErrors.length = 0;
+    this.rejections.length = 0;
     this.httpLog.length = 0;
     this.#aborted = 0;
     this.#store.clear();
@@ -295,32 +311,65 @@ class FakeOpenAIServer implements FakeOpenAI {
     const path = url.pathname.replace(/\/+$/, '');
     const segments = path.startsWith('/v1/') ? path.slice(4).split('/').map(decodeURIComponent) : [];
     const [resource, id, sub, itemId, extra] = segments;
+    const validate = (items: unknown) => this.#validateItems(items);
+    let reply: Reply | null = null;
     if (extra === undefined && resource === 'conversations' && id !== undefined) {
       const suffix = `${sub === undefined ? '' : `/${sub}`}${itemId === undefined ? '' : '/:item'}`;
-      const reply = conversationRoute(this.#store, `${method} ${suffix}`, id, body, url.searchParams, itemId);
-      if (reply) return reply;
-    }
-    if (segments.length === 1 && method === 'POST' && resource === 'conversations') {
-      return createConversationRoute(this.#store, body);
-    }
-    if (segments.length === 1 && method === 'POST' && resource === 'responses') {
+      reply = conversationRoute(this.#store, `${method} ${suffix}`, id, body, url.searchParams, itemId, validate);
+    } else if (segments.length === 1 && method === 'POST' && resource === 'conversations') {
+      reply = createConversationRoute(this.#store, body, validate);
+    } else if (segments.length === 1 && method === 'POST' && resource === 'responses') {
       await this.#createResponse(ex, body);
       return null;
-    }
-    if (segments.length === 2 && method === 'GET' && resource === 'responses' && id !== undefined) {
+    } else if (segments.length === 2 && method === 'GET' && resource === 'responses' && id !== undefined) {
       const stored = this.#responses.get(id);
       if (stored) return { status: 200, body: stored };
       return errorReply(404, { message: `Response with id '${id}' not found.`, param: 'response_id' });
     }
+    if (reply) {
+      if (reply.status === 400) this.#reject(method, ex.entry.path, null, reply);
+      return reply;
+    }
     this.unexpectedCalls.push({ method, path: ex.entry.path, reason: 'no such route in the fake' });
     return errorReply(404, { message: `Invalid URL (${method} ${url.pathname})` });
+  }
+
+  /** Records a 400 the fake gave on its own (a request the API would refuse). */
+  #reject(method: string, path: string, requestIndex: number | null, reply: Reply): void {
+    const error = (reply.body as { error: ErrorSpec }).error;
+    this.rejections.push({ method, path, requestIndex, status: reply.status, error });
+  }
+
+  /** `items` of the conversation routes: at most 20, each of the right shape. */
+  #validateItems(items: unknown): Parsed {
+    const tooMany = checkItemCount(items);
+    if (tooMany) return { ok: false, error: tooMany };
+    return parseItems(items, 'items');
+  }
+
+  /** Why the API would refuse this `POST /responses` (400), or null. */
+  #refusal(
+    body: RecordedRequest['body'],
+    conversation: StoredConversation | undefined,
+    parsed: Parsed,
+  ): ErrorSpec | null {
+    if (conversation && body.previous_response_id) {
+      const message = "Parameters 'previous_response_id' and 'conversation' cannot be used together.";
+      return { message, param: 'conversation' };
+    }
+    if (!parsed.ok) return parsed.error;
+    // With previous_response_id the context is a stored response chain, which the fake does not keep: no pairing.
+    if (!conversation && body.previous_response_id) return null;
+    return checkCallPairing(conversation?.items ?? [], parsed.items);
   }
 
   async #createResponse(ex: Exchange, rawBody: unknown): Promise<void> {
     const body = (isRecord(rawBody) ? rawBody : {}) as RecordedRequest['body'];
     const conversationId = conversationIdOf(body.conversation);
     const conversation = conversationId === null ? undefined : this.#store.get(conversationId);
-    const inputItems = normalizeInputItems(body.input);
+    const parsed = parseItems(body.input, 'input');
+    // A refused input is still recorded as sent (leniently normalized) so tests can see it.
+    const inputItems = parsed.ok ? parsed.items : normalizeInputItems(body.input);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(ex.req.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -342,6 +391,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       httpStatus: null,
       responseId: null,
       aborted: ex.entry.aborted,
+      rejection: null,
     };
     ex.record = record;
     this.requests.push(record);
@@ -349,13 +399,17 @@ class FakeOpenAIServer implements FakeOpenAI {
 
     if (conversationId !== null && !conversation) {
       record.outcome = 'rejected';
-      const message = `Conversation with id '${conversationId}' not found.`;
-      return send(ex, errorReply(404, { message, param: 'conversation' }));
+      const error = { message: `Conversation with id '${conversationId}' not found.`, param: 'conversation' };
+      record.rejection = { status: 404, error };
+      return send(ex, errorReply(404, error));
     }
-    if (conversationId !== null && body.previous_response_id) {
+    const refusal = this.#refusal(body, conversation, parsed);
+    if (refusal) {
       record.outcome = 'rejected';
-      const message = "Parameters 'previous_response_id' and 'conversation' cannot be used together.";
-      return send(ex, errorReply(400, { message, param: 'conversation' }));
+      record.rejection = { status: 400, error: refusal };
+      const reply = errorReply(400, refusal);
+      this.#reject('POST', ex.entry.path, record.index, reply);
+      return send(ex, reply);
     }
     const noRetry = { 'x-should-retry': 'false' };
     const next = this.#scripts.next();
@@ -433,6 +487,13 @@ class FakeOpenAIServer implements FakeOpenAI {
         }
         if (record.stream) return writeSse(ex, responseEvents(response), true);
         return send(ex, { status: 200, body: response });
+      }
+      case 'lost_after_append': {
+        if (record.conversationId !== null) {
+          const output = buildOutputItems(result.output, this.#ids) as unknown as StoredItem[];
+          this.#store.append(record.conversationId, [...record.inputItems, ...output]);
+        }
+        return this.#play(ex, record, result.failure);
       }
       case 'broken_stream': {
         record.outcome = 'broken_stream';

@@ -92,13 +92,21 @@ export interface StreamErrorResult {
   frame: 'documented' | 'wrapped';
 }
 
+/** The server appends input and `output` to the conversation as if it completed, then answers with `failure`. */
+export interface LostAfterAppendResult {
+  kind: 'lost_after_append';
+  output: OutputSpec[];
+  failure: HttpErrorResult | BrokenStreamResult | HangResult | StreamErrorResult;
+}
+
 export type StepResult =
   | ResponseResult
   | HttpErrorResult
   | HangResult
   | DelayResult
   | BrokenStreamResult
-  | StreamErrorResult;
+  | StreamErrorResult
+  | LostAfterAppendResult;
 
 /** A loosely typed stored item (conversation item or normalized input item). */
 export interface StoredItem {
@@ -234,4 +242,16 @@ export function streamError(
   frame: StreamErrorResult['frame'] = 'documented',
 ): StreamErrorResult {
   return { kind: 'stream_error', code, message, frame };
+}
+
+/**
+ * The response is lost after the server stored it: the request's input and `output` are appended to the conversation
+ * (with ids, as a completed response would be), then the client gets `failure` (an HTTP error, a broken stream, a
+ * hang). The client's next request must answer the calls it never saw (`No tool output found…` otherwise).
+ */
+export function lostAfterAppend(
+  output: OutputSpec[] | ResponseResult,
+  failure: HttpErrorResult | BrokenStreamResult | HangResult | StreamErrorResult,
+): LostAfterAppendResult {
+  return { kind: 'lost_after_append', output: Array.isArray(output) ? output : output.output, failure };
 }

@@ -1,7 +1,7 @@
 /** Public types of the fake OpenAI server (see ../openai-server.ts). */
 import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
 import type { ScriptHandle, StepError } from './script.js';
-import type { StepResult, StoredItem } from './steps.js';
+import type { ErrorSpec, StepResult, StoredItem } from './steps.js';
 import type { WireResponse } from './wire.js';
 
 export type { ScriptHandle, StepError } from './script.js';
@@ -13,13 +13,13 @@ export interface FakeOpenAIOptions {
   defaultModel?: string;
   /** Usage of scripted responses that do not set their own (default 100 in / 20 out). */
   defaultUsage?: { input_tokens: number; output_tokens: number };
+  /** Called whenever `script()` / `enqueue()` add steps (the harness arms its per-test check there). */
+  onScript?: () => void;
   /**
    * `retry-after-ms` added to scripted HTTP errors that set neither `retry-after-ms` nor `retry-after`, so SDK
    * retries are instant (default 0). `null` sends none: the SDK then backs off 0.5 s·2ⁿ with jitter.
    */
   retryAfterMs?: number | null;
-  /** Called whenever `script()` / `enqueue()` add steps (the harness arms its per-test check there). */
-  onScript?: () => void;
 }
 
 /** A step decided at request time; `conversationItems` = the conversation before this request (a copy). */
@@ -37,9 +37,12 @@ export type RequestOutcome =
   | 'stream_error'
   /** Script exhausted: 500 `fake_script_exhausted`. */
   | 'no_step'
-  /** The step function threw: 400 `fake_step_threw` (not retried). */
+  /** The step function threw: 500 `fake_step_threw`. */
   | 'step_threw'
-  /** Unknown conversation (404) or `conversation` + `previous_response_id` (400); no step consumed. */
+  /**
+   * Refused before any step was consumed: unknown conversation (404), or a 400 for a bad field, a bad input item or
+   * a broken function-call protocol (see `RecordedRequest.rejection`). Nothing is appended.
+   */
   | 'rejected';
 
 /** One `POST /v1/responses` as the fake received it. */
@@ -67,6 +70,17 @@ export interface RecordedRequest {
   responseId: string | null;
   /** The client disconnected before the fake finished answering. */
   aborted: boolean;
+  /** Why the fake refused the request (outcome `rejected`). */
+  rejection: { status: number; error: ErrorSpec } | null;
+}
+
+export interface Rejection {
+  method: string;
+  path: string;
+  /** `fake.requests` index for `POST /responses`, else null. */
+  requestIndex: number | null;
+  status: number;
+  error: ErrorSpec;
 }
 
 export interface UnexpectedCall {
@@ -93,6 +107,11 @@ export interface FakeOpenAI {
   readonly unexpectedCalls: readonly UnexpectedCall[];
   /** Errors thrown by step functions (each answered 400 `fake_step_threw`, which the bot does not retry). */
   readonly stepErrors: readonly StepError[];
+  /**
+   * Every 400 the fake gave on its own, on any route: requests the API would refuse (a bad item, a broken call
+   * protocol, a bad parameter). Scripted errors are not listed. A client defect, so `problems()` reports them.
+   */
+  readonly rejections: readonly Rejection[];
   /** Every HTTP request (all routes) with its status. */
   readonly httpLog: readonly HttpLogEntry[];
   /** How many requests the client abandoned before the fake finished answering. */
@@ -118,11 +137,14 @@ export interface FakeOpenAI {
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest>;
   /** Resolves once `aborted >= n` (default 1, timeout 2 s). */
   waitForAborts(n?: number, timeoutMs?: number): Promise<void>;
-  /** What `assertDone()` complains about: leftover steps and step errors (per script), unexpected calls. */
+  /**
+   * What `assertDone()` complains about: leftover steps and step errors (per script), unexpected calls, and requests
+   * refused as the API would refuse them (each is a defect of the client or of the test).
+   */
   problems(): string[];
   /**
-   * `problems()`, then forgets them: drops leftover steps and clears step errors and unexpected calls, so the next
-   * test starts clean. Requests, conversations and counters are kept.
+   * `problems()`, then forgets them: drops leftover steps and clears step errors, unexpected calls and rejections, so
+   * the next test starts clean. Requests, conversations and counters are kept.
    */
   takeProblems(): string[];
   /** Throws if `problems()` is not empty. */

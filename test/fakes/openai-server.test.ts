@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTes
 import { checkOpenAIAfterEach, perTestCheck } from './openai/test-checks.js';
 import {
   brokenStream,
+  CHARS_PER_TOKEN,
   delay,
   type FakeOpenAI,
   hang,
@@ -163,7 +164,10 @@ describe('fake OpenAI: responses (JSON)', () => {
       tools,
     });
     expect(second.output_text).toBe('both files read');
-    expect(second.usage).toMatchObject({ input_tokens: 100, output_tokens: 20, total_tokens: 120 });
+    // No usage in the step: the input tokens are what the request carries; the default output is 20.
+    const counted = fake.requests[1]?.tokens.input ?? 0;
+    expect(counted).toBeGreaterThan(0);
+    expect(second.usage).toMatchObject({ input_tokens: counted, output_tokens: 20, total_tokens: counted + 20 });
 
     const items = fake.conversationItems(conversation.id);
     expect(types(items)).toEqual([
@@ -695,6 +699,98 @@ describe('fake OpenAI: per-script problems and takeProblems()', () => {
     own.enqueue(text('b'));
     expect(calls).toBe(2);
     await own.close();
+  });
+});
+
+describe('fake OpenAI: input tokens are what the request carries', () => {
+  const instructions = 'You are a careful developer. '.repeat(14); // 406 characters
+  const tokensOf = (value: string) => Math.ceil(value.length / CHARS_PER_TOKEN);
+  const ITEM = 4; // per-item framing
+
+  it('instructions + tools + conversation + input ≈ characters / 4; the previous request’s prefix is cached', async () => {
+    const conversation = await client.conversations.create({});
+    fake.script([
+      toolCalls([{ name: 'read_file', arguments: { path: 'a.ts' }, callId: 'call_1' }]),
+      toolCalls([{ name: 'read_file', arguments: { path: 'b.ts' }, callId: 'call_2' }]),
+      text('done'),
+    ]);
+    const first = await client.responses.create({
+      model: 'm',
+      conversation: conversation.id,
+      instructions,
+      tools,
+      input: 'read a.ts',
+    });
+    const prefix = tokensOf(instructions) + tokensOf(JSON.stringify(tools));
+    const firstInput = prefix + tokensOf('read a.ts') + ITEM;
+    expect(first.usage).toMatchObject({ input_tokens: firstInput, input_tokens_details: { cached_tokens: 0 } });
+    expect(fake.requests[0]?.tokens).toEqual({ input: firstInput, cached: 0 });
+
+    const output = 'x'.repeat(4000);
+    const second = await client.responses.create({
+      model: 'm',
+      conversation: conversation.id,
+      instructions,
+      tools,
+      input: [{ type: 'function_call_output', call_id: 'call_1', output }],
+    });
+    const call = tokensOf(`read_file${JSON.stringify({ path: 'a.ts' })}`) + ITEM;
+    const secondInput = firstInput + call + tokensOf(output) + ITEM;
+    expect(second.usage).toMatchObject({
+      input_tokens: secondInput,
+      input_tokens_details: { cached_tokens: firstInput },
+      total_tokens: secondInput + 20,
+    });
+
+    // Editing the instructions breaks the prefix: nothing is cached.
+    const third = await client.responses.create({
+      model: 'm',
+      conversation: conversation.id,
+      instructions: `${instructions} Today is Tuesday.`,
+      tools,
+      input: [{ type: 'function_call_output', call_id: 'call_2', output: 'B' }],
+    });
+    expect(third.usage?.input_tokens_details.cached_tokens).toBe(0);
+    expect(third.usage?.input_tokens).toBeGreaterThan(secondInput);
+  });
+
+  it('explicit usage in a step, and defaultUsage.input_tokens, still win', async () => {
+    fake.script([text('a', { usage: { input_tokens: 5, output_tokens: 1 } }), text('b')]);
+    await expect(client.responses.create({ model: 'm', input: 'x' })).resolves.toMatchObject({
+      usage: { input_tokens: 5, output_tokens: 1, input_tokens_details: { cached_tokens: 0 } },
+    });
+    const counted = await client.responses.create({ model: 'm', input: 'x' });
+    expect(counted.usage?.input_tokens).toBe(fake.requests[1]?.tokens.input);
+
+    const fixed = await startFakeOpenAI({ defaultUsage: { input_tokens: 100, output_tokens: 20 } });
+    fixed.script([text('c')]);
+    const own = new OpenAI({ apiKey: fixed.apiKey, baseURL: fixed.url });
+    await expect(own.responses.create({ model: 'm', input: 'x' })).resolves.toMatchObject({
+      usage: { input_tokens: 100, output_tokens: 20, total_tokens: 120 },
+    });
+    await fixed.close();
+  });
+
+  /** `turns` tool turns with a 4 000-character output each; returns the usage of the last request. */
+  async function toolLoop(conversation: string, turns: number, first: OpenAI.Responses.ResponseInput | string) {
+    let input = first;
+    let last: OpenAI.Responses.ResponseUsage | undefined;
+    for (let turn = 0; turn < turns; turn++) {
+      const callId = `call_${conversation.slice(-6)}_${turn}`;
+      fake.script([toolCalls([{ name: 'read_file', arguments: { path: `f${turn}.ts` }, callId }])]);
+      const response = await client.responses.create({ model: 'm', conversation, instructions, tools, input });
+      last = response.usage;
+      input = [{ type: 'function_call_output', call_id: callId, output: 'y'.repeat(4000) }];
+    }
+    return { usage: last, pending: input };
+  }
+
+  it('a 200-turn run crosses 200 000 input tokens', { timeout: 60_000 }, async () => {
+    const long = await client.conversations.create({});
+    const { usage } = await toolLoop(long.id, 200, 'do the long task');
+    expect(usage?.input_tokens).toBeGreaterThan(200_000);
+    // Almost all of it was sent before.
+    expect(usage?.input_tokens_details.cached_tokens).toBeGreaterThan(199_000);
   });
 });
 

@@ -35,6 +35,7 @@ import {
 import { checkCallPairing, checkItemCount, type Parsed, parseItems } from './openai/protocol.js';
 import { describeStepError, type ScriptHandle, ScriptQueue, type StepError } from './openai/script.js';
 import type { ErrorSpec, FinalStatus, StepResult, StoredItem } from './openai/steps.js';
+import { promptSegments, promptTokens, type Segment } from './openai/tokens.js';
 import type {
   FakeOpenAI,
   FakeOpenAIOptions,
@@ -59,6 +60,7 @@ import {
 
 export type { ItemList, StoredConversation } from './openai/conversations.js';
 export * from './openai/steps.js';
+export { CHARS_PER_TOKEN, COMPACTION_ITEM_TOKENS } from './openai/tokens.js';
 export type * from './openai/types.js';
 export type { WireResponse } from './openai/wire.js';
 
@@ -79,12 +81,14 @@ class FakeOpenAIServer implements FakeOpenAI {
   url = '';
   readonly #server: Server;
   readonly #defaultModel: string;
-  readonly #defaultUsage: { input: number; output: number };
+  readonly #defaultUsage: { input?: number; output: number };
   readonly #retryAfterMs: number | null;
   readonly #onScript: (() => void) | undefined;
   readonly #ids = new IdGenerator();
   readonly #store = new ConversationStore(this.#ids);
   readonly #responses = new Map<string, WireResponse>();
+  /** The prompt segments of the last accepted request of each conversation (for `cached_tokens`). */
+  readonly #lastPrompt = new Map<string, Segment[]>();
   readonly #sockets = new Set<Socket>();
   readonly #inflight = new Set<AbortController>();
   readonly #waiters = new Set<Waiter>();
@@ -95,10 +99,8 @@ class FakeOpenAIServer implements FakeOpenAI {
   constructor(options: FakeOpenAIOptions) {
     this.apiKey = options.apiKey ?? 'sk-test-fake';
     this.#defaultModel = options.defaultModel ?? 'gpt-fake';
-    this.#defaultUsage = {
-      input: options.defaultUsage?.input_tokens ?? 100,
-      output: options.defaultUsage?.output_tokens ?? 20,
-    };
+    this.#defaultUsage = { output: options.defaultUsage?.output_tokens ?? 20 };
+    if (options.defaultUsage?.input_tokens !== undefined) this.#defaultUsage.input = options.defaultUsage.input_tokens;
     this.#onScript = options.onScript;
     this.#retryAfterMs = options.retryAfterMs === undefined ? 0 : options.retryAfterMs;
     this.#server = createServer((req, res) => {
@@ -219,6 +221,7 @@ class FakeOpenAIServer implements FakeOpenAI {
     this.#aborted = 0;
     this.#store.clear();
     this.#responses.clear();
+    this.#lastPrompt.clear();
   }
 
   async close(): Promise<void> {
@@ -386,13 +389,25 @@ class FakeOpenAIServer implements FakeOpenAI {
       functionCallOutputs: inputItems
         .filter((item) => item.type === 'function_call_output')
         .map((item) => ({ call_id: String(item.call_id), output: item.output })),
-      priorItems: conversation ? structuredClone(conversation.items) : [],
+      priorItems: [],
       outcome: 'pending',
       httpStatus: null,
       responseId: null,
       aborted: ex.entry.aborted,
       rejection: null,
+      tokens: { input: 0, cached: 0 },
     };
+    // Stored items are never changed once appended: keep references now, copy only when a test reads them (a long
+    // run's history copied on every request is quadratic).
+    const prior = conversation ? [...conversation.items] : [];
+    let priorCopy: StoredItem[] | undefined;
+    Object.defineProperty(record, 'priorItems', {
+      enumerable: true,
+      get: () => {
+        priorCopy ??= structuredClone(prior);
+        return priorCopy;
+      },
+    });
     ex.record = record;
     this.requests.push(record);
     this.#notify();
@@ -411,6 +426,10 @@ class FakeOpenAIServer implements FakeOpenAI {
       this.#reject('POST', ex.entry.path, record.index, reply);
       return send(ex, reply);
     }
+    const segments = promptSegments(body, conversation?.items ?? [], inputItems);
+    record.tokens = promptTokens(segments, conversationId === null ? undefined : this.#lastPrompt.get(conversationId));
+    if (conversationId !== null) this.#lastPrompt.set(conversationId, segments);
+
     const noRetry = { 'x-should-retry': 'false' };
     const next = this.#scripts.next();
     if (next === undefined) {
@@ -423,7 +442,7 @@ class FakeOpenAIServer implements FakeOpenAI {
     const { step, script } = next;
     let result: StepResult;
     try {
-      result = typeof step === 'function' ? await step(record, structuredClone(record.priorItems)) : step;
+      result = typeof step === 'function' ? await step(record, structuredClone(prior)) : step;
     } catch (error) {
       record.outcome = 'step_threw';
       const stepError: StepError = { requestIndex: record.index, script: script.label, error };
@@ -449,7 +468,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       conversationId: record.conversationId,
       output,
       status,
-      usage: result.kind === 'response' ? buildUsage(result.usage, this.#defaultUsage) : undefined,
+      usage: result.kind === 'response' ? buildUsage(result.usage, this.#defaultUsage, record.tokens) : undefined,
       defaultModel: this.#defaultModel,
       ...(result.kind === 'stream_error' ? { error: { code: result.code, message: result.message } } : {}),
     });

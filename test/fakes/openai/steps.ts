@@ -3,12 +3,15 @@
  * Each `POST /responses` consumes one step; a step is a `StepResult` or a function that returns one.
  */
 
-/** Token counts a scripted response reports (defaults: the fake's `defaultUsage`, normally 100 in / 20 out). */
+/**
+ * Token counts a scripted response reports. Unset `input_tokens` / `cached_tokens` are what the request carries
+ * (`RecordedRequest.tokens`); unset `output_tokens` is the fake's default (20).
+ */
 export interface UsageSpec {
   input_tokens?: number;
   output_tokens?: number;
   cached_tokens?: number;
-  /** Required by the 6.49 types (`input_tokens_details.cache_write_tokens`); default 0. */
+  /** `input_tokens_details.cache_write_tokens`; default 0. */
   cache_write_tokens?: number;
   reasoning_tokens?: number;
 }

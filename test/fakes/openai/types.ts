@@ -2,17 +2,22 @@
 import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
 import type { ScriptHandle, StepError } from './script.js';
 import type { ErrorSpec, StepResult, StoredItem } from './steps.js';
+import type { PromptTokens } from './tokens.js';
 import type { WireResponse } from './wire.js';
 
 export type { ScriptHandle, StepError } from './script.js';
+export type { PromptTokens } from './tokens.js';
 
 export interface FakeOpenAIOptions {
   /** Expected bearer key (default `sk-test-fake`). */
   apiKey?: string;
   /** `model` echoed when the request has none (default `gpt-fake`). */
   defaultModel?: string;
-  /** Usage of scripted responses that do not set their own (default 100 in / 20 out). */
-  defaultUsage?: { input_tokens: number; output_tokens: number };
+  /**
+   * Usage of scripted responses that do not set their own. Default: 20 output tokens, and input tokens counted from
+   * what the request carries (see `RecordedRequest.tokens`); an `input_tokens` here replaces that count.
+   */
+  defaultUsage?: { input_tokens?: number; output_tokens?: number };
   /** Called whenever `script()` / `enqueue()` add steps (the harness arms its per-test check there). */
   onScript?: () => void;
   /**
@@ -72,6 +77,12 @@ export interface RecordedRequest {
   aborted: boolean;
   /** Why the fake refused the request (outcome `rejected`). */
   rejection: { status: number; error: ErrorSpec } | null;
+  /**
+   * Input tokens the request carries (instructions + tools + the conversation's items from its last compaction on +
+   * input, ≈ characters / 4) and the part of that prefix the previous request of the conversation sent. Reported
+   * as `usage` unless the step sets `input_tokens`. Zero for a rejected request.
+   */
+  tokens: PromptTokens;
 }
 
 export interface Rejection {

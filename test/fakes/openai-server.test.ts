@@ -13,6 +13,8 @@ import { checkOpenAIAfterEach, perTestCheck } from './openai/test-checks.js';
 import {
   brokenStream,
   CHARS_PER_TOKEN,
+  COMPACTION_ITEM_TOKENS,
+  DEFAULT_MODELS,
   delay,
   type FakeOpenAI,
   hang,
@@ -661,7 +663,7 @@ describe('fake OpenAI: strict input item shapes (400 with the API’s wording)',
     ]);
   });
 
-  it('conversation + previous_response_id is refused', async () => {
+  it('conversation + previous_response_id, and conversation + context_management, are refused', async () => {
     const conversation = fake.createConversation();
     fake.script([text('unused')]);
     const both = await refused(
@@ -673,6 +675,15 @@ describe('fake OpenAI: strict input item shapes (400 with the API’s wording)',
       }),
     );
     expect(both.param).toBe('conversation');
+    const managed = await refused(
+      client.responses.create({
+        model: 'm',
+        conversation: conversation.id,
+        input: 'x',
+        context_management: [{ type: 'compaction', compact_threshold: 200_000 }],
+      }),
+    );
+    expect(managed.param).toBe('context_management');
     expect(fake.remainingSteps()).toBe(1);
   });
 });
@@ -785,12 +796,186 @@ describe('fake OpenAI: input tokens are what the request carries', () => {
     return { usage: last, pending: input };
   }
 
-  it('a 200-turn run crosses 200 000 input tokens', { timeout: 60_000 }, async () => {
+  it('a 200-turn run crosses 200 000 input tokens; compacted, it starts over small', { timeout: 60_000 }, async () => {
     const long = await client.conversations.create({});
-    const { usage } = await toolLoop(long.id, 200, 'do the long task');
+    const { usage, pending } = await toolLoop(long.id, 200, 'do the long task');
     expect(usage?.input_tokens).toBeGreaterThan(200_000);
     // Almost all of it was sent before.
     expect(usage?.input_tokens_details.cached_tokens).toBeGreaterThan(199_000);
+
+    // Compact the history with the owed output, seed a new conversation, go on there.
+    const history = [];
+    for await (const item of client.conversations.items.list(long.id, { order: 'asc', limit: 100 })) {
+      history.push(item);
+    }
+    const compacted = await client.responses.compact({
+      model: 'gpt-6.2-sol',
+      input: [...(history as OpenAI.Responses.ResponseInputItem[]), ...(pending as OpenAI.Responses.ResponseInput)],
+    });
+    expect(compacted.usage.input_tokens).toBeGreaterThan(200_000);
+    const seeded = await client.conversations.create({
+      items: compacted.output as OpenAI.Responses.ResponseInputItem[],
+    });
+    const next = await toolLoop(seeded.id, 2, 'Continue.');
+    expect(next.usage?.input_tokens).toBeLessThan(10_000);
+    expect(fake.requests.at(-1)?.tokens.input).toBe(next.usage?.input_tokens);
+  });
+});
+
+describe('fake OpenAI: compaction', () => {
+  async function historyWithAnsweredCall(): Promise<{
+    conversation: string;
+    items: OpenAI.Responses.ResponseInputItem[];
+  }> {
+    const conversation = await client.conversations.create({});
+    fake.script([toolCalls([{ name: 'read_file', arguments: { path: 'a.ts' }, callId: 'call_a' }]), text('read it')]);
+    await client.responses.create({ model: 'm', conversation: conversation.id, input: 'read a.ts' });
+    await client.responses.create({
+      model: 'm',
+      conversation: conversation.id,
+      input: [
+        { type: 'function_call_output', call_id: 'call_a', output: 'z'.repeat(2000) },
+        { role: 'user', content: 'and summarise it' },
+      ],
+    });
+    const listed = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    return { conversation: conversation.id, items: listed.data as OpenAI.Responses.ResponseInputItem[] };
+  }
+
+  it('responses.compact returns the user messages, then one opaque compaction item', async () => {
+    const { items } = await historyWithAnsweredCall();
+    const compacted = await client.responses.compact({ model: 'gpt-6.2-sol', input: items });
+    expect(compacted).toMatchObject({ object: 'response.compaction', id: expect.stringMatching(/^resp_/) });
+    expect(typeof compacted.created_at).toBe('number');
+    expect(compacted.output.map((item) => item.type)).toEqual(['message', 'message', 'compaction']);
+    expect(compacted.output.slice(0, 2)).toMatchObject([
+      { role: 'user', content: [{ type: 'input_text', text: 'read a.ts' }] },
+      { role: 'user', content: [{ type: 'input_text', text: 'and summarise it' }] },
+    ]);
+    const compaction = compacted.output[2];
+    expect(compaction).toMatchObject({ type: 'compaction', encrypted_content: expect.any(String) });
+    expect(JSON.stringify(compaction)).not.toContain('zzzz');
+    expect(compacted.usage).toMatchObject({ output_tokens: COMPACTION_ITEM_TOKENS });
+    expect(compacted.usage.input_tokens).toBeGreaterThan(500);
+    expect(fake.compactions).toHaveLength(1);
+    expect(fake.compactions[0]).toMatchObject({ status: 200, response: { id: compacted.id } });
+  });
+
+  it('a conversation seeded with the compacted output counts the compaction item as a fixed size', async () => {
+    const { conversation, items } = await historyWithAnsweredCall();
+    const compacted = await client.responses.compact({ model: 'gpt-6.2-sol', input: items });
+    const seeded = await client.conversations.create({
+      items: compacted.output as OpenAI.Responses.ResponseInputItem[],
+    });
+    expect(fake.conversationItems(seeded.id).map((item) => item.type)).toEqual(['message', 'message', 'compaction']);
+    fake.script([text('old'), text('new')]);
+    await client.responses.create({ model: 'm', conversation, input: 'go on' });
+    await client.responses.create({ model: 'm', conversation: seeded.id, input: 'go on' });
+    const [old, fresh] = fake.requests.slice(-2);
+    expect(fresh?.tokens.input).toBe(COMPACTION_ITEM_TOKENS + Math.ceil('go on'.length / CHARS_PER_TOKEN) + 4);
+    expect(old?.tokens.input).toBeGreaterThan(COMPACTION_ITEM_TOKENS / 2);
+    fake.assertDone();
+  });
+
+  it('a compaction item added to a conversation makes the earlier history count as compacted', async () => {
+    const { conversation, items } = await historyWithAnsweredCall();
+    const compacted = await client.responses.compact({ model: 'gpt-6.2-sol', input: items });
+    const compaction = compacted.output.at(-1) as OpenAI.Responses.ResponseCompactionItem;
+    await client.conversations.items.create(conversation, {
+      items: [{ type: 'compaction', id: compaction.id, encrypted_content: compaction.encrypted_content }],
+    });
+    fake.script([text('short')]);
+    await client.responses.create({ model: 'm', conversation, input: 'go on' });
+    expect(fake.requests.at(-1)?.tokens.input).toBe(COMPACTION_ITEM_TOKENS + 2 + 4);
+  });
+
+  it('refuses a compaction item it did not issue', async () => {
+    const error = await refused(
+      client.conversations.create({ items: [{ type: 'compaction', encrypted_content: 'gAAAAB-made-up' }] }),
+    );
+    expect(error).toMatchObject({ param: 'items[0].encrypted_content' });
+    const asInput = await refused(
+      client.responses.create({ model: 'm', input: [{ type: 'compaction', encrypted_content: 'gAAAAB-made-up' }] }),
+    );
+    expect(asInput.param).toBe('input[0].encrypted_content');
+  });
+
+  it('refuses conversation on compact (not a parameter), a missing model, and a call left without output', async () => {
+    const { conversation, items } = await historyWithAnsweredCall();
+    const withConversation = await refused(client.responses.compact({ model: 'gpt-6.2-sol', conversation } as never));
+    expect(withConversation.message).toBe("400 Unknown parameter: 'conversation'.");
+    const noModel = await refused(client.responses.compact({ input: items } as never));
+    expect(noModel).toMatchObject({ param: 'model', code: 'missing_required_parameter' });
+    const pending = await refused(
+      client.responses.compact({
+        model: 'gpt-6.2-sol',
+        input: [
+          { role: 'user', content: 'x' },
+          { type: 'function_call', call_id: 'call_open', name: 'read_file', arguments: '{}' },
+        ],
+      }),
+    );
+    expect(pending.message).toBe('400 No tool output found for function call call_open.');
+    expect(fake.compactions.map((c) => c.status)).toEqual([400, 400, 400]);
+    expect(fake.rejections.map((r) => r.path)).toEqual([
+      '/v1/responses/compact',
+      '/v1/responses/compact',
+      '/v1/responses/compact',
+    ]);
+  });
+});
+
+describe('fake OpenAI: models and keys', () => {
+  it('GET /v1/models/{model} knows the current models and 404s the rest', async () => {
+    await expect(client.models.retrieve('gpt-6.2-sol')).resolves.toEqual({
+      id: 'gpt-6.2-sol',
+      object: 'model',
+      created: expect.any(Number),
+      owned_by: 'system',
+    });
+    for (const id of DEFAULT_MODELS) await expect(client.models.retrieve(id)).resolves.toMatchObject({ id });
+    expect(DEFAULT_MODELS).toEqual(expect.arrayContaining(['gpt-6.2-sol', 'gpt-6.1-sol', 'gpt-6.2-astra']));
+    const gone = await client.models.retrieve('gpt-5').catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(NotFoundError);
+    expect(gone).toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+      message: '404 The model `gpt-5` does not exist or you do not have access to it.',
+    });
+    const ids = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual([...DEFAULT_MODELS]);
+  });
+
+  it('the list of models is configurable', async () => {
+    const own = await startFakeOpenAI({ models: ['gpt-7-nova'] });
+    const ownClient = new OpenAI({ apiKey: own.apiKey, baseURL: own.url });
+    await expect(ownClient.models.retrieve('gpt-7-nova')).resolves.toMatchObject({ id: 'gpt-7-nova' });
+    await expect(ownClient.models.retrieve('gpt-6.2-sol')).rejects.toBeInstanceOf(NotFoundError);
+    await own.close();
+  });
+
+  it('every route answers 401 invalid_api_key to a wrong key', async () => {
+    const conversation = fake.createConversation();
+    const wrong = new OpenAI({ apiKey: 'sk-wrong', baseURL: fake.url, maxRetries: 0 });
+    const calls: Array<() => Promise<unknown>> = [
+      () => wrong.conversations.create({}),
+      () => wrong.conversations.retrieve(conversation.id),
+      () => wrong.conversations.items.list(conversation.id),
+      () => wrong.conversations.items.create(conversation.id, { items: [] }),
+      () => wrong.responses.create({ model: 'm', input: 'x' }),
+      () => wrong.responses.retrieve('resp_x'),
+      () => wrong.responses.compact({ model: 'gpt-6.2-sol', input: 'x' }),
+      () => wrong.models.retrieve('gpt-6.2-sol'),
+      () => wrong.models.list(),
+    ];
+    for (const call of calls) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthenticationError);
+      expect(error).toMatchObject({ status: 401, code: 'invalid_api_key' });
+    }
+    expect(fake.requests).toHaveLength(0);
+    expect(fake.compactions).toHaveLength(0);
   });
 });
 

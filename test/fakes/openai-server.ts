@@ -8,13 +8,17 @@
  * when the response completes.
  *
  * Before a step is consumed the fake refuses, with the API's 400, what the API refuses (./openai/protocol.ts):
- * input items of the wrong shape, an output for an unknown call, a function call left without output. A refused
- * request consumes no step, appends nothing and is listed in `fake.rejections`, which `assertDone()` /
- * `takeProblems()` report.
+ * input items of the wrong shape, an output for an unknown call, a function call left without output, a forged
+ * compaction item, `context_management` with `conversation`. A refused request consumes no step, appends nothing
+ * and is listed in `fake.rejections`, which `assertDone()` / `takeProblems()` report.
+ *
+ * Also served: `POST /v1/responses/compact` (./openai/compaction.ts), `GET /v1/models[/{id}]`, the conversation
+ * routes. Every route answers 401 `invalid_api_key` to a wrong bearer key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CompactionIssuer, compact, type RecordedCompaction } from './openai/compaction.js';
 import { conversationRoute, createConversationRoute } from './openai/conversation-routes.js';
 import { ConversationStore, type StoredConversation } from './openai/conversations.js';
 import {
@@ -32,6 +36,7 @@ import {
   writeBroken,
   writeSse,
 } from './openai/http.js';
+import { DEFAULT_MODELS, modelsRoute } from './openai/models.js';
 import { checkCallPairing, checkItemCount, type Parsed, parseItems } from './openai/protocol.js';
 import { describeStepError, type ScriptHandle, ScriptQueue, type StepError } from './openai/script.js';
 import type { ErrorSpec, FinalStatus, StepResult, StoredItem } from './openai/steps.js';
@@ -59,6 +64,7 @@ import {
 } from './openai/wire.js';
 
 export type { ItemList, StoredConversation } from './openai/conversations.js';
+export { DEFAULT_MODELS } from './openai/models.js';
 export * from './openai/steps.js';
 export { CHARS_PER_TOKEN, COMPACTION_ITEM_TOKENS } from './openai/tokens.js';
 export type * from './openai/types.js';
@@ -77,15 +83,18 @@ class FakeOpenAIServer implements FakeOpenAI {
   readonly unexpectedCalls: UnexpectedCall[] = [];
   readonly stepErrors: StepError[] = [];
   readonly rejections: Rejection[] = [];
+  readonly compactions: RecordedCompaction[] = [];
   readonly httpLog: HttpLogEntry[] = [];
   url = '';
   readonly #server: Server;
   readonly #defaultModel: string;
   readonly #defaultUsage: { input?: number; output: number };
   readonly #retryAfterMs: number | null;
+  readonly #models: readonly string[];
   readonly #onScript: (() => void) | undefined;
   readonly #ids = new IdGenerator();
   readonly #store = new ConversationStore(this.#ids);
+  readonly #issuer = new CompactionIssuer(this.#ids);
   readonly #responses = new Map<string, WireResponse>();
   /** The prompt segments of the last accepted request of each conversation (for `cached_tokens`). */
   readonly #lastPrompt = new Map<string, Segment[]>();
@@ -101,6 +110,7 @@ class FakeOpenAIServer implements FakeOpenAI {
     this.#defaultModel = options.defaultModel ?? 'gpt-fake';
     this.#defaultUsage = { output: options.defaultUsage?.output_tokens ?? 20 };
     if (options.defaultUsage?.input_tokens !== undefined) this.#defaultUsage.input = options.defaultUsage.input_tokens;
+    this.#models = options.models ?? DEFAULT_MODELS;
     this.#onScript = options.onScript;
     this.#retryAfterMs = options.retryAfterMs === undefined ? 0 : options.retryAfterMs;
     this.#server = createServer((req, res) => {
@@ -217,9 +227,11 @@ class FakeOpenAIServer implements FakeOpenAI {
     this.unexpectedCalls.length = 0;
     this.stepErrors.length = 0;
     this.rejections.length = 0;
+    this.compactions.length = 0;
     this.httpLog.length = 0;
     this.#aborted = 0;
     this.#store.clear();
+    this.#issuer.clear();
     this.#responses.clear();
     this.#lastPrompt.clear();
   }
@@ -295,13 +307,14 @@ class FakeOpenAIServer implements FakeOpenAI {
 
   /** Returns a JSON reply, or null when the handler answers (or deliberately does not answer) itself. */
   async #route(ex: Exchange, method: string, url: URL): Promise<Reply | null> {
-    if (ex.req.headers.authorization !== `Bearer ${this.apiKey}`) {
-      const key = ex.req.headers.authorization?.replace(/^Bearer /, '') ?? '';
-      return errorReply(401, {
-        message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        type: 'invalid_request_error',
-        code: 'invalid_api_key',
-      });
+    const authorization = ex.req.headers.authorization;
+    if (authorization !== `Bearer ${this.apiKey}`) {
+      const key = authorization?.replace(/^Bearer /, '') ?? '';
+      const message =
+        authorization === undefined
+          ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." // (unverified)
+          : `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+      return errorReply(401, { message, type: 'invalid_request_error', code: 'invalid_api_key' });
     }
     const raw = await readBody(ex.req);
     let body: unknown = {};
@@ -324,10 +337,14 @@ class FakeOpenAIServer implements FakeOpenAI {
     } else if (segments.length === 1 && method === 'POST' && resource === 'responses') {
       await this.#createResponse(ex, body);
       return null;
+    } else if (segments.length === 2 && method === 'POST' && resource === 'responses' && id === 'compact') {
+      reply = this.#compact(body);
     } else if (segments.length === 2 && method === 'GET' && resource === 'responses' && id !== undefined) {
       const stored = this.#responses.get(id);
       if (stored) return { status: 200, body: stored };
       return errorReply(404, { message: `Response with id '${id}' not found.`, param: 'response_id' });
+    } else if (segments.length <= 2 && resource === 'models') {
+      reply = modelsRoute(this.#models, method, id);
     }
     if (reply) {
       if (reply.status === 400) this.#reject(method, ex.entry.path, null, reply);
@@ -343,11 +360,32 @@ class FakeOpenAIServer implements FakeOpenAI {
     this.rejections.push({ method, path, requestIndex, status: reply.status, error });
   }
 
-  /** `items` of the conversation routes: at most 20, each of the right shape. */
+  /** `items` of the conversation routes: at most 20, each of the right shape, compaction items issued here. */
   #validateItems(items: unknown): Parsed {
     const tooMany = checkItemCount(items);
     if (tooMany) return { ok: false, error: tooMany };
-    return parseItems(items, 'items');
+    const parsed = parseItems(items, 'items');
+    if (!parsed.ok) return parsed;
+    const forged = this.#issuer.verify(parsed.items, 'items');
+    return forged ? { ok: false, error: forged } : parsed;
+  }
+
+  #compact(rawBody: unknown): Reply {
+    const body = isRecord(rawBody) ? rawBody : {};
+    const parsed = parseItems(body.input, 'input');
+    const outcome = compact(body, parsed, this.#issuer, this.#ids, (items) => checkCallPairing([], items));
+    const record: RecordedCompaction = {
+      body: structuredClone(body),
+      inputItems: parsed.ok ? parsed.items : [],
+      status: outcome.ok ? 200 : outcome.status,
+    };
+    this.compactions.push(record);
+    if (!outcome.ok) {
+      record.error = outcome.error;
+      return errorReply(outcome.status, outcome.error);
+    }
+    record.response = structuredClone(outcome.response);
+    return { status: 200, body: outcome.response };
   }
 
   /** Why the API would refuse this `POST /responses` (400), or null. */
@@ -360,7 +398,24 @@ class FakeOpenAIServer implements FakeOpenAI {
       const message = "Parameters 'previous_response_id' and 'conversation' cannot be used together.";
       return { message, param: 'conversation' };
     }
+    if (conversation && body.context_management !== undefined && body.context_management !== null) {
+      // Server-side compaction is documented for input arrays and previous_response_id chains, not for
+      // conversations (platform notes §6). The fake refuses the combination so the bot cannot rely on it; the
+      // wording is the fake's own (unverified).
+      const message = "Parameter 'context_management' is not supported together with 'conversation'.";
+      return { message, param: 'context_management', code: 'unsupported_parameter' };
+    }
     if (!parsed.ok) return parsed.error;
+    if (conversation) {
+      const trigger = parsed.items.findIndex((item) => item.type === 'compaction_trigger');
+      if (trigger >= 0) {
+        // Same as context_management: compacting a stored conversation in place is not documented (unverified).
+        const message = "Item type 'compaction_trigger' is not supported together with 'conversation'.";
+        return { message, param: `input[${trigger}].type`, code: 'unsupported_parameter' };
+      }
+    }
+    const forged = this.#issuer.verify(parsed.items, 'input');
+    if (forged) return forged;
     // With previous_response_id the context is a stored response chain, which the fake does not keep: no pairing.
     if (!conversation && body.previous_response_id) return null;
     return checkCallPairing(conversation?.items ?? [], parsed.items);

@@ -1,10 +1,12 @@
 /** Public types of the fake OpenAI server (see ../openai-server.ts). */
 import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
+import type { RecordedCompaction } from './compaction.js';
 import type { ScriptHandle, StepError } from './script.js';
 import type { ErrorSpec, StepResult, StoredItem } from './steps.js';
 import type { PromptTokens } from './tokens.js';
 import type { WireResponse } from './wire.js';
 
+export type { RecordedCompaction } from './compaction.js';
 export type { ScriptHandle, StepError } from './script.js';
 export type { PromptTokens } from './tokens.js';
 
@@ -18,6 +20,8 @@ export interface FakeOpenAIOptions {
    * what the request carries (see `RecordedRequest.tokens`); an `input_tokens` here replaces that count.
    */
   defaultUsage?: { input_tokens?: number; output_tokens?: number };
+  /** Ids `GET /v1/models/{model}` knows (default `DEFAULT_MODELS`: gpt-6.2-sol, gpt-6.1-sol, gpt-6-sol, gpt-6.2-astra). */
+  models?: readonly string[];
   /** Called whenever `script()` / `enqueue()` add steps (the harness arms its per-test check there). */
   onScript?: () => void;
   /**
@@ -123,6 +127,8 @@ export interface FakeOpenAI {
    * protocol, a bad parameter). Scripted errors are not listed. A client defect, so `problems()` reports them.
    */
   readonly rejections: readonly Rejection[];
+  /** Every `POST /v1/responses/compact`, in arrival order. */
+  readonly compactions: readonly RecordedCompaction[];
   /** Every HTTP request (all routes) with its status. */
   readonly httpLog: readonly HttpLogEntry[];
   /** How many requests the client abandoned before the fake finished answering. */

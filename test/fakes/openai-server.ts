@@ -2,16 +2,25 @@
  * Loopback fake of the OpenAI Responses + Conversations API for integration tests that drive the real `openai`
  * SDK: `new OpenAI({apiKey: fake.apiKey, baseURL: fake.url})`. Wire shapes follow docs/platform-notes.md §1.
  *
- * Each `POST /v1/responses` consumes the next scripted step (`fake.enqueue(text('done'))`); when the script is
+ * Each `POST /v1/responses` consumes the next scripted step (`fake.script([text('done')])`); when the script is
  * exhausted the fake answers 500 (`x-should-retry: false`) and records the call in `fake.unexpectedCalls`.
  * With `conversation`, the request's input items and the output items are appended to the conversation only
  * when the response completes.
+ *
+ * Before a step is consumed the fake refuses, with the API's 400, what the API refuses (./openai/protocol.ts):
+ * input items of the wrong shape, an output for an unknown call, a function call left without output, a forged
+ * compaction item, `context_management` with `conversation`. A refused request consumes no step, appends nothing
+ * and is listed in `fake.rejections`, which `assertDone()` / `takeProblems()` report.
+ *
+ * Also served: `POST /v1/responses/compact` (./openai/compaction.ts), `GET /v1/models[/{id}]`, the conversation
+ * routes. Every route answers 401 `invalid_api_key` to a wrong bearer key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CompactionIssuer, compact, type RecordedCompaction } from './openai/compaction.js';
 import { conversationRoute, createConversationRoute } from './openai/conversation-routes.js';
-import { ConversationStore } from './openai/conversations.js';
+import { ConversationStore, type StoredConversation } from './openai/conversations.js';
 import {
   describe,
   type Exchange,
@@ -27,12 +36,17 @@ import {
   writeBroken,
   writeSse,
 } from './openai/http.js';
-import type { FinalStatus, StepResult, StoredItem } from './openai/steps.js';
+import { DEFAULT_MODELS, modelsRoute } from './openai/models.js';
+import { checkCallPairing, checkItemCount, type Parsed, parseItems } from './openai/protocol.js';
+import { describeStepError, type ScriptHandle, ScriptQueue, type StepError } from './openai/script.js';
+import type { ErrorSpec, FinalStatus, StepResult, StoredItem } from './openai/steps.js';
+import { promptSegments, promptTokens, type Segment } from './openai/tokens.js';
 import type {
   FakeOpenAI,
   FakeOpenAIOptions,
   HttpLogEntry,
   RecordedRequest,
+  Rejection,
   Step,
   UnexpectedCall,
 } from './openai/types.js';
@@ -50,7 +64,9 @@ import {
 } from './openai/wire.js';
 
 export type { ItemList, StoredConversation } from './openai/conversations.js';
+export { DEFAULT_MODELS } from './openai/models.js';
 export * from './openai/steps.js';
+export { CHARS_PER_TOKEN, COMPACTION_ITEM_TOKENS } from './openai/tokens.js';
 export type * from './openai/types.js';
 export type { WireResponse } from './openai/wire.js';
 
@@ -65,30 +81,37 @@ class FakeOpenAIServer implements FakeOpenAI {
   readonly apiKey: string;
   readonly requests: RecordedRequest[] = [];
   readonly unexpectedCalls: UnexpectedCall[] = [];
-  readonly stepErrors: Array<{ requestIndex: number; error: unknown }> = [];
+  readonly stepErrors: StepError[] = [];
+  readonly rejections: Rejection[] = [];
+  readonly compactions: RecordedCompaction[] = [];
   readonly httpLog: HttpLogEntry[] = [];
   url = '';
   readonly #server: Server;
   readonly #defaultModel: string;
-  readonly #defaultUsage: { input: number; output: number };
+  readonly #defaultUsage: { input?: number; output: number };
   readonly #retryAfterMs: number | null;
+  readonly #models: readonly string[];
+  readonly #onScript: (() => void) | undefined;
   readonly #ids = new IdGenerator();
   readonly #store = new ConversationStore(this.#ids);
+  readonly #issuer = new CompactionIssuer(this.#ids);
   readonly #responses = new Map<string, WireResponse>();
+  /** The prompt segments of the last accepted request of each conversation (for `cached_tokens`). */
+  readonly #lastPrompt = new Map<string, Segment[]>();
   readonly #sockets = new Set<Socket>();
   readonly #inflight = new Set<AbortController>();
   readonly #waiters = new Set<Waiter>();
-  #queue: Step[] = [];
+  readonly #scripts = new ScriptQueue();
   #aborted = 0;
   #closing = false;
 
   constructor(options: FakeOpenAIOptions) {
     this.apiKey = options.apiKey ?? 'sk-test-fake';
     this.#defaultModel = options.defaultModel ?? 'gpt-fake';
-    this.#defaultUsage = {
-      input: options.defaultUsage?.input_tokens ?? 100,
-      output: options.defaultUsage?.output_tokens ?? 20,
-    };
+    this.#defaultUsage = { output: options.defaultUsage?.output_tokens ?? 20 };
+    if (options.defaultUsage?.input_tokens !== undefined) this.#defaultUsage.input = options.defaultUsage.input_tokens;
+    this.#models = options.models ?? DEFAULT_MODELS;
+    this.#onScript = options.onScript;
     this.#retryAfterMs = options.retryAfterMs === undefined ? 0 : options.retryAfterMs;
     this.#server = createServer((req, res) => {
       void this.#handle(req, res);
@@ -112,20 +135,22 @@ class FakeOpenAIServer implements FakeOpenAI {
     return this.#aborted;
   }
 
-  enqueue(...steps: Step[]): void {
-    this.#queue.push(...steps);
+  enqueue(...steps: Step[]): ScriptHandle {
+    return this.script(steps);
   }
 
-  script(steps: Step[]): void {
-    this.#queue.push(...steps);
+  script(steps: Step[], label?: string): ScriptHandle {
+    const script = this.#scripts.add(steps, label);
+    this.#onScript?.();
+    return script;
   }
 
   clearScript(): void {
-    this.#queue = [];
+    this.#scripts.clear();
   }
 
   remainingSteps(): number {
-    return this.#queue.length;
+    return this.#scripts.remaining();
   }
 
   createConversation(options: { metadata?: Record<string, string>; items?: unknown[] } = {}): { id: string } {
@@ -169,25 +194,46 @@ class FakeOpenAIServer implements FakeOpenAI {
     return this.#waitFor(`${n} aborted request(s)`, () => this.#aborted >= n, timeoutMs);
   }
 
-  assertDone(): void {
-    const problems: string[] = [];
-    if (this.#queue.length > 0) problems.push(`${this.#queue.length} scripted step(s) not consumed`);
+  problems(): string[] {
+    const problems = this.#scripts.leftovers();
+    problems.push(...this.stepErrors.map(describeStepError));
     for (const call of this.unexpectedCalls) problems.push(`unexpected ${call.method} ${call.path}: ${call.reason}`);
-    for (const { requestIndex, error } of this.stepErrors) {
-      problems.push(`step for request #${requestIndex} threw: ${describe(error)}`);
+    for (const rejection of this.rejections) {
+      const which = rejection.requestIndex === null ? '' : ` (request #${rejection.requestIndex})`;
+      problems.push(
+        `refused ${rejection.method} ${rejection.path}${which} with ${rejection.status}: ${rejection.error.message}`,
+      );
     }
+    return problems;
+  }
+
+  takeProblems(): string[] {
+    const problems = this.problems();
+    this.#scripts.clear();
+    this.stepErrors.length = 0;
+    this.unexpectedCalls.length = 0;
+    this.rejections.length = 0;
+    return problems;
+  }
+
+  assertDone(): void {
+    const problems = this.problems();
     if (problems.length > 0) throw new Error(`openai fake: ${problems.join('; ')}`);
   }
 
   reset(): void {
-    this.#queue = [];
+    this.#scripts.clear();
     this.requests.length = 0;
     this.unexpectedCalls.length = 0;
     this.stepErrors.length = 0;
+    this.rejections.length = 0;
+    this.compactions.length = 0;
     this.httpLog.length = 0;
     this.#aborted = 0;
     this.#store.clear();
+    this.#issuer.clear();
     this.#responses.clear();
+    this.#lastPrompt.clear();
   }
 
   async close(): Promise<void> {
@@ -261,13 +307,14 @@ class FakeOpenAIServer implements FakeOpenAI {
 
   /** Returns a JSON reply, or null when the handler answers (or deliberately does not answer) itself. */
   async #route(ex: Exchange, method: string, url: URL): Promise<Reply | null> {
-    if (ex.req.headers.authorization !== `Bearer ${this.apiKey}`) {
-      const key = ex.req.headers.authorization?.replace(/^Bearer /, '') ?? '';
-      return errorReply(401, {
-        message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        type: 'invalid_request_error',
-        code: 'invalid_api_key',
-      });
+    const authorization = ex.req.headers.authorization;
+    if (authorization !== `Bearer ${this.apiKey}`) {
+      const key = authorization?.replace(/^Bearer /, '') ?? '';
+      const message =
+        authorization === undefined
+          ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." // (unverified)
+          : `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+      return errorReply(401, { message, type: 'invalid_request_error', code: 'invalid_api_key' });
     }
     const raw = await readBody(ex.req);
     let body: unknown = {};
@@ -280,32 +327,107 @@ class FakeOpenAIServer implements FakeOpenAI {
     const path = url.pathname.replace(/\/+$/, '');
     const segments = path.startsWith('/v1/') ? path.slice(4).split('/').map(decodeURIComponent) : [];
     const [resource, id, sub, itemId, extra] = segments;
+    const validate = (items: unknown) => this.#validateItems(items);
+    let reply: Reply | null = null;
     if (extra === undefined && resource === 'conversations' && id !== undefined) {
       const suffix = `${sub === undefined ? '' : `/${sub}`}${itemId === undefined ? '' : '/:item'}`;
-      const reply = conversationRoute(this.#store, `${method} ${suffix}`, id, body, url.searchParams, itemId);
-      if (reply) return reply;
-    }
-    if (segments.length === 1 && method === 'POST' && resource === 'conversations') {
-      return createConversationRoute(this.#store, body);
-    }
-    if (segments.length === 1 && method === 'POST' && resource === 'responses') {
+      reply = conversationRoute(this.#store, `${method} ${suffix}`, id, body, url.searchParams, itemId, validate);
+    } else if (segments.length === 1 && method === 'POST' && resource === 'conversations') {
+      reply = createConversationRoute(this.#store, body, validate);
+    } else if (segments.length === 1 && method === 'POST' && resource === 'responses') {
       await this.#createResponse(ex, body);
       return null;
-    }
-    if (segments.length === 2 && method === 'GET' && resource === 'responses' && id !== undefined) {
+    } else if (segments.length === 2 && method === 'POST' && resource === 'responses' && id === 'compact') {
+      reply = this.#compact(body);
+    } else if (segments.length === 2 && method === 'GET' && resource === 'responses' && id !== undefined) {
       const stored = this.#responses.get(id);
       if (stored) return { status: 200, body: stored };
       return errorReply(404, { message: `Response with id '${id}' not found.`, param: 'response_id' });
+    } else if (segments.length <= 2 && resource === 'models') {
+      reply = modelsRoute(this.#models, method, id);
+    }
+    if (reply) {
+      if (reply.status === 400) this.#reject(method, ex.entry.path, null, reply);
+      return reply;
     }
     this.unexpectedCalls.push({ method, path: ex.entry.path, reason: 'no such route in the fake' });
     return errorReply(404, { message: `Invalid URL (${method} ${url.pathname})` });
+  }
+
+  /** Records a 400 the fake gave on its own (a request the API would refuse). */
+  #reject(method: string, path: string, requestIndex: number | null, reply: Reply): void {
+    const error = (reply.body as { error: ErrorSpec }).error;
+    this.rejections.push({ method, path, requestIndex, status: reply.status, error });
+  }
+
+  /** `items` of the conversation routes: at most 20, each of the right shape, compaction items issued here. */
+  #validateItems(items: unknown): Parsed {
+    const tooMany = checkItemCount(items);
+    if (tooMany) return { ok: false, error: tooMany };
+    const parsed = parseItems(items, 'items');
+    if (!parsed.ok) return parsed;
+    const forged = this.#issuer.verify(parsed.items, 'items');
+    return forged ? { ok: false, error: forged } : parsed;
+  }
+
+  #compact(rawBody: unknown): Reply {
+    const body = isRecord(rawBody) ? rawBody : {};
+    const parsed = parseItems(body.input, 'input');
+    const outcome = compact(body, parsed, this.#issuer, this.#ids, (items) => checkCallPairing([], items));
+    const record: RecordedCompaction = {
+      body: structuredClone(body),
+      inputItems: parsed.ok ? parsed.items : [],
+      status: outcome.ok ? 200 : outcome.status,
+    };
+    this.compactions.push(record);
+    if (!outcome.ok) {
+      record.error = outcome.error;
+      return errorReply(outcome.status, outcome.error);
+    }
+    record.response = structuredClone(outcome.response);
+    return { status: 200, body: outcome.response };
+  }
+
+  /** Why the API would refuse this `POST /responses` (400), or null. */
+  #refusal(
+    body: RecordedRequest['body'],
+    conversation: StoredConversation | undefined,
+    parsed: Parsed,
+  ): ErrorSpec | null {
+    if (conversation && body.previous_response_id) {
+      const message = "Parameters 'previous_response_id' and 'conversation' cannot be used together.";
+      return { message, param: 'conversation' };
+    }
+    if (conversation && body.context_management !== undefined && body.context_management !== null) {
+      // Server-side compaction is documented for input arrays and previous_response_id chains, not for
+      // conversations (platform notes §6). The fake refuses the combination so the bot cannot rely on it; the
+      // wording is the fake's own (unverified).
+      const message = "Parameter 'context_management' is not supported together with 'conversation'.";
+      return { message, param: 'context_management', code: 'unsupported_parameter' };
+    }
+    if (!parsed.ok) return parsed.error;
+    if (conversation) {
+      const trigger = parsed.items.findIndex((item) => item.type === 'compaction_trigger');
+      if (trigger >= 0) {
+        // Same as context_management: compacting a stored conversation in place is not documented (unverified).
+        const message = "Item type 'compaction_trigger' is not supported together with 'conversation'.";
+        return { message, param: `input[${trigger}].type`, code: 'unsupported_parameter' };
+      }
+    }
+    const forged = this.#issuer.verify(parsed.items, 'input');
+    if (forged) return forged;
+    // With previous_response_id the context is a stored response chain, which the fake does not keep: no pairing.
+    if (!conversation && body.previous_response_id) return null;
+    return checkCallPairing(conversation?.items ?? [], parsed.items);
   }
 
   async #createResponse(ex: Exchange, rawBody: unknown): Promise<void> {
     const body = (isRecord(rawBody) ? rawBody : {}) as RecordedRequest['body'];
     const conversationId = conversationIdOf(body.conversation);
     const conversation = conversationId === null ? undefined : this.#store.get(conversationId);
-    const inputItems = normalizeInputItems(body.input);
+    const parsed = parseItems(body.input, 'input');
+    // A refused input is still recorded as sent (leniently normalized) so tests can see it.
+    const inputItems = parsed.ok ? parsed.items : normalizeInputItems(body.input);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(ex.req.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -322,43 +444,68 @@ class FakeOpenAIServer implements FakeOpenAI {
       functionCallOutputs: inputItems
         .filter((item) => item.type === 'function_call_output')
         .map((item) => ({ call_id: String(item.call_id), output: item.output })),
-      priorItems: conversation ? structuredClone(conversation.items) : [],
+      priorItems: [],
       outcome: 'pending',
       httpStatus: null,
       responseId: null,
       aborted: ex.entry.aborted,
+      rejection: null,
+      tokens: { input: 0, cached: 0 },
     };
+    // Stored items are never changed once appended: keep references now, copy only when a test reads them (a long
+    // run's history copied on every request is quadratic).
+    const prior = conversation ? [...conversation.items] : [];
+    let priorCopy: StoredItem[] | undefined;
+    Object.defineProperty(record, 'priorItems', {
+      enumerable: true,
+      get: () => {
+        priorCopy ??= structuredClone(prior);
+        return priorCopy;
+      },
+    });
     ex.record = record;
     this.requests.push(record);
     this.#notify();
 
     if (conversationId !== null && !conversation) {
       record.outcome = 'rejected';
-      const message = `Conversation with id '${conversationId}' not found.`;
-      return send(ex, errorReply(404, { message, param: 'conversation' }));
+      const error = { message: `Conversation with id '${conversationId}' not found.`, param: 'conversation' };
+      record.rejection = { status: 404, error };
+      return send(ex, errorReply(404, error));
     }
-    if (conversationId !== null && body.previous_response_id) {
+    const refusal = this.#refusal(body, conversation, parsed);
+    if (refusal) {
       record.outcome = 'rejected';
-      const message = "Parameters 'previous_response_id' and 'conversation' cannot be used together.";
-      return send(ex, errorReply(400, { message, param: 'conversation' }));
+      record.rejection = { status: 400, error: refusal };
+      const reply = errorReply(400, refusal);
+      this.#reject('POST', ex.entry.path, record.index, reply);
+      return send(ex, reply);
     }
+    const segments = promptSegments(body, conversation?.items ?? [], inputItems);
+    record.tokens = promptTokens(segments, conversationId === null ? undefined : this.#lastPrompt.get(conversationId));
+    if (conversationId !== null) this.#lastPrompt.set(conversationId, segments);
+
     const noRetry = { 'x-should-retry': 'false' };
-    const step = this.#queue.shift();
-    if (step === undefined) {
+    const next = this.#scripts.next();
+    if (next === undefined) {
       record.outcome = 'no_step';
       const reason = `no scripted step left for POST /v1/responses (request #${record.index})`;
       this.unexpectedCalls.push({ method: 'POST', path: ex.entry.path, reason });
       const error = { message: `openai fake: ${reason}`, type: 'server_error', code: 'fake_script_exhausted' };
       return send(ex, errorReply(500, error, noRetry));
     }
+    const { step, script } = next;
     let result: StepResult;
     try {
-      result = typeof step === 'function' ? await step(record, structuredClone(record.priorItems)) : step;
+      result = typeof step === 'function' ? await step(record, structuredClone(prior)) : step;
     } catch (error) {
       record.outcome = 'step_threw';
-      this.stepErrors.push({ requestIndex: record.index, error });
+      const stepError: StepError = { requestIndex: record.index, script: script.label, error };
+      script.errors.push(stepError);
+      this.stepErrors.push(stepError);
+      // 400, not 500: the client must not retry into the next step; the test fails on the error itself.
       const message = `openai fake: step function threw: ${describe(error)}`;
-      return send(ex, errorReply(500, { message, type: 'server_error', code: 'fake_step_threw' }, noRetry));
+      return send(ex, errorReply(400, { message, type: 'invalid_request_error', code: 'fake_step_threw' }, noRetry));
     }
     await this.#play(ex, record, result);
   }
@@ -376,7 +523,7 @@ class FakeOpenAIServer implements FakeOpenAI {
       conversationId: record.conversationId,
       output,
       status,
-      usage: result.kind === 'response' ? buildUsage(result.usage, this.#defaultUsage) : undefined,
+      usage: result.kind === 'response' ? buildUsage(result.usage, this.#defaultUsage, record.tokens) : undefined,
       defaultModel: this.#defaultModel,
       ...(result.kind === 'stream_error' ? { error: { code: result.code, message: result.message } } : {}),
     });
@@ -414,6 +561,13 @@ class FakeOpenAIServer implements FakeOpenAI {
         }
         if (record.stream) return writeSse(ex, responseEvents(response), true);
         return send(ex, { status: 200, body: response });
+      }
+      case 'lost_after_append': {
+        if (record.conversationId !== null) {
+          const output = buildOutputItems(result.output, this.#ids) as unknown as StoredItem[];
+          this.#store.append(record.conversationId, [...record.inputItems, ...output]);
+        }
+        return this.#play(ex, record, result.failure);
       }
       case 'broken_stream': {
         record.outcome = 'broken_stream';

@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { type BotOverrides, type RunningBot, startBot } from '../../src/wiring.js';
 import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
 import { DEFAULT_FAKE_GITHUB_TOKEN, type FakeGitHub, startFakeGitHub } from '../fakes/github-server.js';
+import { checkOpenAIAfterEach as checkFakeAfterEach, perTestCheck } from '../fakes/openai/test-checks.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/openai-server.js';
 import {
   DEFAULT_IDS,
@@ -59,9 +60,28 @@ export interface HarnessOptions {
   idleSweep?: { idleMs: number; intervalMs: number };
 }
 
-/** Fakes of Slack, GitHub and OpenAI on loopback, and the real bot (HTTP mode) pointed at them. */
+/**
+ * Fails each test that leaves the OpenAI fake with a problem, then clears it. `startHarness` already does this for
+ * every test that uses the harness; call this next to the `beforeAll` to cover the other tests of a describe too.
+ */
+export function checkOpenAIAfterEach(harness: () => Harness | undefined): void {
+  checkFakeAfterEach(() => harness()?.openai);
+}
+
+/**
+ * Fakes of Slack, GitHub and OpenAI on loopback, and the real bot (HTTP mode) pointed at them. Under vitest, a test
+ * that uses the harness (or scripts the OpenAI fake) fails if it leaves the fake with a step error, an unconsumed
+ * step, an unexpected call or a refused request; the next test then starts clean.
+ */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const [slack, github, openai] = await Promise.all([startFakeSlack(), startFakeGitHub(), startFakeOpenAI()]);
+  let fake: FakeOpenAI | undefined;
+  const arm = perTestCheck(() => fake);
+  const [slack, github, openai] = await Promise.all([
+    startFakeSlack(),
+    startFakeGitHub(),
+    startFakeOpenAI({ onScript: () => arm() }),
+  ]);
+  fake = openai;
   const dir = await mkdtemp(join(tmpdir(), 'ai-dev-flow-'));
   const e2b = options.sandbox === 'e2b' ? await startFakeE2B({ rootDir: join(dir, 'e2b') }) : undefined;
   const sandboxEnv: Record<string, string> = e2b
@@ -112,6 +132,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     botUrl: '',
     logs: () => logText,
     async command(text, opts = {}) {
+      arm();
       const responseId = `R${Math.random().toString(36).slice(2, 10)}`;
       const ack = await sendCommand(harness.botUrl, SIGNING_SECRET, {
         command: '/ai-dev',
@@ -125,6 +146,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return { ack, response };
     },
     async mention(text, opts = {}) {
+      arm();
       const ts = nextTs();
       const base = { channel: opts.channel ?? DEFAULT_IDS.channelId, user: opts.user ?? DEFAULT_IDS.userId, ts };
       const fields = { ...base, text: `<@${DEFAULT_IDS.botUserId}> ${text}`, thread_ts: opts.threadTs };
@@ -136,6 +158,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return ts;
     },
     async reply(threadTs, text, opts = {}) {
+      arm();
       const ts = nextTs();
       await sendEvent(
         harness.botUrl,
@@ -154,6 +177,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return slack.threadMessages(channel, threadTs).map((m) => ({ ts: m.ts, text: m.text ?? '' }));
     },
     async waitForEnd(threadTs, count = 1, channel = DEFAULT_IDS.channelId, timeoutMs = 30_000) {
+      arm();
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const ends = harness.thread(threadTs, channel).filter((m) => TERMINAL.test(m.text));
@@ -169,6 +193,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       );
     },
     click(actionId, threadTs, opts = {}) {
+      arm();
       const channel = opts.channel ?? DEFAULT_IDS.channelId;
       return sendBlockAction(harness.botUrl, SIGNING_SECRET, {
         user: opts.user ?? DEFAULT_IDS.userId,
@@ -181,6 +206,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       });
     },
     async restart(extraEnv = {}, overrides = {}) {
+      arm();
       await harness.bot.stop();
       harness.bot = await boot(extraEnv, overrides);
       harness.botUrl = `http://127.0.0.1:${harness.bot.httpPort}`;

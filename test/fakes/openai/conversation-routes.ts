@@ -1,16 +1,25 @@
 /** `/v1/conversations…` routes of the fake OpenAI server. */
 import { type ConversationStore, ListCursorError, toList } from './conversations.js';
 import { errorReply, isRecord, type Reply } from './http.js';
-import { normalizeInputItems } from './wire.js';
+import type { Parsed } from './protocol.js';
+
+/**
+ * Validates the `items` of `POST /conversations` and `POST /conversations/{id}/items` (shapes, at most 20, compaction
+ * items the fake issued). The function-call pairing is checked by `POST /responses`, not here (unverified whether
+ * the API checks it on these routes).
+ */
+export type ItemsValidator = (items: unknown) => Parsed;
 
 function metadataOf(params: Record<string, unknown>): Record<string, string> | undefined {
   return isRecord(params.metadata) ? (params.metadata as Record<string, string>) : undefined;
 }
 
 /** `POST /v1/conversations {metadata?, items?}`. */
-export function createConversationRoute(store: ConversationStore, body: unknown): Reply {
+export function createConversationRoute(store: ConversationStore, body: unknown, validate: ItemsValidator): Reply {
   const params = isRecord(body) ? body : {};
-  const conversation = store.create({ metadata: metadataOf(params) ?? {}, items: params.items });
+  const parsed = validate(params.items);
+  if (!parsed.ok) return errorReply(400, parsed.error);
+  const conversation = store.create({ metadata: metadataOf(params) ?? {}, items: parsed.items });
   return { status: 200, body: store.view(conversation) };
 }
 
@@ -25,6 +34,7 @@ export function conversationRoute(
   body: unknown,
   query: URLSearchParams,
   itemId: string | undefined,
+  validate: ItemsValidator,
 ): Reply | null {
   const known = ['GET ', 'POST ', 'DELETE ', 'POST /items', 'GET /items', 'GET /items/:item', 'DELETE /items/:item'];
   if (!known.includes(route)) return null;
@@ -46,10 +56,16 @@ export function conversationRoute(
       store.delete(conversationId);
       return { status: 200, body: { id: conversationId, object: 'conversation.deleted', deleted: true } };
     case 'POST /items': {
-      if (!Array.isArray(params.items)) {
-        return errorReply(400, { message: "Missing required parameter: 'items'.", param: 'items' });
+      if (params.items === undefined) {
+        return errorReply(400, {
+          message: "Missing required parameter: 'items'.",
+          param: 'items',
+          code: 'missing_required_parameter',
+        });
       }
-      return { status: 200, body: toList(store.append(conversationId, normalizeInputItems(params.items)), false) };
+      const parsed = validate(params.items);
+      if (!parsed.ok) return errorReply(400, parsed.error);
+      return { status: 200, body: toList(store.append(conversationId, parsed.items), false) };
     }
     case 'GET /items': {
       const order = query.get('order') ?? 'desc';

@@ -3,12 +3,15 @@
  * Each `POST /responses` consumes one step; a step is a `StepResult` or a function that returns one.
  */
 
-/** Token counts a scripted response reports (defaults: the fake's `defaultUsage`, normally 100 in / 20 out). */
+/**
+ * Token counts a scripted response reports. Unset `input_tokens` / `cached_tokens` are what the request carries
+ * (`RecordedRequest.tokens`); unset `output_tokens` is the fake's default (20).
+ */
 export interface UsageSpec {
   input_tokens?: number;
   output_tokens?: number;
   cached_tokens?: number;
-  /** Required by the 6.49 types (`input_tokens_details.cache_write_tokens`); default 0. */
+  /** `input_tokens_details.cache_write_tokens`; default 0. */
   cache_write_tokens?: number;
   reasoning_tokens?: number;
 }
@@ -92,13 +95,21 @@ export interface StreamErrorResult {
   frame: 'documented' | 'wrapped';
 }
 
+/** The server appends input and `output` to the conversation as if it completed, then answers with `failure`. */
+export interface LostAfterAppendResult {
+  kind: 'lost_after_append';
+  output: OutputSpec[];
+  failure: HttpErrorResult | BrokenStreamResult | HangResult | StreamErrorResult;
+}
+
 export type StepResult =
   | ResponseResult
   | HttpErrorResult
   | HangResult
   | DelayResult
   | BrokenStreamResult
-  | StreamErrorResult;
+  | StreamErrorResult
+  | LostAfterAppendResult;
 
 /** A loosely typed stored item (conversation item or normalized input item). */
 export interface StoredItem {
@@ -234,4 +245,16 @@ export function streamError(
   frame: StreamErrorResult['frame'] = 'documented',
 ): StreamErrorResult {
   return { kind: 'stream_error', code, message, frame };
+}
+
+/**
+ * The response is lost after the server stored it: the request's input and `output` are appended to the conversation
+ * (with ids, as a completed response would be), then the client gets `failure` (an HTTP error, a broken stream, a
+ * hang). The client's next request must answer the calls it never saw (`No tool output found…` otherwise).
+ */
+export function lostAfterAppend(
+  output: OutputSpec[] | ResponseResult,
+  failure: HttpErrorResult | BrokenStreamResult | HangResult | StreamErrorResult,
+): LostAfterAppendResult {
+  return { kind: 'lost_after_append', output: Array.isArray(output) ? output : output.output, failure };
 }

@@ -1,6 +1,6 @@
 /**
  * Wire shapes of the fake OpenAI server: ids, item normalization, response objects and SSE event sequences.
- * Event payloads are checked against the `openai` 6.49 type declarations.
+ * Event payloads are checked against the `openai` 7 type declarations.
  */
 import type {
   Response,
@@ -124,13 +124,24 @@ export function buildOutputItems(specs: OutputSpec[], ids: IdGenerator): Respons
   });
 }
 
-export function buildUsage(spec: UsageSpec | undefined, defaults: { input: number; output: number }): ResponseUsage {
-  const input = spec?.input_tokens ?? defaults.input;
+/**
+ * `usage` of a response. Input tokens: the step's `input_tokens`, else the fake's `defaultUsage.input_tokens`, else
+ * what the request carries (`counted`). Cached tokens: the step's `cached_tokens`, else the counted cached prefix
+ * when the input is counted too, else 0.
+ */
+export function buildUsage(
+  spec: UsageSpec | undefined,
+  defaults: { input?: number; output: number },
+  counted: { input: number; cached: number },
+): ResponseUsage {
+  const fixedInput = spec?.input_tokens ?? defaults.input;
+  const input = fixedInput ?? counted.input;
+  const cached = spec?.cached_tokens ?? (fixedInput === undefined ? counted.cached : 0);
   const outputTokens = spec?.output_tokens ?? defaults.output;
   return {
     input_tokens: input,
     input_tokens_details: {
-      cached_tokens: spec?.cached_tokens ?? 0,
+      cached_tokens: cached,
       cache_write_tokens: spec?.cache_write_tokens ?? 0,
     },
     output_tokens: outputTokens,

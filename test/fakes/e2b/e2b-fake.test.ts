@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import {
   AuthenticationError,
   CommandExitError,
@@ -32,6 +34,8 @@ afterEach(async () => {
 afterAll(async () => {
   await fake.close();
 });
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 describe('control plane', () => {
   it('records template, timeout, metadata and envs given at create', async () => {
@@ -349,5 +353,100 @@ describe('sandbox death as the SDK sees it', () => {
     expect(res.status).toBe(401);
     const health = await fetch(`${fake.sandboxUrl}/health`, { headers: { 'E2b-Sandbox-Id': sbx.sandboxId } });
     expect(health.status).toBe(204);
+  });
+});
+
+describe('every command is observable', () => {
+  it('records cmd, args, envs, cwd, user, stdin flag, time, pid and exit of every start, in order', async () => {
+    const sbx = await create({ envs: { LEVEL: 'sandbox' } });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.makeDir(`${home}/repo`);
+    const before = Date.now();
+    await sbx.commands.run('echo one', { envs: { STEP: '1' }, cwd: `${home}/repo`, user: 'root' });
+    const handle = await sbx.commands.run('read line; echo "got $line"', { background: true, stdin: true });
+    await sbx.commands.sendStdin(handle.pid, 'ping\n');
+    await handle.wait();
+    await sbx.commands.run('pwd', { cwd: `${home}/missing` }).catch(() => undefined);
+
+    const commands = fake.commands(sbx.sandboxId);
+    expect(commands.map((c) => c.args.at(-1))).toEqual(['echo one', 'read line; echo "got $line"', 'pwd']);
+    expect(commands[0]).toMatchObject({
+      sandboxId: sbx.sandboxId,
+      cmd: '/bin/bash',
+      args: ['-l', '-c', 'echo one'],
+      envs: { STEP: '1' },
+      cwd: `${home}/repo`,
+      user: 'root',
+      stdin: false,
+      exit: { exitCode: 0, status: 'exit status 0' },
+    });
+    expect(commands[0]?.at.getTime()).toBeGreaterThanOrEqual(before);
+    expect(commands[0]?.pid).toBeGreaterThan(0);
+    expect(commands[1]).toMatchObject({ stdin: true, pid: handle.pid, user: undefined });
+    expect(commands[2]?.cwd).toBe(`${home}/missing`);
+    expect(commands[2]?.pid).toBeUndefined();
+    expect(commands[2]?.error).toMatch(/does not exist/);
+    expect(fake.stdinWrites(sbx.sandboxId).map((w) => [w.pid, Buffer.from(w.data).toString()])).toEqual([
+      [handle.pid, 'ping\n'],
+    ]);
+    // allCommands spans every sandbox, in the order the starts arrived
+    const all = fake.allCommands();
+    expect(all.filter((c) => c.sandboxId === sbx.sandboxId).map((c) => c.seq)).toEqual(commands.map((c) => c.seq));
+    expect(all.map((c) => c.seq)).toEqual([...all.keys()]);
+  });
+
+  it('records every file write with its size, hash and encoding', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/a.txt`, 'A');
+    await sbx.files.write([
+      { path: `${home}/b.txt`, data: 'BB' },
+      { path: 'c.txt', data: 'CCC' },
+    ]);
+    await sbx.files.write(`${home}/d.txt`, 'DDDD', { gzip: true });
+    const writes = fake.fileWrites(sbx.sandboxId);
+    expect(writes.map((w) => [w.path, w.requestedPath, w.size, w.encoding, w.gzip, w.filesInRequest])).toEqual([
+      [`${home}/a.txt`, `${home}/a.txt`, 1, 'multipart', false, 1],
+      [`${home}/b.txt`, `${home}/b.txt`, 2, 'multipart', false, 2],
+      [`${home}/c.txt`, 'c.txt', 3, 'multipart', false, 2],
+      [`${home}/d.txt`, `${home}/d.txt`, 4, 'octet-stream', true, 1],
+    ]);
+    expect(writes[0]?.sha256).toBe(sha256(Buffer.from('A')));
+    expect(await readFile(writes[3]?.contentPath ?? '', 'utf8')).toBe('DDDD');
+  });
+
+  it('scanFor finds a secret in env, args, stdin, written and created files — plain or base64 — and nothing when clean', async () => {
+    const secret = 'ghp_FakeSecret0123456789abcdef';
+    const encoded = Buffer.from(`x-access-token:${secret}`).toString('base64');
+    const clean = await create();
+    await clean.commands.run('echo clean > out.txt');
+    expect(fake.scanFor([secret], { sandboxIds: [clean.sandboxId] })).toEqual([]);
+
+    const sbx = await create({ envs: { AT_CREATE: secret } });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.commands.run('true', { envs: { GITHUB_TOKEN: secret } });
+    await sbx.commands.run(`echo ${encoded} > /dev/null`);
+    const reader = await sbx.commands.run('read line; echo "$line" > from-stdin.txt', {
+      background: true,
+      stdin: true,
+    });
+    await sbx.commands.sendStdin(reader.pid, `${secret}\n`);
+    await reader.wait();
+    await sbx.files.write(`${home}/notes.txt`, `token=${secret}`);
+    await sbx.files.remove(`${home}/notes.txt`); // gone from disk, still seen as written
+
+    const findings = fake.scanFor([secret], { sandboxIds: [sbx.sandboxId] });
+    const where = findings.map((f) => `${f.location}:${f.encoding}:${f.detail.replace(home, '~')}`);
+    expect(where).toEqual([
+      'sandbox-env:plain:env AT_CREATE',
+      'command-env:plain:env GITHUB_TOKEN',
+      'command-args:base64:args[2]',
+      `stdin:plain:pid ${reader.pid}`,
+      'file-write:plain:~/notes.txt',
+      'file:plain:~/from-stdin.txt',
+    ]);
+    expect(findings.every((f) => f.needle === secret && f.sandboxId === sbx.sandboxId)).toBe(true);
+    expect(findings.find((f) => f.location === 'command-env')?.seq).toBe(fake.commands(sbx.sandboxId)[0]?.seq);
+    expect(() => fake.scanFor([''])).toThrow(/non-empty/);
   });
 });

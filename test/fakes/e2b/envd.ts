@@ -17,6 +17,7 @@ import { loadEnvdDescriptors } from './descriptors.js';
 import { handleFiles } from './files.js';
 import { registerFilesystemService } from './filesystem-service.js';
 import { sendEmpty, sendJson } from './http.js';
+import type { Recorder } from './observe.js';
 import { registerProcessService } from './process-service.js';
 import type { SandboxRegistry } from './registry.js';
 import { type EnvdContext, sandboxKey } from './rpc.js';
@@ -52,11 +53,13 @@ export class Envd {
 
   constructor(
     private readonly registry: SandboxRegistry,
+    private readonly recorder: Recorder,
     childPath: string,
   ) {
     const descriptors = loadEnvdDescriptors();
     const context: EnvdContext = {
       childPath,
+      recorder,
       sandboxOf: (ctx) => {
         const sandbox = ctx.values.get(sandboxKey);
         if (!sandbox) throw new ConnectError('e2b fake: request was not routed to a sandbox', Code.Internal);
@@ -127,7 +130,7 @@ export class Envd {
     sandbox.openResponses.add(res);
     res.on('close', () => sandbox.openResponses.delete(res));
     if (url.pathname === '/files') {
-      void handleFiles(sandbox, req, res, url);
+      void handleFiles(sandbox, req, res, url, this.recorder);
       return;
     }
     this.routed.set(req, sandbox);

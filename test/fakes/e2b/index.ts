@@ -24,12 +24,28 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlPlane, type ControlPlaneRequest, type FailRule } from './control-plane.js';
 import { Envd, type EnvdRequest } from './envd.js';
+import {
+  type CommandRecord,
+  type FileWriteRecord,
+  Recorder,
+  type ScanFinding,
+  type ScanOptions,
+  type StdinRecord,
+} from './observe.js';
 import { defaultChildPath } from './process-service.js';
 import { SandboxRegistry } from './registry.js';
 import type { SandboxInfo } from './sandbox.js';
 
 export type { ControlPlaneOp, ControlPlaneRequest, FailRule } from './control-plane.js';
 export type { EnvdRequest } from './envd.js';
+export type {
+  CommandRecord,
+  FileWriteRecord,
+  ScanFinding,
+  ScanLocation,
+  ScanOptions,
+  StdinRecord,
+} from './observe.js';
 export type { SandboxInfo, SandboxState } from './sandbox.js';
 
 export interface FakeE2BOptions {
@@ -69,6 +85,19 @@ export interface FakeE2B {
   readonly requests: ControlPlaneRequest[];
   /** envd calls (RPC + `/files` + `/health`), in order (no token values). */
   readonly envdRequests: EnvdRequest[];
+  /** Every `Process.Start` in one sandbox, in order (refused ones too, with `error`). Copies. */
+  commands(sandboxId: string): CommandRecord[];
+  /** Every `Process.Start` of the fake, in order. Copies. */
+  allCommands(): CommandRecord[];
+  /** `SendInput` payloads (`commands.sendStdin`), in order; all sandboxes unless one is given. Copies. */
+  stdinWrites(sandboxId?: string): StdinRecord[];
+  /** Files written through `POST /files`, in order; all sandboxes unless one is given. Copies. */
+  fileWrites(sandboxId?: string): FileWriteRecord[];
+  /**
+   * Every place a needle appears, plain or base64: command cmd/args/env/cwd, stdin payloads, create-time
+   * envs and metadata, written files (as written) and every file now under a sandbox root. `[]` = clean.
+   */
+  scanFor(needles: string[], options?: ScanOptions): ScanFinding[];
   /** Snapshots of every sandbox ever created (killed ones included). */
   sandboxes(): SandboxInfo[];
   sandbox(id: string): SandboxInfo | undefined;
@@ -119,12 +148,14 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     maxTimeoutMs: options.maxTimeoutMs ?? 86_400_000,
     childPath,
   });
+  // outside every sandbox root (those are `<rootDir>/<sandboxId>`, ids never start with a dot)
+  const recorder = new Recorder(join(rootDir, '.file-writes'));
   const controlPlane = new ControlPlane(registry, apiKey);
   let apiServer: Server | undefined;
   let envd: Envd;
   let envdServer: Server;
   try {
-    envd = new Envd(registry, childPath); // loads the SDK descriptors; throws if they cannot be found
+    envd = new Envd(registry, recorder, childPath); // loads the SDK descriptors; throws if they cannot be found
     apiServer = await listen(controlPlane.handle);
     envdServer = await listen(envd.handle);
   } catch (err) {
@@ -153,6 +184,13 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     rootDir,
     requests: controlPlane.requests,
     envdRequests: envd.requests,
+    commands: (id) => recorder.commands.filter((c) => c.sandboxId === id).map((c) => structuredClone(c)),
+    allCommands: () => recorder.commands.map((c) => structuredClone(c)),
+    stdinWrites: (id) =>
+      recorder.stdin.filter((s) => id === undefined || s.sandboxId === id).map((s) => structuredClone(s)),
+    fileWrites: (id) =>
+      recorder.writes.filter((w) => id === undefined || w.sandboxId === id).map((w) => structuredClone(w)),
+    scanFor: (needles, scanOptions) => recorder.scan(needles, [...registry.sandboxes.values()], scanOptions),
     sandboxes: () => {
       registry.sweep();
       return [...registry.sandboxes.values()].map((s) => s.info());

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  ALL_TRAFFIC,
   AuthenticationError,
   CommandExitError,
   E2B,
@@ -12,7 +13,7 @@ import {
   TimeoutError,
 } from 'e2b';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeE2B, startFakeE2B } from './index.js';
+import { type FakeE2B, type FakeE2BOptions, startFakeE2B } from './index.js';
 
 let fake: FakeE2B;
 const created: Sandbox[] = [];
@@ -34,6 +35,16 @@ afterEach(async () => {
 afterAll(async () => {
   await fake.close();
 });
+
+/** A separate fake for one test (own limits), closed at the end of the test. */
+async function withFake<T>(options: FakeE2BOptions, fn: (own: FakeE2B) => Promise<T>): Promise<T> {
+  const own = await startFakeE2B(options);
+  try {
+    return await fn(own);
+  } finally {
+    await own.close();
+  }
+}
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -448,5 +459,244 @@ describe('every command is observable', () => {
     expect(findings.every((f) => f.needle === secret && f.sandboxId === sbx.sandboxId)).toBe(true);
     expect(findings.find((f) => f.location === 'command-env')?.seq).toBe(fake.commands(sbx.sandboxId)[0]?.seq);
     expect(() => fake.scanFor([''])).toThrow(/non-empty/);
+  });
+});
+
+describe('network rules', () => {
+  it('records allow_internet_access and network exactly as SDK 2.51 sends them', async () => {
+    const sbx = await create({
+      allowInternetAccess: true,
+      network: {
+        allowOut: ['github.com', '*.githubusercontent.com', '140.82.112.0/20', '1.1.1.1'],
+        denyOut: ({ allTraffic }) => [allTraffic],
+        allowPublicTraffic: false,
+      },
+    });
+    const call = fake.requests.filter((r) => r.op === 'create' && r.status === 201).at(-1);
+    expect(call?.body).toMatchObject({
+      allow_internet_access: true,
+      network: {
+        allowOut: ['github.com', '*.githubusercontent.com', '140.82.112.0/20', '1.1.1.1'],
+        denyOut: ['0.0.0.0/0'],
+        allowPublicTraffic: false,
+      },
+    });
+    expect(call?.body).not.toHaveProperty('allowInternetAccess');
+    const net = fake.network(sbx.sandboxId);
+    expect(net).toMatchObject({
+      allowInternetAccess: true,
+      network: {
+        allowOut: ['github.com', '*.githubusercontent.com', '140.82.112.0/20', '1.1.1.1'],
+        denyOut: [ALL_TRAFFIC],
+        allowPublicTraffic: false,
+      },
+      egress: {
+        allowedCidrs: ['140.82.112.0/20', '1.1.1.1/32', '8.8.8.8/32'],
+        allowedDomains: ['github.com', '*.githubusercontent.com'],
+        deniedCidrs: ['0.0.0.0/0'],
+      },
+    });
+    expect(net.history.map((h) => h.source)).toEqual(['create']);
+    const info = await sbx.getInfo();
+    expect(info.allowInternetAccess).toBe(true);
+    expect(info.network).toMatchObject({ allowOut: net.network?.allowOut, denyOut: ['0.0.0.0/0'] });
+
+    const offline = await create({ allowInternetAccess: false });
+    expect(fake.network(offline.sandboxId)).toMatchObject({
+      allowInternetAccess: false,
+      network: undefined,
+      egress: { allowedCidrs: [], allowedDomains: [], deniedCidrs: ['0.0.0.0/0'] },
+    });
+    expect(fake.network((await create()).sandboxId).allowInternetAccess).toBeUndefined();
+  });
+
+  const needsAllTraffic =
+    "When specifying allowed domains in allow out, you must include 'ALL_TRAFFIC' in deny out to block all other traffic.";
+  it.each([
+    [{ denyOut: ['example.com'] }, 'invalid denied CIDR example.com'],
+    [{ denyOut: ['10.0.0.0/33'] }, 'invalid denied CIDR 10.0.0.0/33'],
+    [{ denyOut: ['0.0.0.0'] }, 'invalid denied CIDR 0.0.0.0'],
+    [{ allowOut: ['0.0.0.0/8'] }, 'invalid allowed address 0.0.0.0/8'],
+    [{ allowOut: ['github.com'] }, needsAllTraffic],
+    [{ allowOut: ['github.com'], denyOut: ['8.8.4.4'] }, needsAllTraffic],
+  ])('refuses network %j with 400', async (network, message) => {
+    const before = fake.sandboxes().length;
+    const err = await create({ network }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SandboxError);
+    expect((err as SandboxError).message).toContain(`400: ${message}`);
+    expect(fake.sandboxes()).toHaveLength(before);
+  });
+
+  it('PUT /sandboxes/{id}/network replaces the egress rules, keeps ingress, and validates like create', async () => {
+    const sbx = await create({ network: { allowOut: ['1.1.1.1'], allowPublicTraffic: false } });
+    await sbx.updateNetwork({ allowOut: ['pypi.org', '*.pythonhosted.org'], denyOut: [ALL_TRAFFIC] });
+    const put = fake.requests.filter((r) => r.op === 'network').at(-1);
+    expect(put).toMatchObject({
+      method: 'PUT',
+      path: `/sandboxes/${sbx.sandboxId}/network`,
+      status: 204,
+      body: { allowOut: ['pypi.org', '*.pythonhosted.org'], denyOut: ['0.0.0.0/0'] },
+    });
+    expect(fake.network(sbx.sandboxId).network).toEqual({
+      allowOut: ['pypi.org', '*.pythonhosted.org'],
+      denyOut: ['0.0.0.0/0'],
+      allowPublicTraffic: false,
+    });
+    // the update replaces the whole egress part: omitted lists are cleared; allow_internet_access is snake case
+    await Sandbox.updateNetwork(sbx.sandboxId, { allowInternetAccess: false }, fake.connectionOpts);
+    expect(fake.requests.filter((r) => r.op === 'network').at(-1)?.body).toEqual({ allow_internet_access: false });
+    const net = fake.network(sbx.sandboxId);
+    expect(net).toMatchObject({
+      allowInternetAccess: false,
+      network: { allowPublicTraffic: false },
+      egress: { allowedCidrs: [], allowedDomains: [], deniedCidrs: ['0.0.0.0/0'] },
+    });
+    expect(net.network).not.toHaveProperty('allowOut');
+    expect(net.history.map((h) => h.source)).toEqual(['create', 'update', 'update']);
+
+    await expect(sbx.updateNetwork({ denyOut: ['example.com'] })).rejects.toThrow(
+      '400: invalid denied CIDR example.com',
+    );
+    await sbx.pause();
+    await expect(sbx.updateNetwork({ allowOut: ['1.1.1.1'] })).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+});
+
+describe('lifetime cap (default: the Hobby tier, 1 h)', () => {
+  it('refuses create and connect asking for more than the cap; setTimeout is clamped like the API does', async () => {
+    const tooLong = await create({ timeoutMs: 2 * 3_600_000 }).catch((e: unknown) => e);
+    expect(tooLong).toBeInstanceOf(SandboxError);
+    expect((tooLong as SandboxError).message).toBe('400: Timeout cannot be greater than 1 hours');
+    expect(await create({ timeoutMs: 0 }).catch((e: unknown) => (e as Error).message)).toBe(
+      '400: Timeout must be greater than 0',
+    );
+
+    const sbx = await create({ timeoutMs: 3_600_000 });
+    await expect(Sandbox.connect(sbx.sandboxId, { ...fake.connectionOpts, timeoutMs: 3_600_001 })).rejects.toThrow(
+      '400: Timeout cannot be greater than 1 hours',
+    );
+    await sbx.setTimeout(24 * 3_600_000);
+    const info = fake.sandbox(sbx.sandboxId);
+    expect((info?.endAt.getTime() ?? 0) - (info?.startedAt.getTime() ?? 0)).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it('is configurable (maxTimeoutMs: 24 h, the Pro tier)', async () => {
+    await withFake({ maxTimeoutMs: 86_400_000 }, async (pro) => {
+      const sbx = await Sandbox.create('base', { ...pro.connectionOpts, timeoutMs: 2 * 3_600_000 });
+      expect(pro.sandbox(sbx.sandboxId)?.timeoutMs).toBe(2 * 3_600_000);
+      await expect(Sandbox.create('base', { ...pro.connectionOpts, timeoutMs: 86_400_000 + 1_000 })).rejects.toThrow(
+        '400: Timeout cannot be greater than 24 hours',
+      );
+    });
+  });
+});
+
+describe('pause and resume like E2B', () => {
+  it('pause keeps files and processes; envd refuses while paused; connect resumes; the timeline is recorded', async () => {
+    const sbx = await create({ timeoutMs: 60_000 });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/keep.txt`, 'kept');
+    const bg = await sbx.commands.run('sleep 30', { background: true });
+    expect(await sbx.pause()).toBe(true);
+    expect(fake.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    const listed = await Sandbox.list({ ...fake.connectionOpts, query: { state: ['paused'] } }).nextItems();
+    expect(listed.find((s) => s.sandboxId === sbx.sandboxId)?.state).toBe('paused');
+    expect((await sbx.getInfo()).state).toBe('paused');
+    await expect(sbx.files.read(`${home}/keep.txt`)).rejects.toBeInstanceOf(SandboxError);
+    await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxError);
+    await expect(sbx.setTimeout(60_000)).rejects.toBeInstanceOf(SandboxNotFoundError);
+
+    const resumed = await Sandbox.connect(sbx.sandboxId, { ...fake.connectionOpts, timeoutMs: 120_000 });
+    expect(fake.requests.filter((r) => r.op === 'connect').at(-1)?.status).toBe(201);
+    expect(await resumed.files.read(`${home}/keep.txt`)).toBe('kept');
+    expect((await resumed.commands.list()).map((p) => p.pid)).toContain(bg.pid);
+    expect(fake.sandbox(sbx.sandboxId)?.events.map((e) => [e.event, e.memory])).toEqual([
+      ['created', undefined],
+      ['paused', true],
+      ['resumed', true],
+    ]);
+  });
+
+  it('pause({keepMemory: false}) keeps only the files', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.commands.run('echo on-disk > disk.txt');
+    await sbx.commands.run('sleep 30', { background: true });
+    expect(await sbx.pause({ keepMemory: false })).toBe(true);
+    expect(fake.requests.filter((r) => r.op === 'pause').at(-1)?.body).toEqual({ memory: false });
+    await expect.poll(() => fake.sandbox(sbx.sandboxId)?.runningPids.length, { timeout: 2_000 }).toBe(0);
+    const resumed = await Sandbox.connect(sbx.sandboxId, fake.connectionOpts);
+    expect(await resumed.files.read(`${home}/disk.txt`)).toBe('on-disk\n');
+    expect(await resumed.commands.list()).toEqual([]);
+  });
+
+  it('lifecycle {onTimeout: pause, autoResume}: end of life pauses, the next envd call resumes it', async () => {
+    const sbx = await create({ timeoutMs: 60_000, lifecycle: { onTimeout: 'pause', autoResume: true } });
+    expect(fake.requests.filter((r) => r.op === 'create').at(-1)?.body).toMatchObject({
+      autoPause: true,
+      autoResume: { enabled: true },
+    });
+    expect((await sbx.getInfo()).lifecycle).toEqual({ onTimeout: 'pause', autoResume: true });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/state.txt`, 'before');
+    fake.expire(sbx.sandboxId);
+    expect(fake.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    // the old handle just works: envd traffic resumes the sandbox (for at least 5 minutes)
+    expect((await sbx.commands.run('cat state.txt')).stdout).toBe('before');
+    const info = fake.sandbox(sbx.sandboxId);
+    expect(info?.state).toBe('running');
+    expect(info?.events.map((e) => e.event)).toEqual(['created', 'auto-paused', 'auto-resumed']);
+    expect((info?.endAt.getTime() ?? 0) - Date.now()).toBeGreaterThan(4 * 60_000);
+  });
+
+  it('a concurrency limit counts running sandboxes only: 429 on create and on resume', async () => {
+    await withFake({ maxRunningSandboxes: 2 }, async (own) => {
+      const opts = own.connectionOpts;
+      const a = await Sandbox.create('base', opts);
+      const b = await Sandbox.create('base', opts);
+      const err = await Sandbox.create('base', opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitError);
+      expect((err as Error).message).toContain(
+        "you have reached the maximum number of concurrent E2B sandboxes (2). If you need more, please visit 'https://e2b.dev/docs/billing'",
+      );
+      expect(own.requests.filter((r) => r.op === 'create').map((r) => r.status)).toEqual([201, 201, 429]);
+
+      expect(await a.pause()).toBe(true);
+      const c = await Sandbox.create('base', opts); // a paused sandbox frees its slot
+      await expect(Sandbox.connect(a.sandboxId, opts)).rejects.toBeInstanceOf(RateLimitError);
+      expect(own.sandbox(a.sandboxId)?.state).toBe('paused');
+      await c.kill();
+      expect((await Sandbox.connect(a.sandboxId, opts)).sandboxId).toBe(a.sandboxId);
+      await b.kill();
+    });
+  });
+
+  it('auto-resume at the concurrency limit answers 429 from envd', async () => {
+    await withFake({ maxRunningSandboxes: 1 }, async (own) => {
+      const sbx = await Sandbox.create('base', {
+        ...own.connectionOpts,
+        lifecycle: { onTimeout: 'pause', autoResume: true },
+      });
+      await sbx.pause();
+      await Sandbox.create('base', own.connectionOpts);
+      const res = await fetch(`${own.sandboxUrl}/files?path=x`, {
+        headers: {
+          'E2b-Sandbox-Id': sbx.sandboxId,
+          'X-Access-Token': own.sandbox(sbx.sandboxId)?.envdAccessToken ?? '',
+        },
+      });
+      expect(res.status).toBe(429);
+      expect(await res.json()).toMatchObject({ sandboxId: sbx.sandboxId, code: 429 });
+      expect(own.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    });
+  });
+
+  it("pausedEnvd: 'not-found' answers a paused sandbox like E2B's proxy (502)", async () => {
+    await withFake({ pausedEnvd: 'not-found' }, async (own) => {
+      const sbx = await Sandbox.create('base', own.connectionOpts);
+      await sbx.pause();
+      await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxNotFoundError);
+      await expect(sbx.files.read('x')).rejects.toBeInstanceOf(TimeoutError);
+    });
   });
 });

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlPlane, type ControlPlaneRequest, type FailRule } from './control-plane.js';
 import { Envd, type EnvdRequest } from './envd.js';
+import { egressModel, type NetworkInfo } from './network.js';
 import {
   type CommandRecord,
   type FileWriteRecord,
@@ -39,6 +40,14 @@ import type { SandboxInfo } from './sandbox.js';
 export type { ControlPlaneOp, ControlPlaneRequest, FailRule } from './control-plane.js';
 export type { EnvdRequest } from './envd.js';
 export type {
+  EgressModel,
+  NetworkChange,
+  NetworkInfo,
+  SandboxEgressProxy,
+  SandboxNetworkConfig,
+  SandboxNetworkRule,
+} from './network.js';
+export type {
   CommandRecord,
   FileWriteRecord,
   ScanFinding,
@@ -46,7 +55,7 @@ export type {
   ScanOptions,
   StdinRecord,
 } from './observe.js';
-export type { SandboxInfo, SandboxState } from './sandbox.js';
+export type { SandboxEvent, SandboxInfo, SandboxState } from './sandbox.js';
 
 export interface FakeE2BOptions {
   /** Default `e2b_test_key_0123456789`. */
@@ -57,8 +66,23 @@ export interface FakeE2BOptions {
   rootDir?: string;
   /** Lifetime when create sends no `timeout`; default 300 000 ms. */
   defaultTimeoutMs?: number;
-  /** Largest accepted `timeout`; default 24 h (400 above, like the API). */
+  /**
+   * The team's longest sandbox run (E2B: 1 h Hobby, 24 h Pro); default 3 600 000 (Hobby). create/connect asking
+   * for more → 400 "Timeout cannot be greater than N hours"; setTimeout / connect on a running sandbox are
+   * clamped so it never runs longer than this since it (re)started, like the API.
+   */
   maxTimeoutMs?: number;
+  /**
+   * Running sandboxes allowed at once (E2B: 20 Hobby, 100+ Pro); default 20. Paused ones do not count. Over
+   * it, create and resume (connect, auto-resume) answer 429 "you have reached the maximum number of
+   * concurrent E2B sandboxes (N). …" (the SDK raises `RateLimitError`).
+   */
+  maxRunningSandboxes?: number;
+  /**
+   * envd's answer to a paused sandbox it will not auto-resume: `conflict` (default) 409 "The sandbox is
+   * paused" (SDK `SandboxError`), or `not-found` 502 "The sandbox was not found" — what E2B's proxy answers.
+   */
+  pausedEnvd?: 'conflict' | 'not-found';
   /** PATH of child processes; default the Debian dirs + the dir of the running `node`. */
   childPath?: string;
   /** How often expired sandboxes are swept (besides on every request); default 200 ms. */
@@ -98,6 +122,8 @@ export interface FakeE2B {
    * envs and metadata, written files (as written) and every file now under a sandbox root. `[]` = clean.
    */
   scanFor(needles: string[], options?: ScanOptions): ScanFinding[];
+  /** Network rules as the API got them: `allow_internet_access`, `network`, the firewall model, the history. */
+  network(sandboxId: string): NetworkInfo;
   /** Snapshots of every sandbox ever created (killed ones included). */
   sandboxes(): SandboxInfo[];
   sandbox(id: string): SandboxInfo | undefined;
@@ -145,7 +171,8 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     baseDir: rootDir,
     envdVersion: options.envdVersion ?? '0.6.4',
     defaultTimeoutMs: options.defaultTimeoutMs ?? 300_000,
-    maxTimeoutMs: options.maxTimeoutMs ?? 86_400_000,
+    maxTimeoutMs: options.maxTimeoutMs ?? 3_600_000,
+    maxRunningSandboxes: options.maxRunningSandboxes ?? 20,
     childPath,
   });
   // outside every sandbox root (those are `<rootDir>/<sandboxId>`, ids never start with a dot)
@@ -155,7 +182,8 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
   let envd: Envd;
   let envdServer: Server;
   try {
-    envd = new Envd(registry, recorder, childPath); // loads the SDK descriptors; throws if they cannot be found
+    // loads the SDK descriptors; throws if they cannot be found
+    envd = new Envd(registry, recorder, { childPath, pausedEnvd: options.pausedEnvd ?? 'conflict' });
     apiServer = await listen(controlPlane.handle);
     envdServer = await listen(envd.handle);
   } catch (err) {
@@ -191,6 +219,15 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     fileWrites: (id) =>
       recorder.writes.filter((w) => id === undefined || w.sandboxId === id).map((w) => structuredClone(w)),
     scanFor: (needles, scanOptions) => recorder.scan(needles, [...registry.sandboxes.values()], scanOptions),
+    network: (id) => {
+      const sandbox = must(id);
+      return {
+        allowInternetAccess: sandbox.allowInternetAccess,
+        network: sandbox.network === undefined ? undefined : structuredClone(sandbox.network),
+        egress: egressModel(sandbox.network, sandbox.allowInternetAccess),
+        history: structuredClone(sandbox.networkHistory),
+      };
+    },
     sandboxes: () => {
       registry.sweep();
       return [...registry.sandboxes.values()].map((s) => s.info());

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   ALL_TRAFFIC,
@@ -698,5 +698,37 @@ describe('pause and resume like E2B', () => {
       await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxNotFoundError);
       await expect(sbx.files.read('x')).rejects.toBeInstanceOf(TimeoutError);
     });
+  });
+});
+
+describe('large uploads', () => {
+  const SIZE = 50 * 1024 * 1024;
+
+  it('a 50 MB file written alone arrives intact', { timeout: 60_000 }, async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    const data = randomBytes(SIZE);
+    await sbx.files.write(`${home}/repo.bundle`, data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+    expect(sha256(await readFile(`${home}/repo.bundle`))).toBe(sha256(data));
+    const back = await sbx.files.read(`${home}/repo.bundle`, { format: 'bytes' });
+    expect(back.length).toBe(SIZE);
+    expect(sha256(back)).toBe(sha256(data));
+    expect(fake.fileWrites(sbx.sandboxId).at(-1)).toMatchObject({ size: SIZE, sha256: sha256(data) });
+  });
+
+  it('a 50 MB file in a batch write arrives intact, next to the others', { timeout: 60_000 }, async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    const data = randomBytes(SIZE);
+    const before = fake.envdRequests.length;
+    await sbx.files.write([
+      { path: `${home}/a.txt`, data: 'small' },
+      { path: `${home}/big/repo.bundle`, data: new Blob([data]) },
+      { path: `${home}/z.txt`, data: 'tail' },
+    ]);
+    expect(fake.envdRequests.slice(before).filter((r) => r.path === '/files' && r.method === 'POST')).toHaveLength(1);
+    expect(sha256(await readFile(`${home}/big/repo.bundle`))).toBe(sha256(data));
+    expect(await readFile(`${home}/a.txt`, 'utf8')).toBe('small');
+    expect(await readFile(`${home}/z.txt`, 'utf8')).toBe('tail');
   });
 });

@@ -1,9 +1,12 @@
 /**
  * The E2B control plane (base URL = `apiUrl`): `X-API-KEY` auth, JSON bodies, error body `{code, message}`
- * (the SDK tests `body.code === 404`).
+ * (the SDK tests `body.code === 404`). Statuses and messages of refusals follow E2B's API server; see
+ * api-error.ts for the source.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, maxTimeoutMessage, notFoundMessage } from './api-error.js';
 import { queryOf, readBody, sendEmpty, sendJson } from './http.js';
+import { applyEgressUpdate, networkForInfo, parseCreateNetwork, parseNetworkUpdate } from './network.js';
 import type { SandboxRegistry } from './registry.js';
 import type { FakeSandbox } from './sandbox.js';
 
@@ -15,6 +18,7 @@ export type ControlPlaneOp =
   | 'kill'
   | 'timeout'
   | 'pause'
+  | 'network'
   | 'metrics'
   | 'unknown';
 
@@ -62,11 +66,12 @@ function route(method: string, path: string): Route {
   if (m?.[1] && method === 'POST') return { op: 'connect', sandboxId: decodeURIComponent(m[1]) };
   m = /^\/sandboxes\/([^/]+)\/resume$/.exec(path);
   if (m?.[1] && method === 'POST') return { op: 'connect', sandboxId: decodeURIComponent(m[1]) };
-  m = /^\/sandboxes\/([^/]+)\/(timeout|pause|metrics)$/.exec(path);
+  m = /^\/sandboxes\/([^/]+)\/(timeout|pause|network|metrics)$/.exec(path);
   if (m?.[1] && m[2]) {
     const sandboxId = decodeURIComponent(m[1]);
     if (m[2] === 'timeout' && method === 'POST') return { op: 'timeout', sandboxId };
     if (m[2] === 'pause' && method === 'POST') return { op: 'pause', sandboxId };
+    if (m[2] === 'network' && method === 'PUT') return { op: 'network', sandboxId };
     if (m[2] === 'metrics' && method === 'GET') return { op: 'metrics', sandboxId };
     return { op: 'unknown', sandboxId };
   }
@@ -79,17 +84,14 @@ function route(method: string, path: string): Route {
   return { op: 'unknown' };
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+function notFound(id: string): ApiError {
+  return new ApiError(404, notFoundMessage(id));
 }
 
-function notFound(id: string): ApiError {
-  return new ApiError(404, `sandbox "${id}" doesn't exist or you don't have access to it`);
+function optionalBoolean(value: unknown, field: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new ApiError(400, `Error when parsing request: ${field} must be a boolean`);
+  return value;
 }
 
 function asStringRecord(value: unknown, field: string): Record<string, string> {
@@ -191,82 +193,142 @@ export class ControlPlane {
     url: URL,
   ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const obj = (body ?? {}) as Record<string, unknown>;
-    const live = (id: string | undefined): FakeSandbox => {
+    const known = (id: string | undefined): FakeSandbox => {
       const sandbox = id ? this.registry.get(id) : undefined;
       if (!sandbox || sandbox.state === 'killed') throw notFound(id ?? '');
       return sandbox;
     };
+    /** What the API's running-sandbox store holds: a paused sandbox is only a snapshot there (404). */
+    const running = (id: string | undefined): FakeSandbox => {
+      const sandbox = known(id);
+      if (sandbox.state !== 'running') throw notFound(id ?? '');
+      return sandbox;
+    };
     switch (op) {
-      case 'create': {
-        const templateId = obj.templateID;
-        if (typeof templateId !== 'string' || templateId === '') throw new ApiError(400, 'templateID is required');
-        const timeoutMs = this.timeoutOf(obj.timeout);
-        const sandbox = this.registry.create({
-          templateId,
-          metadata: asStringRecord(obj.metadata, 'metadata'),
-          envVars: asStringRecord(obj.envVars, 'envVars'),
-          timeoutMs,
-          autoPause: obj.autoPause === true,
-        });
-        return { status: 201, body: this.connectBody(sandbox) };
-      }
+      case 'create':
+        return { status: 201, body: this.connectBody(this.create(obj)) };
       case 'connect': {
-        const sandbox = live(sandboxId);
-        const timeoutMs = this.timeoutOf(obj.timeout);
-        sandbox.connectCount += 1;
+        const requested = this.timeoutOf(obj.timeout, 'connect');
+        const sandbox = known(sandboxId);
+        const memory = optionalBoolean(obj.memory, 'memory');
         if (sandbox.state === 'paused') {
-          sandbox.resume(timeoutMs ?? this.registry.options.defaultTimeoutMs);
+          this.registry.resume(sandbox, requested ?? this.registry.options.defaultTimeoutMs, {
+            auto: false,
+            memory: memory !== false,
+          });
+          sandbox.connectCount += 1;
           return { status: 201, body: this.connectBody(sandbox) };
         }
-        if (timeoutMs !== undefined) {
-          const wanted = Date.now() + timeoutMs;
-          if (wanted > sandbox.endAt.getTime()) {
-            sandbox.endAt = new Date(wanted);
-            sandbox.timeoutMs = timeoutMs;
-          }
-        }
+        sandbox.connectCount += 1;
+        if (requested !== undefined) this.registry.keepAlive(sandbox, requested, false);
         return { status: 200, body: this.connectBody(sandbox) };
       }
       case 'list':
         return this.list(url);
       case 'getInfo':
-        return { status: 200, body: this.detail(live(sandboxId), true) };
+        return { status: 200, body: this.detail(known(sandboxId), true) };
       case 'kill':
-        live(sandboxId).terminate('killed');
+        known(sandboxId).terminate('killed');
         return { status: 204 };
       case 'timeout': {
-        const sandbox = live(sandboxId);
-        if (sandbox.state === 'paused') throw new ApiError(404, `sandbox "${sandboxId}" is paused`);
-        const timeoutMs = this.timeoutOf(obj.timeout);
-        if (timeoutMs === undefined) throw new ApiError(400, 'timeout is required');
-        sandbox.timeoutMs = timeoutMs;
-        sandbox.endAt = new Date(Date.now() + timeoutMs);
+        const sandbox = running(sandboxId);
+        if (typeof obj.timeout !== 'number' || !Number.isInteger(obj.timeout)) {
+          throw new ApiError(400, 'Error when parsing request: timeout must be an integer (seconds)');
+        }
+        // the API takes any length here and clamps it to the cap counted from the (re)start
+        this.registry.keepAlive(sandbox, Math.max(0, obj.timeout) * 1000, true);
         return { status: 204 };
       }
       case 'pause': {
-        const sandbox = live(sandboxId);
-        if (sandbox.state === 'paused') throw new ApiError(409, `sandbox "${sandboxId}" is already paused`);
-        sandbox.pause();
+        const sandbox = known(sandboxId);
+        if (sandbox.state === 'paused') {
+          throw new ApiError(409, `Error pausing sandbox - sandbox '${sandbox.sandboxId}' is already paused`);
+        }
+        const memory = optionalBoolean(obj.memory, 'memory');
+        sandbox.pause({ auto: false, memory: memory !== false });
+        return { status: 204 };
+      }
+      case 'network': {
+        const sandbox = running(sandboxId);
+        const update = parseNetworkUpdate(body);
+        sandbox.network = applyEgressUpdate(sandbox.network, update.egress);
+        if (update.allowInternetAccess !== undefined) sandbox.allowInternetAccess = update.allowInternetAccess;
+        sandbox.networkHistory.push({
+          source: 'update',
+          at: new Date(),
+          allowInternetAccess: update.allowInternetAccess,
+          network: structuredClone(update.egress),
+        });
         return { status: 204 };
       }
       case 'metrics':
-        live(sandboxId);
+        known(sandboxId);
         return { status: 200, body: [] };
       default:
         throw new ApiError(404, 'not found (route not implemented by the e2b fake)');
     }
   }
 
-  private timeoutOf(value: unknown): number | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new ApiError(400, 'timeout must be a non-negative integer (seconds)');
+  private create(obj: Record<string, unknown>): FakeSandbox {
+    const templateId = obj.templateID;
+    if (typeof templateId !== 'string' || templateId === '') throw new ApiError(400, 'templateID is required');
+    const timeoutMs = this.timeoutOf(obj.timeout, 'create');
+    const autoPause = optionalBoolean(obj.autoPause, 'autoPause') ?? false;
+    const autoPauseMemory = optionalBoolean(obj.autoPauseMemory, 'autoPauseMemory') ?? true;
+    let autoResume = false;
+    if (obj.autoResume !== undefined && obj.autoResume !== null) {
+      const enabled = (obj.autoResume as { enabled?: unknown }).enabled;
+      if (typeof obj.autoResume !== 'object' || typeof enabled !== 'boolean') {
+        throw new ApiError(400, 'Error when parsing request: autoResume must be {enabled: boolean}');
+      }
+      autoResume = enabled;
     }
+    if (!autoPauseMemory && !autoPause) {
+      throw new ApiError(400, 'autoPauseMemory=false only applies when autoPause is true.');
+    }
+    if (!autoPauseMemory && autoResume) {
+      throw new ApiError(
+        400,
+        'autoPauseMemory=false (filesystem-only auto-pause) cannot be combined with autoResume: a filesystem-only snapshot cannot be auto-resumed by traffic and must be resumed explicitly.',
+      );
+    }
+    const allowInternetAccess = optionalBoolean(obj.allow_internet_access, 'allow_internet_access');
+    const network = parseCreateNetwork(obj.network);
+    const sandbox = this.registry.create({
+      templateId,
+      metadata: asStringRecord(obj.metadata, 'metadata'),
+      envVars: asStringRecord(obj.envVars, 'envVars'),
+      timeoutMs,
+      autoPause,
+      autoPauseMemory,
+      autoResume,
+      allowInternetAccess,
+      network,
+    });
+    sandbox.networkHistory.push({
+      source: 'create',
+      at: sandbox.createdAt,
+      allowInternetAccess,
+      network: network === undefined ? undefined : structuredClone(network),
+    });
+    return sandbox;
+  }
+
+  /**
+   * `timeout` in seconds → ms. create (infra `validateAndParseTimeout`): must be > 0 and ≤ the cap; connect:
+   * ≤ the cap (0 / absent = no change on a running sandbox, the default lifetime on a paused one).
+   */
+  private timeoutOf(value: unknown, op: 'create' | 'connect'): number | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      throw new ApiError(400, 'Error when parsing request: timeout must be an integer (seconds)');
+    }
+    if (op === 'create' && value <= 0) throw new ApiError(400, 'Timeout must be greater than 0');
     const ms = value * 1000;
     if (ms > this.registry.options.maxTimeoutMs) {
-      throw new ApiError(400, `Timeout cannot be greater than ${this.registry.options.maxTimeoutMs / 3_600_000} hours`);
+      throw new ApiError(400, maxTimeoutMessage(this.registry.options.maxTimeoutMs));
     }
-    return ms;
+    return op === 'connect' && ms <= 0 ? undefined : ms;
   }
 
   private connectBody(sandbox: FakeSandbox) {
@@ -299,7 +361,9 @@ export class ControlPlane {
         ? {
             envdAccessToken: sandbox.envdAccessToken,
             domain: null,
-            lifecycle: { onTimeout: sandbox.autoPause ? 'pause' : 'kill', autoResume: false },
+            lifecycle: { onTimeout: sandbox.autoPause ? 'pause' : 'kill', autoResume: sandbox.autoResume },
+            ...(sandbox.allowInternetAccess !== undefined ? { allowInternetAccess: sandbox.allowInternetAccess } : {}),
+            ...(sandbox.network ? { network: networkForInfo(sandbox.network) } : {}),
           }
         : {}),
     };
@@ -322,8 +386,8 @@ export class ControlPlane {
       .filter((s) => Object.entries(metadataFilter).every(([k, v]) => s.metadata[k] === v))
       .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
     const page = matches.slice(offset, offset + limit);
-    const headers: Record<string, string> =
-      offset + limit < matches.length ? { 'x-next-token': String(offset + limit) } : {};
+    const headers: Record<string, string> = { 'x-total-running': String(this.registry.runningCount()) };
+    if (offset + limit < matches.length) headers['x-next-token'] = String(offset + limit);
     return { status: 200, body: page.map((s) => this.detail(s, false)), headers };
   }
 }

@@ -1,4 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import {
+  ALL_TRAFFIC,
   AuthenticationError,
   CommandExitError,
   E2B,
@@ -10,7 +13,7 @@ import {
   TimeoutError,
 } from 'e2b';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeE2B, startFakeE2B } from './index.js';
+import { type FakeE2B, type FakeE2BOptions, startFakeE2B } from './index.js';
 
 let fake: FakeE2B;
 const created: Sandbox[] = [];
@@ -32,6 +35,18 @@ afterEach(async () => {
 afterAll(async () => {
   await fake.close();
 });
+
+/** A separate fake for one test (own limits), closed at the end of the test. */
+async function withFake<T>(options: FakeE2BOptions, fn: (own: FakeE2B) => Promise<T>): Promise<T> {
+  const own = await startFakeE2B(options);
+  try {
+    return await fn(own);
+  } finally {
+    await own.close();
+  }
+}
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 describe('control plane', () => {
   it('records template, timeout, metadata and envs given at create', async () => {
@@ -349,5 +364,371 @@ describe('sandbox death as the SDK sees it', () => {
     expect(res.status).toBe(401);
     const health = await fetch(`${fake.sandboxUrl}/health`, { headers: { 'E2b-Sandbox-Id': sbx.sandboxId } });
     expect(health.status).toBe(204);
+  });
+});
+
+describe('every command is observable', () => {
+  it('records cmd, args, envs, cwd, user, stdin flag, time, pid and exit of every start, in order', async () => {
+    const sbx = await create({ envs: { LEVEL: 'sandbox' } });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.makeDir(`${home}/repo`);
+    const before = Date.now();
+    await sbx.commands.run('echo one', { envs: { STEP: '1' }, cwd: `${home}/repo`, user: 'root' });
+    const handle = await sbx.commands.run('read line; echo "got $line"', { background: true, stdin: true });
+    await sbx.commands.sendStdin(handle.pid, 'ping\n');
+    await handle.wait();
+    await sbx.commands.run('pwd', { cwd: `${home}/missing` }).catch(() => undefined);
+
+    const commands = fake.commands(sbx.sandboxId);
+    expect(commands.map((c) => c.args.at(-1))).toEqual(['echo one', 'read line; echo "got $line"', 'pwd']);
+    expect(commands[0]).toMatchObject({
+      sandboxId: sbx.sandboxId,
+      cmd: '/bin/bash',
+      args: ['-l', '-c', 'echo one'],
+      envs: { STEP: '1' },
+      cwd: `${home}/repo`,
+      user: 'root',
+      stdin: false,
+      exit: { exitCode: 0, status: 'exit status 0' },
+    });
+    expect(commands[0]?.at.getTime()).toBeGreaterThanOrEqual(before);
+    expect(commands[0]?.pid).toBeGreaterThan(0);
+    expect(commands[1]).toMatchObject({ stdin: true, pid: handle.pid, user: undefined });
+    expect(commands[2]?.cwd).toBe(`${home}/missing`);
+    expect(commands[2]?.pid).toBeUndefined();
+    expect(commands[2]?.error).toMatch(/does not exist/);
+    expect(fake.stdinWrites(sbx.sandboxId).map((w) => [w.pid, Buffer.from(w.data).toString()])).toEqual([
+      [handle.pid, 'ping\n'],
+    ]);
+    // allCommands spans every sandbox, in the order the starts arrived
+    const all = fake.allCommands();
+    expect(all.filter((c) => c.sandboxId === sbx.sandboxId).map((c) => c.seq)).toEqual(commands.map((c) => c.seq));
+    expect(all.map((c) => c.seq)).toEqual([...all.keys()]);
+  });
+
+  it('records every file write with its size, hash and encoding', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/a.txt`, 'A');
+    await sbx.files.write([
+      { path: `${home}/b.txt`, data: 'BB' },
+      { path: 'c.txt', data: 'CCC' },
+    ]);
+    await sbx.files.write(`${home}/d.txt`, 'DDDD', { gzip: true });
+    const writes = fake.fileWrites(sbx.sandboxId);
+    expect(writes.map((w) => [w.path, w.requestedPath, w.size, w.encoding, w.gzip, w.filesInRequest])).toEqual([
+      [`${home}/a.txt`, `${home}/a.txt`, 1, 'multipart', false, 1],
+      [`${home}/b.txt`, `${home}/b.txt`, 2, 'multipart', false, 2],
+      [`${home}/c.txt`, 'c.txt', 3, 'multipart', false, 2],
+      [`${home}/d.txt`, `${home}/d.txt`, 4, 'octet-stream', true, 1],
+    ]);
+    expect(writes[0]?.sha256).toBe(sha256(Buffer.from('A')));
+    expect(await readFile(writes[3]?.contentPath ?? '', 'utf8')).toBe('DDDD');
+  });
+
+  it('scanFor finds a secret in env, args, stdin, written and created files — plain or base64 — and nothing when clean', async () => {
+    const secret = 'ghp_FakeSecret0123456789abcdef';
+    const encoded = Buffer.from(`x-access-token:${secret}`).toString('base64');
+    const clean = await create();
+    await clean.commands.run('echo clean > out.txt');
+    expect(fake.scanFor([secret], { sandboxIds: [clean.sandboxId] })).toEqual([]);
+
+    const sbx = await create({ envs: { AT_CREATE: secret } });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.commands.run('true', { envs: { GITHUB_TOKEN: secret } });
+    await sbx.commands.run(`echo ${encoded} > /dev/null`);
+    const reader = await sbx.commands.run('read line; echo "$line" > from-stdin.txt', {
+      background: true,
+      stdin: true,
+    });
+    await sbx.commands.sendStdin(reader.pid, `${secret}\n`);
+    await reader.wait();
+    await sbx.files.write(`${home}/notes.txt`, `token=${secret}`);
+    await sbx.files.remove(`${home}/notes.txt`); // gone from disk, still seen as written
+
+    const findings = fake.scanFor([secret], { sandboxIds: [sbx.sandboxId] });
+    const where = findings.map((f) => `${f.location}:${f.encoding}:${f.detail.replace(home, '~')}`);
+    expect(where).toEqual([
+      'sandbox-env:plain:env AT_CREATE',
+      'command-env:plain:env GITHUB_TOKEN',
+      'command-args:base64:args[2]',
+      `stdin:plain:pid ${reader.pid}`,
+      'file-write:plain:~/notes.txt',
+      'file:plain:~/from-stdin.txt',
+    ]);
+    expect(findings.every((f) => f.needle === secret && f.sandboxId === sbx.sandboxId)).toBe(true);
+    expect(findings.find((f) => f.location === 'command-env')?.seq).toBe(fake.commands(sbx.sandboxId)[0]?.seq);
+    expect(() => fake.scanFor([''])).toThrow(/non-empty/);
+  });
+});
+
+describe('network rules', () => {
+  it('records allow_internet_access and network exactly as SDK 2.51 sends them', async () => {
+    const sbx = await create({
+      allowInternetAccess: true,
+      network: {
+        allowOut: ['github.com', '*.githubusercontent.com', '140.82.112.0/20', '1.1.1.1'],
+        denyOut: ({ allTraffic }) => [allTraffic],
+        allowPublicTraffic: false,
+      },
+    });
+    const call = fake.requests.filter((r) => r.op === 'create' && r.status === 201).at(-1);
+    expect(call?.body).toMatchObject({
+      allow_internet_access: true,
+      network: {
+        allowOut: ['github.com', '*.githubusercontent.com', '140.82.112.0/20', '1.1.1.1'],
+        denyOut: ['0.0.0.0/0'],
+        allowPublicTraffic: false,
+      },
+    });
+    expect(call?.body).not.toHaveProperty('allowInternetAccess');
+    const net = fake.network(sbx.sandboxId);
+    expect(net).toMatchObject({
+      allowInternetAccess: true,
+      network: {
+        allowOut: ['github.com', '*.githubusercontent.com', '140.82.112.0/20', '1.1.1.1'],
+        denyOut: [ALL_TRAFFIC],
+        allowPublicTraffic: false,
+      },
+      egress: {
+        allowedCidrs: ['140.82.112.0/20', '1.1.1.1/32', '8.8.8.8/32'],
+        allowedDomains: ['github.com', '*.githubusercontent.com'],
+        deniedCidrs: ['0.0.0.0/0'],
+      },
+    });
+    expect(net.history.map((h) => h.source)).toEqual(['create']);
+    const info = await sbx.getInfo();
+    expect(info.allowInternetAccess).toBe(true);
+    expect(info.network).toMatchObject({ allowOut: net.network?.allowOut, denyOut: ['0.0.0.0/0'] });
+
+    const offline = await create({ allowInternetAccess: false });
+    expect(fake.network(offline.sandboxId)).toMatchObject({
+      allowInternetAccess: false,
+      network: undefined,
+      egress: { allowedCidrs: [], allowedDomains: [], deniedCidrs: ['0.0.0.0/0'] },
+    });
+    expect(fake.network((await create()).sandboxId).allowInternetAccess).toBeUndefined();
+  });
+
+  const needsAllTraffic =
+    "When specifying allowed domains in allow out, you must include 'ALL_TRAFFIC' in deny out to block all other traffic.";
+  it.each([
+    [{ denyOut: ['example.com'] }, 'invalid denied CIDR example.com'],
+    [{ denyOut: ['10.0.0.0/33'] }, 'invalid denied CIDR 10.0.0.0/33'],
+    [{ denyOut: ['0.0.0.0'] }, 'invalid denied CIDR 0.0.0.0'],
+    [{ allowOut: ['0.0.0.0/8'] }, 'invalid allowed address 0.0.0.0/8'],
+    [{ allowOut: ['github.com'] }, needsAllTraffic],
+    [{ allowOut: ['github.com'], denyOut: ['8.8.4.4'] }, needsAllTraffic],
+  ])('refuses network %j with 400', async (network, message) => {
+    const before = fake.sandboxes().length;
+    const err = await create({ network }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SandboxError);
+    expect((err as SandboxError).message).toContain(`400: ${message}`);
+    expect(fake.sandboxes()).toHaveLength(before);
+  });
+
+  it('PUT /sandboxes/{id}/network replaces the egress rules, keeps ingress, and validates like create', async () => {
+    const sbx = await create({ network: { allowOut: ['1.1.1.1'], allowPublicTraffic: false } });
+    await sbx.updateNetwork({ allowOut: ['pypi.org', '*.pythonhosted.org'], denyOut: [ALL_TRAFFIC] });
+    const put = fake.requests.filter((r) => r.op === 'network').at(-1);
+    expect(put).toMatchObject({
+      method: 'PUT',
+      path: `/sandboxes/${sbx.sandboxId}/network`,
+      status: 204,
+      body: { allowOut: ['pypi.org', '*.pythonhosted.org'], denyOut: ['0.0.0.0/0'] },
+    });
+    expect(fake.network(sbx.sandboxId).network).toEqual({
+      allowOut: ['pypi.org', '*.pythonhosted.org'],
+      denyOut: ['0.0.0.0/0'],
+      allowPublicTraffic: false,
+    });
+    // the update replaces the whole egress part: omitted lists are cleared; allow_internet_access is snake case
+    await Sandbox.updateNetwork(sbx.sandboxId, { allowInternetAccess: false }, fake.connectionOpts);
+    expect(fake.requests.filter((r) => r.op === 'network').at(-1)?.body).toEqual({ allow_internet_access: false });
+    const net = fake.network(sbx.sandboxId);
+    expect(net).toMatchObject({
+      allowInternetAccess: false,
+      network: { allowPublicTraffic: false },
+      egress: { allowedCidrs: [], allowedDomains: [], deniedCidrs: ['0.0.0.0/0'] },
+    });
+    expect(net.network).not.toHaveProperty('allowOut');
+    expect(net.history.map((h) => h.source)).toEqual(['create', 'update', 'update']);
+
+    await expect(sbx.updateNetwork({ denyOut: ['example.com'] })).rejects.toThrow(
+      '400: invalid denied CIDR example.com',
+    );
+    await sbx.pause();
+    await expect(sbx.updateNetwork({ allowOut: ['1.1.1.1'] })).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+});
+
+describe('lifetime cap (default: the Hobby tier, 1 h)', () => {
+  it('refuses create and connect asking for more than the cap; setTimeout is clamped like the API does', async () => {
+    const tooLong = await create({ timeoutMs: 2 * 3_600_000 }).catch((e: unknown) => e);
+    expect(tooLong).toBeInstanceOf(SandboxError);
+    expect((tooLong as SandboxError).message).toBe('400: Timeout cannot be greater than 1 hours');
+    expect(await create({ timeoutMs: 0 }).catch((e: unknown) => (e as Error).message)).toBe(
+      '400: Timeout must be greater than 0',
+    );
+
+    const sbx = await create({ timeoutMs: 3_600_000 });
+    await expect(Sandbox.connect(sbx.sandboxId, { ...fake.connectionOpts, timeoutMs: 3_600_001 })).rejects.toThrow(
+      '400: Timeout cannot be greater than 1 hours',
+    );
+    await sbx.setTimeout(24 * 3_600_000);
+    const info = fake.sandbox(sbx.sandboxId);
+    expect((info?.endAt.getTime() ?? 0) - (info?.startedAt.getTime() ?? 0)).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it('is configurable (maxTimeoutMs: 24 h, the Pro tier)', async () => {
+    await withFake({ maxTimeoutMs: 86_400_000 }, async (pro) => {
+      const sbx = await Sandbox.create('base', { ...pro.connectionOpts, timeoutMs: 2 * 3_600_000 });
+      expect(pro.sandbox(sbx.sandboxId)?.timeoutMs).toBe(2 * 3_600_000);
+      await expect(Sandbox.create('base', { ...pro.connectionOpts, timeoutMs: 86_400_000 + 1_000 })).rejects.toThrow(
+        '400: Timeout cannot be greater than 24 hours',
+      );
+    });
+  });
+});
+
+describe('pause and resume like E2B', () => {
+  it('pause keeps files and processes; envd refuses while paused; connect resumes; the timeline is recorded', async () => {
+    const sbx = await create({ timeoutMs: 60_000 });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/keep.txt`, 'kept');
+    const bg = await sbx.commands.run('sleep 30', { background: true });
+    expect(await sbx.pause()).toBe(true);
+    expect(fake.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    const listed = await Sandbox.list({ ...fake.connectionOpts, query: { state: ['paused'] } }).nextItems();
+    expect(listed.find((s) => s.sandboxId === sbx.sandboxId)?.state).toBe('paused');
+    expect((await sbx.getInfo()).state).toBe('paused');
+    await expect(sbx.files.read(`${home}/keep.txt`)).rejects.toBeInstanceOf(SandboxError);
+    await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxError);
+    await expect(sbx.setTimeout(60_000)).rejects.toBeInstanceOf(SandboxNotFoundError);
+
+    const resumed = await Sandbox.connect(sbx.sandboxId, { ...fake.connectionOpts, timeoutMs: 120_000 });
+    expect(fake.requests.filter((r) => r.op === 'connect').at(-1)?.status).toBe(201);
+    expect(await resumed.files.read(`${home}/keep.txt`)).toBe('kept');
+    expect((await resumed.commands.list()).map((p) => p.pid)).toContain(bg.pid);
+    expect(fake.sandbox(sbx.sandboxId)?.events.map((e) => [e.event, e.memory])).toEqual([
+      ['created', undefined],
+      ['paused', true],
+      ['resumed', true],
+    ]);
+  });
+
+  it('pause({keepMemory: false}) keeps only the files', async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.commands.run('echo on-disk > disk.txt');
+    await sbx.commands.run('sleep 30', { background: true });
+    expect(await sbx.pause({ keepMemory: false })).toBe(true);
+    expect(fake.requests.filter((r) => r.op === 'pause').at(-1)?.body).toEqual({ memory: false });
+    await expect.poll(() => fake.sandbox(sbx.sandboxId)?.runningPids.length, { timeout: 2_000 }).toBe(0);
+    const resumed = await Sandbox.connect(sbx.sandboxId, fake.connectionOpts);
+    expect(await resumed.files.read(`${home}/disk.txt`)).toBe('on-disk\n');
+    expect(await resumed.commands.list()).toEqual([]);
+  });
+
+  it('lifecycle {onTimeout: pause, autoResume}: end of life pauses, the next envd call resumes it', async () => {
+    const sbx = await create({ timeoutMs: 60_000, lifecycle: { onTimeout: 'pause', autoResume: true } });
+    expect(fake.requests.filter((r) => r.op === 'create').at(-1)?.body).toMatchObject({
+      autoPause: true,
+      autoResume: { enabled: true },
+    });
+    expect((await sbx.getInfo()).lifecycle).toEqual({ onTimeout: 'pause', autoResume: true });
+    const home = fake.homeDir(sbx.sandboxId);
+    await sbx.files.write(`${home}/state.txt`, 'before');
+    fake.expire(sbx.sandboxId);
+    expect(fake.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    // the old handle just works: envd traffic resumes the sandbox (for at least 5 minutes)
+    expect((await sbx.commands.run('cat state.txt')).stdout).toBe('before');
+    const info = fake.sandbox(sbx.sandboxId);
+    expect(info?.state).toBe('running');
+    expect(info?.events.map((e) => e.event)).toEqual(['created', 'auto-paused', 'auto-resumed']);
+    expect((info?.endAt.getTime() ?? 0) - Date.now()).toBeGreaterThan(4 * 60_000);
+  });
+
+  it('a concurrency limit counts running sandboxes only: 429 on create and on resume', async () => {
+    await withFake({ maxRunningSandboxes: 2 }, async (own) => {
+      const opts = own.connectionOpts;
+      const a = await Sandbox.create('base', opts);
+      const b = await Sandbox.create('base', opts);
+      const err = await Sandbox.create('base', opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitError);
+      expect((err as Error).message).toContain(
+        "you have reached the maximum number of concurrent E2B sandboxes (2). If you need more, please visit 'https://e2b.dev/docs/billing'",
+      );
+      expect(own.requests.filter((r) => r.op === 'create').map((r) => r.status)).toEqual([201, 201, 429]);
+
+      expect(await a.pause()).toBe(true);
+      const c = await Sandbox.create('base', opts); // a paused sandbox frees its slot
+      await expect(Sandbox.connect(a.sandboxId, opts)).rejects.toBeInstanceOf(RateLimitError);
+      expect(own.sandbox(a.sandboxId)?.state).toBe('paused');
+      await c.kill();
+      expect((await Sandbox.connect(a.sandboxId, opts)).sandboxId).toBe(a.sandboxId);
+      await b.kill();
+    });
+  });
+
+  it('auto-resume at the concurrency limit answers 429 from envd', async () => {
+    await withFake({ maxRunningSandboxes: 1 }, async (own) => {
+      const sbx = await Sandbox.create('base', {
+        ...own.connectionOpts,
+        lifecycle: { onTimeout: 'pause', autoResume: true },
+      });
+      await sbx.pause();
+      await Sandbox.create('base', own.connectionOpts);
+      const res = await fetch(`${own.sandboxUrl}/files?path=x`, {
+        headers: {
+          'E2b-Sandbox-Id': sbx.sandboxId,
+          'X-Access-Token': own.sandbox(sbx.sandboxId)?.envdAccessToken ?? '',
+        },
+      });
+      expect(res.status).toBe(429);
+      expect(await res.json()).toMatchObject({ sandboxId: sbx.sandboxId, code: 429 });
+      expect(own.sandbox(sbx.sandboxId)?.state).toBe('paused');
+    });
+  });
+
+  it("pausedEnvd: 'not-found' answers a paused sandbox like E2B's proxy (502)", async () => {
+    await withFake({ pausedEnvd: 'not-found' }, async (own) => {
+      const sbx = await Sandbox.create('base', own.connectionOpts);
+      await sbx.pause();
+      await expect(sbx.commands.run('echo x')).rejects.toBeInstanceOf(SandboxNotFoundError);
+      await expect(sbx.files.read('x')).rejects.toBeInstanceOf(TimeoutError);
+    });
+  });
+});
+
+describe('large uploads', () => {
+  const SIZE = 50 * 1024 * 1024;
+
+  it('a 50 MB file written alone arrives intact', { timeout: 60_000 }, async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    const data = randomBytes(SIZE);
+    await sbx.files.write(`${home}/repo.bundle`, data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+    expect(sha256(await readFile(`${home}/repo.bundle`))).toBe(sha256(data));
+    const back = await sbx.files.read(`${home}/repo.bundle`, { format: 'bytes' });
+    expect(back.length).toBe(SIZE);
+    expect(sha256(back)).toBe(sha256(data));
+    expect(fake.fileWrites(sbx.sandboxId).at(-1)).toMatchObject({ size: SIZE, sha256: sha256(data) });
+  });
+
+  it('a 50 MB file in a batch write arrives intact, next to the others', { timeout: 60_000 }, async () => {
+    const sbx = await create();
+    const home = fake.homeDir(sbx.sandboxId);
+    const data = randomBytes(SIZE);
+    const before = fake.envdRequests.length;
+    await sbx.files.write([
+      { path: `${home}/a.txt`, data: 'small' },
+      { path: `${home}/big/repo.bundle`, data: new Blob([data]) },
+      { path: `${home}/z.txt`, data: 'tail' },
+    ]);
+    expect(fake.envdRequests.slice(before).filter((r) => r.path === '/files' && r.method === 'POST')).toHaveLength(1);
+    expect(sha256(await readFile(`${home}/big/repo.bundle`))).toBe(sha256(data));
+    expect(await readFile(`${home}/a.txt`, 'utf8')).toBe('small');
+    expect(await readFile(`${home}/z.txt`, 'utf8')).toBe('tail');
   });
 });

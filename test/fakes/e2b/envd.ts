@@ -4,7 +4,11 @@
  *
  * - unknown / killed / expired sandbox → 502 `{sandboxId, message: 'The sandbox was not found', code: 502}`
  *   (the proxy's answer; the SDK maps it to `TimeoutError`, or `SandboxNotFoundError` when starting a
- *   command); paused → 409 `{…, message: 'The sandbox is paused'}`.
+ *   command).
+ * - paused sandbox: created with `autoResume` and called with its valid access token → resumed first (like
+ *   E2B's proxy; 429 `{sandboxId, message, code: 429}` at the concurrency limit); otherwise 409
+ *   `{…, message: 'The sandbox is paused'}` (default) or, with `pausedEnvd: 'not-found'`, the 502 above —
+ *   what E2B's client-proxy answers for a paused sandbox it may not resume (infra source, see api-error.ts).
  * - `GET /health` → 204 (no token needed).
  * - everything else needs `X-Access-Token` = the sandbox's `envdAccessToken` (401 otherwise).
  * - `/files` → files.ts; the rest → Connect RPC (`process.Process`, `filesystem.Filesystem`) served by
@@ -13,10 +17,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { ApiError } from './api-error.js';
 import { loadEnvdDescriptors } from './descriptors.js';
 import { handleFiles } from './files.js';
 import { registerFilesystemService } from './filesystem-service.js';
 import { sendEmpty, sendJson } from './http.js';
+import type { Recorder } from './observe.js';
 import { registerProcessService } from './process-service.js';
 import type { SandboxRegistry } from './registry.js';
 import { type EnvdContext, sandboxKey } from './rpc.js';
@@ -52,11 +58,13 @@ export class Envd {
 
   constructor(
     private readonly registry: SandboxRegistry,
-    childPath: string,
+    private readonly recorder: Recorder,
+    private readonly options: { childPath: string; pausedEnvd: 'conflict' | 'not-found' },
   ) {
     const descriptors = loadEnvdDescriptors();
     const context: EnvdContext = {
-      childPath,
+      childPath: options.childPath,
+      recorder,
       sandboxOf: (ctx) => {
         const sandbox = ctx.values.get(sandboxKey);
         if (!sandbox) throw new ConnectError('e2b fake: request was not routed to a sandbox', Code.Internal);
@@ -112,8 +120,21 @@ export class Envd {
       sendJson(res, 502, { sandboxId, message: 'The sandbox was not found', code: 502 });
       return;
     }
+    if (sandbox.state === 'paused' && sandbox.autoResume && record.tokenValid) {
+      try {
+        this.registry.resume(sandbox, this.registry.autoResumeTimeoutMs(sandbox), { auto: true, memory: true });
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        sendJson(res, err.status, { sandboxId, message: err.message, code: err.status });
+        return;
+      }
+    }
     if (sandbox.state === 'paused') {
-      sendJson(res, 409, { sandboxId, message: 'The sandbox is paused', code: 409, canAutoResume: false });
+      if (this.options.pausedEnvd === 'not-found') {
+        sendJson(res, 502, { sandboxId, message: 'The sandbox was not found', code: 502 });
+      } else {
+        sendJson(res, 409, { sandboxId, message: 'The sandbox is paused', code: 409, canAutoResume: false });
+      }
       return;
     }
     if (url.pathname === '/health') {
@@ -127,7 +148,7 @@ export class Envd {
     sandbox.openResponses.add(res);
     res.on('close', () => sandbox.openResponses.delete(res));
     if (url.pathname === '/files') {
-      void handleFiles(sandbox, req, res, url);
+      void handleFiles(sandbox, req, res, url, this.recorder);
       return;
     }
     this.routed.set(req, sandbox);

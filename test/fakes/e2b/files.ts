@@ -8,6 +8,7 @@
  *   Also accepts a raw body (`application/octet-stream`, what the SDK sends for streams / `gzip: true` with
  *   envd ≥ 0.5.7) with `path` required; `Content-Encoding: gzip` is undone first.
  *   Answers 200 `[{name, type: 'file', path}]`.
+ * - every file written is recorded (observe.ts `FileWriteRecord`, bytes kept for `scanFor`).
  */
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readBody, sendJson } from './http.js';
+import type { Recorder } from './observe.js';
 import { type FakeSandbox, PathOutsideSandboxError } from './sandbox.js';
 
 class FilesError extends Error {
@@ -40,10 +42,11 @@ export async function handleFiles(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  recorder: Recorder,
 ): Promise<void> {
   try {
     if (req.method === 'GET') await download(sandbox, res, url);
-    else if (req.method === 'POST') await upload(sandbox, req, res, url);
+    else if (req.method === 'POST') await upload(sandbox, req, res, url, recorder);
     else throw new FilesError(405, `method ${req.method} not allowed`);
   } catch (err) {
     if (err instanceof FilesError) sendJson(res, err.status, { code: err.status, message: err.message });
@@ -76,10 +79,17 @@ interface Part {
   data: Buffer;
 }
 
-async function upload(sandbox: FakeSandbox, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function upload(
+  sandbox: FakeSandbox,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  recorder: Recorder,
+): Promise<void> {
   let body = await readBody(req);
   const encoding = (req.headers['content-encoding'] ?? '').toLowerCase();
-  if (encoding === 'gzip') {
+  const gzip = encoding === 'gzip';
+  if (gzip) {
     try {
       body = gunzipSync(body);
     } catch (err) {
@@ -89,7 +99,8 @@ async function upload(sandbox: FakeSandbox, req: IncomingMessage, res: ServerRes
   const queryPath = url.searchParams.get('path');
   const contentType = req.headers['content-type'] ?? '';
   const targets: Array<{ path: string; data: Buffer }> = [];
-  if (contentType.toLowerCase().startsWith('multipart/form-data')) {
+  const multipart = contentType.toLowerCase().startsWith('multipart/form-data');
+  if (multipart) {
     const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
     const b = boundary?.[1] ?? boundary?.[2];
     if (!b) throw new FilesError(400, 'multipart body without boundary');
@@ -119,6 +130,17 @@ async function upload(sandbox: FakeSandbox, req: IncomingMessage, res: ServerRes
     if (st?.isDirectory()) throw new FilesError(400, `path is a directory: ${hostPath}`);
     sandbox.ensureParent(hostPath);
     await writeFile(hostPath, target.data);
+    await recorder.fileWrite(
+      {
+        sandboxId: sandbox.sandboxId,
+        path: hostPath,
+        requestedPath: target.path,
+        encoding: multipart ? 'multipart' : 'octet-stream',
+        gzip,
+        filesInRequest: targets.length,
+      },
+      target.data,
+    );
     written.push({ name: basename(hostPath), type: 'file', path: hostPath });
   }
   sendJson(res, 200, written);

@@ -24,13 +24,38 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlPlane, type ControlPlaneRequest, type FailRule } from './control-plane.js';
 import { Envd, type EnvdRequest } from './envd.js';
+import { egressModel, type NetworkInfo } from './network.js';
+import {
+  type CommandRecord,
+  type FileWriteRecord,
+  Recorder,
+  type ScanFinding,
+  type ScanOptions,
+  type StdinRecord,
+} from './observe.js';
 import { defaultChildPath } from './process-service.js';
 import { SandboxRegistry } from './registry.js';
 import type { SandboxInfo } from './sandbox.js';
 
 export type { ControlPlaneOp, ControlPlaneRequest, FailRule } from './control-plane.js';
 export type { EnvdRequest } from './envd.js';
-export type { SandboxInfo, SandboxState } from './sandbox.js';
+export type {
+  EgressModel,
+  NetworkChange,
+  NetworkInfo,
+  SandboxEgressProxy,
+  SandboxNetworkConfig,
+  SandboxNetworkRule,
+} from './network.js';
+export type {
+  CommandRecord,
+  FileWriteRecord,
+  ScanFinding,
+  ScanLocation,
+  ScanOptions,
+  StdinRecord,
+} from './observe.js';
+export type { SandboxEvent, SandboxInfo, SandboxState } from './sandbox.js';
 
 export interface FakeE2BOptions {
   /** Default `e2b_test_key_0123456789`. */
@@ -41,8 +66,23 @@ export interface FakeE2BOptions {
   rootDir?: string;
   /** Lifetime when create sends no `timeout`; default 300 000 ms. */
   defaultTimeoutMs?: number;
-  /** Largest accepted `timeout`; default 24 h (400 above, like the API). */
+  /**
+   * The team's longest sandbox run (E2B: 1 h Hobby, 24 h Pro); default 3 600 000 (Hobby). create/connect asking
+   * for more → 400 "Timeout cannot be greater than N hours"; setTimeout / connect on a running sandbox are
+   * clamped so it never runs longer than this since it (re)started, like the API.
+   */
   maxTimeoutMs?: number;
+  /**
+   * Running sandboxes allowed at once (E2B: 20 Hobby, 100+ Pro); default 20. Paused ones do not count. Over
+   * it, create and resume (connect, auto-resume) answer 429 "you have reached the maximum number of
+   * concurrent E2B sandboxes (N). …" (the SDK raises `RateLimitError`).
+   */
+  maxRunningSandboxes?: number;
+  /**
+   * envd's answer to a paused sandbox it will not auto-resume: `conflict` (default) 409 "The sandbox is
+   * paused" (SDK `SandboxError`), or `not-found` 502 "The sandbox was not found" — what E2B's proxy answers.
+   */
+  pausedEnvd?: 'conflict' | 'not-found';
   /** PATH of child processes; default the Debian dirs + the dir of the running `node`. */
   childPath?: string;
   /** How often expired sandboxes are swept (besides on every request); default 200 ms. */
@@ -69,6 +109,21 @@ export interface FakeE2B {
   readonly requests: ControlPlaneRequest[];
   /** envd calls (RPC + `/files` + `/health`), in order (no token values). */
   readonly envdRequests: EnvdRequest[];
+  /** Every `Process.Start` in one sandbox, in order (refused ones too, with `error`). Copies. */
+  commands(sandboxId: string): CommandRecord[];
+  /** Every `Process.Start` of the fake, in order. Copies. */
+  allCommands(): CommandRecord[];
+  /** `SendInput` payloads (`commands.sendStdin`), in order; all sandboxes unless one is given. Copies. */
+  stdinWrites(sandboxId?: string): StdinRecord[];
+  /** Files written through `POST /files`, in order; all sandboxes unless one is given. Copies. */
+  fileWrites(sandboxId?: string): FileWriteRecord[];
+  /**
+   * Every place a needle appears, plain or base64: command cmd/args/env/cwd, stdin payloads, create-time
+   * envs and metadata, written files (as written) and every file now under a sandbox root. `[]` = clean.
+   */
+  scanFor(needles: string[], options?: ScanOptions): ScanFinding[];
+  /** Network rules as the API got them: `allow_internet_access`, `network`, the firewall model, the history. */
+  network(sandboxId: string): NetworkInfo;
   /** Snapshots of every sandbox ever created (killed ones included). */
   sandboxes(): SandboxInfo[];
   sandbox(id: string): SandboxInfo | undefined;
@@ -116,15 +171,19 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     baseDir: rootDir,
     envdVersion: options.envdVersion ?? '0.6.4',
     defaultTimeoutMs: options.defaultTimeoutMs ?? 300_000,
-    maxTimeoutMs: options.maxTimeoutMs ?? 86_400_000,
+    maxTimeoutMs: options.maxTimeoutMs ?? 3_600_000,
+    maxRunningSandboxes: options.maxRunningSandboxes ?? 20,
     childPath,
   });
+  // outside every sandbox root (those are `<rootDir>/<sandboxId>`, ids never start with a dot)
+  const recorder = new Recorder(join(rootDir, '.file-writes'));
   const controlPlane = new ControlPlane(registry, apiKey);
   let apiServer: Server | undefined;
   let envd: Envd;
   let envdServer: Server;
   try {
-    envd = new Envd(registry, childPath); // loads the SDK descriptors; throws if they cannot be found
+    // loads the SDK descriptors; throws if they cannot be found
+    envd = new Envd(registry, recorder, { childPath, pausedEnvd: options.pausedEnvd ?? 'conflict' });
     apiServer = await listen(controlPlane.handle);
     envdServer = await listen(envd.handle);
   } catch (err) {
@@ -153,6 +212,22 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     rootDir,
     requests: controlPlane.requests,
     envdRequests: envd.requests,
+    commands: (id) => recorder.commands.filter((c) => c.sandboxId === id).map((c) => structuredClone(c)),
+    allCommands: () => recorder.commands.map((c) => structuredClone(c)),
+    stdinWrites: (id) =>
+      recorder.stdin.filter((s) => id === undefined || s.sandboxId === id).map((s) => structuredClone(s)),
+    fileWrites: (id) =>
+      recorder.writes.filter((w) => id === undefined || w.sandboxId === id).map((w) => structuredClone(w)),
+    scanFor: (needles, scanOptions) => recorder.scan(needles, [...registry.sandboxes.values()], scanOptions),
+    network: (id) => {
+      const sandbox = must(id);
+      return {
+        allowInternetAccess: sandbox.allowInternetAccess,
+        network: sandbox.network === undefined ? undefined : structuredClone(sandbox.network),
+        egress: egressModel(sandbox.network, sandbox.allowInternetAccess),
+        history: structuredClone(sandbox.networkHistory),
+      };
+    },
     sandboxes: () => {
       registry.sweep();
       return [...registry.sandboxes.values()].map((s) => s.info());

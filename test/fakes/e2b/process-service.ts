@@ -135,47 +135,89 @@ function childEnv(
   };
 }
 
+/** User from `Authorization: Basic base64("<user>:")` (the SDK's `user` option). */
+function userOf(authorization: string | null): string | undefined {
+  const m = /^Basic\s+(.+)$/i.exec(authorization ?? '');
+  if (!m?.[1]) return undefined;
+  return Buffer.from(m[1], 'base64').toString('utf8').split(':')[0];
+}
+
+/** Validate a Start request and spawn its process in the sandbox (registered until it exits). */
+async function startProcess(
+  sandbox: FakeSandbox,
+  req: StartRequestMsg,
+  ctx: HandlerContext,
+  childPath: string,
+): Promise<FakeProcess> {
+  if (req.pty) throw new ConnectError('pty is not supported by the e2b fake', Code.Unimplemented);
+  const config = req.process;
+  if (!config?.cmd) throw new ConnectError('process.cmd is required', Code.InvalidArgument);
+  let cwd = sandbox.homeDir;
+  if (config.cwd) {
+    try {
+      cwd = sandbox.resolvePath(config.cwd);
+    } catch (err) {
+      if (err instanceof PathOutsideSandboxError) throw new ConnectError(err.message, Code.InvalidArgument);
+      throw err;
+    }
+    if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
+      throw new ConnectError(`cwd '${cwd}' does not exist`, Code.InvalidArgument);
+    }
+  }
+  const timeoutMs = connectTimeoutMs(ctx);
+  let proc: FakeProcess;
+  try {
+    proc = await FakeProcess.start({
+      config: {
+        cmd: config.cmd,
+        args: [...config.args],
+        envs: { ...config.envs },
+        ...(config.cwd ? { cwd: config.cwd } : {}),
+      },
+      ...(req.tag !== undefined ? { tag: req.tag } : {}),
+      cwd,
+      env: childEnv(sandbox, childPath, config.envs),
+      // envd keeps a stdin pipe unless stdin is explicitly false
+      stdin: req.stdin !== false,
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
+  } catch (err) {
+    throw new ConnectError(`error starting process '${config.cmd}': ${String(err)}`, Code.InvalidArgument);
+  }
+  sandbox.processes.set(proc.pid, proc);
+  proc.onExit(() => sandbox.processes.delete(proc.pid));
+  return proc;
+}
+
 export function registerProcessService(router: ConnectRouter, service: DescService, env: EnvdContext): void {
   router.rpc(
     ...serverStreaming(methodOf(service, 'Start'), async function* (req: StartRequestMsg, ctx) {
       const sandbox = env.sandboxOf(ctx);
-      if (req.pty) throw new ConnectError('pty is not supported by the e2b fake', Code.Unimplemented);
       const config = req.process;
-      if (!config?.cmd) throw new ConnectError('process.cmd is required', Code.InvalidArgument);
-      let cwd = sandbox.homeDir;
-      if (config.cwd) {
-        try {
-          cwd = sandbox.resolvePath(config.cwd);
-        } catch (err) {
-          if (err instanceof PathOutsideSandboxError) throw new ConnectError(err.message, Code.InvalidArgument);
-          throw err;
-        }
-        if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
-          throw new ConnectError(`cwd '${cwd}' does not exist`, Code.InvalidArgument);
-        }
-      }
-      const timeoutMs = connectTimeoutMs(ctx);
+      const timeoutHeader = ctx.requestHeader.get('connect-timeout-ms');
+      const record = env.recorder.startCommand({
+        sandboxId: sandbox.sandboxId,
+        cmd: config?.cmd ?? '',
+        args: [...(config?.args ?? [])],
+        envs: { ...(config?.envs ?? {}) },
+        cwd: config?.cwd || undefined,
+        user: userOf(ctx.requestHeader.get('authorization')),
+        stdin: req.stdin !== false,
+        ...(req.tag !== undefined ? { tag: req.tag } : {}),
+        ...(timeoutHeader ? { connectTimeoutMs: Number(timeoutHeader) } : {}),
+      });
       let proc: FakeProcess;
       try {
-        proc = await FakeProcess.start({
-          config: {
-            cmd: config.cmd,
-            args: [...config.args],
-            envs: { ...config.envs },
-            ...(config.cwd ? { cwd: config.cwd } : {}),
-          },
-          ...(req.tag !== undefined ? { tag: req.tag } : {}),
-          cwd,
-          env: childEnv(sandbox, env.childPath, config.envs),
-          // envd keeps a stdin pipe unless stdin is explicitly false
-          stdin: req.stdin !== false,
-          ...(timeoutMs ? { timeoutMs } : {}),
-        });
+        proc = await startProcess(sandbox, req, ctx, env.childPath);
       } catch (err) {
-        throw new ConnectError(`error starting process '${config.cmd}': ${String(err)}`, Code.InvalidArgument);
+        record.error = err instanceof Error ? err.message : String(err);
+        throw err;
       }
-      sandbox.processes.set(proc.pid, proc);
-      proc.onExit(() => sandbox.processes.delete(proc.pid));
+      record.pid = proc.pid;
+      proc.onExit(() => {
+        const end = proc.ended;
+        if (end) record.exit = { exitCode: end.exitCode, status: end.status, at: new Date() };
+      });
       yield startMsg(proc.pid);
       yield* follow(proc, ctx);
     }),
@@ -228,10 +270,12 @@ export function registerProcessService(router: ConnectRouter, service: DescServi
         },
         ctx,
       ) => {
-        const proc = findProcess(env.sandboxOf(ctx), req.process);
+        const sandbox = env.sandboxOf(ctx);
+        const proc = findProcess(sandbox, req.process);
         const input = req.input?.input;
         if (input?.case === 'pty') throw new ConnectError('pty is not supported by the e2b fake', Code.Unimplemented);
         if (input?.case !== 'stdin') throw new ConnectError('input is required', Code.InvalidArgument);
+        env.recorder.stdinWrite(sandbox.sandboxId, proc.pid, input.value);
         try {
           proc.writeStdin(input.value);
         } catch (err) {

@@ -1,4 +1,9 @@
-/** Shared state of one fake: the sandboxes and their lifetimes (expiry is applied lazily and by a sweep timer). */
+/**
+ * Shared state of one fake: the sandboxes, their lifetimes (expiry is applied lazily and by a sweep timer)
+ * and the team limits (lifetime cap, running-sandbox concurrency).
+ */
+import { ApiError, concurrencyMessage } from './api-error.js';
+import type { SandboxNetworkConfig } from './network.js';
 import { FakeSandbox, type SandboxInfo } from './sandbox.js';
 
 export interface RegistryOptions {
@@ -6,8 +11,13 @@ export interface RegistryOptions {
   envdVersion: string;
   defaultTimeoutMs: number;
   maxTimeoutMs: number;
+  /** Running sandboxes allowed at once (paused ones do not count). */
+  maxRunningSandboxes: number;
   childPath: string;
 }
+
+/** Lower bound of an auto-resumed sandbox's lifetime (E2B docs: "at least five minutes"; a server flag). */
+export const MIN_AUTO_RESUME_TIMEOUT_MS = 5 * 60_000;
 
 export class SandboxRegistry {
   readonly sandboxes = new Map<string, FakeSandbox>();
@@ -20,15 +30,17 @@ export class SandboxRegistry {
     envVars: Record<string, string>;
     timeoutMs: number | undefined;
     autoPause: boolean;
+    autoPauseMemory: boolean;
+    autoResume: boolean;
+    allowInternetAccess: boolean | undefined;
+    network: SandboxNetworkConfig | undefined;
   }): FakeSandbox {
+    this.assertCapacity();
     const sandbox = new FakeSandbox({
       baseDir: this.options.baseDir,
-      templateId: init.templateId,
-      metadata: init.metadata,
-      envVars: init.envVars,
+      ...init,
       timeoutMs: init.timeoutMs ?? this.options.defaultTimeoutMs,
       requestedTimeoutMs: init.timeoutMs,
-      autoPause: init.autoPause,
     });
     this.sandboxes.set(sandbox.sandboxId, sandbox);
     return sandbox;
@@ -38,6 +50,47 @@ export class SandboxRegistry {
   get(id: string): FakeSandbox | undefined {
     this.sweep();
     return this.sandboxes.get(id);
+  }
+
+  runningCount(): number {
+    let n = 0;
+    for (const sandbox of this.sandboxes.values()) if (sandbox.state === 'running') n += 1;
+    return n;
+  }
+
+  /** 429 when one more running sandbox would pass the limit (create and every resume check it). */
+  assertCapacity(): void {
+    this.sweep();
+    if (this.runningCount() >= this.options.maxRunningSandboxes) {
+      throw new ApiError(429, concurrencyMessage(this.options.maxRunningSandboxes));
+    }
+  }
+
+  /** Resume a paused sandbox (connect, or envd traffic with `autoResume`), subject to the concurrency limit. */
+  resume(sandbox: FakeSandbox, timeoutMs: number, how: { auto: boolean; memory: boolean }): void {
+    if (sandbox.state !== 'paused') return;
+    this.assertCapacity();
+    sandbox.resume(timeoutMs, how);
+  }
+
+  /** An auto-resume's lifetime: the create-time timeout, at least 5 min, at most the cap (infra `calculateTimeoutSeconds`). */
+  autoResumeTimeoutMs(sandbox: FakeSandbox): number {
+    return Math.max(Math.min(sandbox.initialTimeoutMs, this.options.maxTimeoutMs), MIN_AUTO_RESUME_TIMEOUT_MS);
+  }
+
+  /**
+   * infra `KeepAliveFor` (connect on a running sandbox, setTimeout): the new end is now + `ms`, clamped so the
+   * sandbox never runs longer than the cap since it (re)started; connect only extends (`allowShorter` false).
+   */
+  keepAlive(sandbox: FakeSandbox, ms: number, allowShorter: boolean): void {
+    const now = Date.now();
+    const ran = now - sandbox.startedAt.getTime();
+    const ttl = Math.max(0, Math.min(this.options.maxTimeoutMs - ran, ms));
+    if (ran > this.options.maxTimeoutMs) throw new ApiError(400, 'Max instance length exceeded');
+    const endAt = now + ttl;
+    if (!allowShorter && endAt < sandbox.endAt.getTime()) return;
+    sandbox.endAt = new Date(endAt);
+    sandbox.timeoutMs = ttl;
   }
 
   /** Apply `onTimeout` to every running sandbox whose `endAt` has passed. */
@@ -79,13 +132,18 @@ export class SandboxRegistry {
 
   private expireNow(sandbox: FakeSandbox): void {
     if (sandbox.state === 'killed') return;
+    if (sandbox.state === 'paused') {
+      // a paused sandbox has no running lifetime; only an explicit `fake.expire` reaches here
+      if (!sandbox.autoPause) sandbox.terminate('expired');
+      return;
+    }
     if (sandbox.autoPause) {
       sandbox.endAt = new Date();
-      sandbox.pause();
+      sandbox.pause({ auto: true, memory: sandbox.autoPauseMemory });
     } else sandbox.terminate('expired');
   }
 
-  private must(id: string): FakeSandbox {
+  must(id: string): FakeSandbox {
     const sandbox = this.sandboxes.get(id);
     if (!sandbox) throw new Error(`e2b fake: no sandbox ${id}`);
     return sandbox;

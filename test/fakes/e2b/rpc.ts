@@ -7,6 +7,7 @@ import type {
   MessageInitShape,
 } from '@bufbuild/protobuf';
 import { createContextKey, type HandlerContext, type MethodImpl } from '@connectrpc/connect';
+import type { Recorder } from './observe.js';
 import type { FakeSandbox } from './sandbox.js';
 
 export interface EnvdContext {
@@ -14,6 +15,8 @@ export interface EnvdContext {
   sandboxOf(ctx: HandlerContext): FakeSandbox;
   /** PATH given to child processes. */
   childPath: string;
+  /** Where Start / SendInput are recorded. */
+  recorder: Recorder;
 }
 
 export const sandboxKey = createContextKey<FakeSandbox | undefined>(undefined, { description: 'e2b fake sandbox' });

@@ -12,9 +12,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import type { NetworkChange, SandboxNetworkConfig } from './network.js';
 import type { FakeProcess } from './processes.js';
 
 export type SandboxState = 'running' | 'paused' | 'killed';
+
+/** A step in a sandbox's life, in order. `auto-paused` = its lifetime ran out with `onTimeout: 'pause'`. */
+export interface SandboxEvent {
+  event: 'created' | 'paused' | 'auto-paused' | 'resumed' | 'auto-resumed' | 'killed' | 'expired';
+  at: Date;
+  /** For pauses and resumes: whether memory (running processes) was kept. */
+  memory?: boolean;
+}
 
 /** What the fake knows about a sandbox (a snapshot; mutating it does nothing). */
 export interface SandboxInfo {
@@ -35,6 +44,16 @@ export interface SandboxInfo {
   endReason?: 'killed' | 'expired';
   /** `lifecycle.onTimeout === 'pause'` → expiry pauses instead of killing. */
   autoPause: boolean;
+  /** `autoPauseMemory` (SDK `onTimeout: {action: 'pause', keepMemory}`); false → an auto-pause drops processes. */
+  autoPauseMemory: boolean;
+  /** `lifecycle.autoResume` → envd traffic to the paused sandbox resumes it. */
+  autoResume: boolean;
+  /** `allow_internet_access` as last set (create or network update); undefined = never sent. */
+  allowInternetAccess: boolean | undefined;
+  /** Network config as stored (see `fake.network(id)` for the history and the firewall model). */
+  network: SandboxNetworkConfig | undefined;
+  /** Created, paused, resumed, … in order. */
+  events: SandboxEvent[];
   envdAccessToken: string;
   /** Host directory acting as the sandbox filesystem root. */
   rootDir: string;
@@ -70,6 +89,15 @@ export class FakeSandbox {
   readonly rootDir: string;
   readonly homeDir: string;
   readonly autoPause: boolean;
+  readonly autoPauseMemory: boolean;
+  readonly autoResume: boolean;
+  allowInternetAccess: boolean | undefined;
+  network: SandboxNetworkConfig | undefined;
+  readonly events: SandboxEvent[] = [];
+  /** Every accepted network change (create's, then each update). */
+  readonly networkHistory: NetworkChange[] = [];
+  /** The lifetime given at create (ms), the base of an auto-resume's lifetime. */
+  readonly initialTimeoutMs: number;
   startedAt = new Date();
   endAt: Date;
   timeoutMs: number;
@@ -88,6 +116,10 @@ export class FakeSandbox {
     timeoutMs: number;
     requestedTimeoutMs: number | undefined;
     autoPause: boolean;
+    autoPauseMemory: boolean;
+    autoResume: boolean;
+    allowInternetAccess: boolean | undefined;
+    network: SandboxNetworkConfig | undefined;
   }) {
     this.sandboxId = newSandboxId();
     this.templateId = init.templateId;
@@ -95,7 +127,13 @@ export class FakeSandbox {
     this.envVars = init.envVars;
     this.requestedTimeoutMs = init.requestedTimeoutMs;
     this.autoPause = init.autoPause;
+    this.autoPauseMemory = init.autoPauseMemory;
+    this.autoResume = init.autoResume;
+    this.allowInternetAccess = init.allowInternetAccess;
+    this.network = init.network;
+    this.events.push({ event: 'created', at: this.createdAt });
     this.timeoutMs = init.timeoutMs;
+    this.initialTimeoutMs = init.timeoutMs;
     this.endAt = new Date(Date.now() + init.timeoutMs);
     this.rootDir = join(init.baseDir, this.sandboxId);
     this.homeDir = join(this.rootDir, 'home', 'user');
@@ -135,6 +173,11 @@ export class FakeSandbox {
       state: this.state,
       ...(this.endReason ? { endReason: this.endReason } : {}),
       autoPause: this.autoPause,
+      autoPauseMemory: this.autoPauseMemory,
+      autoResume: this.autoResume,
+      allowInternetAccess: this.allowInternetAccess,
+      network: this.network === undefined ? undefined : structuredClone(this.network),
+      events: this.events.map((e) => ({ ...e, at: new Date(e.at) })),
       envdAccessToken: this.envdAccessToken,
       rootDir: this.rootDir,
       homeDir: this.homeDir,
@@ -149,28 +192,41 @@ export class FakeSandbox {
     this.state = 'killed';
     this.endReason = reason;
     this.endAt = new Date();
+    this.events.push({ event: reason, at: new Date() });
     this.dropConnections();
+    this.killProcesses();
+  }
+
+  /**
+   * Pause: drop connections and freeze every process group (SIGSTOP); `resume` continues them. Without
+   * memory (a filesystem-only snapshot) the processes are killed instead — only the files survive.
+   */
+  pause(how: { auto: boolean; memory: boolean }): void {
+    if (this.state !== 'running') return;
+    this.state = 'paused';
+    this.events.push({ event: how.auto ? 'auto-paused' : 'paused', at: new Date(), memory: how.memory });
+    this.dropConnections();
+    if (how.memory) for (const proc of this.processes.values()) proc.signal('SIGSTOP');
+    else this.killProcesses();
+  }
+
+  /** Resume with a fresh lifetime; `memory: false` (SDK `onResume: 'reboot'`) cold-boots: processes are lost. */
+  resume(timeoutMs: number, how: { auto: boolean; memory: boolean }): void {
+    if (this.state !== 'paused') return;
+    this.state = 'running';
+    this.events.push({ event: how.auto ? 'auto-resumed' : 'resumed', at: new Date(), memory: how.memory });
+    this.startedAt = new Date();
+    this.timeoutMs = timeoutMs;
+    this.endAt = new Date(Date.now() + timeoutMs);
+    if (how.memory) for (const proc of this.processes.values()) proc.signal('SIGCONT');
+    else this.killProcesses();
+  }
+
+  private killProcesses(): void {
     for (const proc of this.processes.values()) {
       proc.signal('SIGCONT');
       proc.signal('SIGKILL');
     }
-  }
-
-  /** Pause: freeze every process group (SIGSTOP) and drop connections; `resume` continues them. */
-  pause(): void {
-    if (this.state !== 'running') return;
-    this.state = 'paused';
-    this.dropConnections();
-    for (const proc of this.processes.values()) proc.signal('SIGSTOP');
-  }
-
-  resume(timeoutMs: number): void {
-    if (this.state !== 'paused') return;
-    this.state = 'running';
-    this.startedAt = new Date();
-    this.timeoutMs = timeoutMs;
-    this.endAt = new Date(Date.now() + timeoutMs);
-    for (const proc of this.processes.values()) proc.signal('SIGCONT');
   }
 
   private dropConnections(): void {

@@ -175,9 +175,10 @@ export function toModelError(error: unknown, doing: string): ModelError | Aborte
     });
   }
   if (error instanceof OpenAI.APIError) {
-    return new ModelError('openai_refused', `OpenAI refused to ${doing}: ${error.status} ${error.message}`, {
+    // The SDK's message already starts with the status ("400 Missing required parameter …").
+    return new ModelError('openai_refused', `OpenAI refused to ${doing}: ${error.message}`, {
       cause: error,
-      userMessage: `OpenAI refused the request (${error.status ?? 'error'}: ${error.message}).`,
+      userMessage: `OpenAI refused the request (${error.message}).`,
     });
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -216,6 +216,7 @@ function sandboxProvider(config: Config, logger: Logger, overrides: BotOverrides
   return new E2BSandboxProvider({
     apiKey: config.sandbox.apiKey,
     template: config.sandbox.template,
+    maxLifetimeMs: config.sandbox.maxLifetimeMinutes * 60_000,
     domain: config.sandbox.domain,
     apiUrl: config.sandbox.apiUrl,
     sandboxUrl: config.sandbox.sandboxUrl,

@@ -10,6 +10,8 @@ export type SandboxConfig =
       provider: 'e2b';
       apiKey: string;
       template: string;
+      /** The longest lifetime the E2B plan grants one sandbox. */
+      maxLifetimeMinutes: number;
       domain: string | undefined;
       apiUrl: string | undefined;
       sandboxUrl: string | undefined;
@@ -138,6 +140,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
             provider: 'e2b',
             apiKey: e.E2B_API_KEY ?? '',
             template: e.E2B_TEMPLATE,
+            maxLifetimeMinutes: e.E2B_MAX_SANDBOX_MINUTES,
             domain: e.E2B_DOMAIN,
             apiUrl: e.E2B_API_URL ? trimSlash(e.E2B_API_URL) : undefined,
             sandboxUrl: e.E2B_SANDBOX_URL ? trimSlash(e.E2B_SANDBOX_URL) : undefined,

@@ -114,6 +114,8 @@ export const environmentSchema = z.object({
   ),
   E2B_API_KEY: optionalString,
   E2B_TEMPLATE: z.preprocess(emptyToUndefined, z.string().trim().default('base')),
+  // E2B refuses a longer sandbox lifetime than the plan allows: 1 h on Hobby, 24 h on Pro.
+  E2B_MAX_SANDBOX_MINUTES: positiveInt(60, 24 * 60),
   E2B_DOMAIN: optionalString,
   E2B_API_URL: url('leave it unset for E2B’s own API'),
   E2B_SANDBOX_URL: url('leave it unset for E2B’s own sandboxes'),

@@ -43,6 +43,8 @@ export interface E2BSandboxProviderOptions {
   apiUrl?: string | undefined;
   sandboxUrl?: string | undefined;
   logger: Logger;
+  /** The longest lifetime the plan grants (E2B refuses more); asked-for lifetimes are cut to it. */
+  maxLifetimeMs?: number;
   /** What E2B does when a sandbox's lifetime runs out: kill it (default) or pause it (`connect` resumes it). */
   lifecycle?: 'kill' | 'pause';
   /** Per-request limit for control-plane and file calls, and for a command's start handshake. Default 60 s. */
@@ -95,7 +97,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     try {
       sdk = await this.withRetry('create', () =>
         this.client.Sandbox.create(template, {
-          timeoutMs: spec.timeoutMs,
+          timeoutMs: this.lifetime(spec.timeoutMs),
           metadata: spec.metadata,
           envs: {},
           requestTimeoutMs: this.requestTimeoutMs,
@@ -119,7 +121,10 @@ export class E2BSandboxProvider implements SandboxProvider {
     let sdk: SdkSandbox;
     try {
       sdk = await this.withRetry('connect', () =>
-        this.client.Sandbox.connect(id, { timeoutMs, requestTimeoutMs: this.requestTimeoutMs }),
+        this.client.Sandbox.connect(id, {
+          timeoutMs: this.lifetime(timeoutMs),
+          requestTimeoutMs: this.requestTimeoutMs,
+        }),
       );
     } catch (error) {
       if (isNotFound(error)) {
@@ -150,6 +155,10 @@ export class E2BSandboxProvider implements SandboxProvider {
       if (isNotFound(error)) return false;
       throw controlPlaneError(error, mode === 'pause' ? 'pause' : 'kill', this.options.template);
     }
+  }
+
+  private lifetime(wanted: number): number {
+    return Math.min(wanted, this.options.maxLifetimeMs ?? wanted);
   }
 
   private async detectHome(sdk: SdkSandbox): Promise<string> {

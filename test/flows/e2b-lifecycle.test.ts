@@ -40,7 +40,8 @@ describe('E2B sandboxes across a thread’s life', () => {
     const info = h.e2b?.sandbox(id);
     expect(info?.templateId).toBe('base');
     expect(info?.metadata).toMatchObject({ app: 'ai-dev', channel: 'C0TEST', thread: root, repo: 'acme/widgets' });
-    expect(info?.requestedTimeoutMs).toBeGreaterThan(60_000);
+    // RUN_MAX_MINUTES + SANDBOX_IDLE_MINUTES (45 + 30), cut to what the E2B plan grants (60 min).
+    expect(info?.requestedTimeoutMs).toBe(60 * 60_000);
     expect(info?.envVars).toEqual({});
 
     const list = await h.command('list', { expectResponse: true });

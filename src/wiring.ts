@@ -73,7 +73,12 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   const credentials: GitHubCredentials =
     config.github.auth.mode === 'token'
       ? new StaticTokenCredentials(config.github.auth.token)
-      : new AppInstallationCredentials(config.github.auth, { apiUrl: config.github.apiUrl, octokitFor });
+      : new AppInstallationCredentials(config.github.auth, {
+          apiUrl: config.github.apiUrl,
+          octokitFor,
+          // A minted installation token is a secret from then on, in every form.
+          onToken: (token) => redact.add(token),
+        });
 
   const store = await openStore(config.storeUrl, logger);
   // Several bot instances share Redis: a thread runs on one of them at a time, and its record is

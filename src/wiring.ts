@@ -8,6 +8,7 @@ import { OpenAIModel } from './agent/openai-model.js';
 import { allTools } from './agent/tools/index.js';
 import { type Config, secretValues } from './config/config.js';
 import { AppInstallationCredentials, type GitHubCredentials, StaticTokenCredentials } from './github/credentials.js';
+import { RepoMirrors } from './github/mirror.js';
 import { octokitFactory } from './github/octokit.js';
 import { GitHubPublisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
@@ -112,7 +113,13 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     }),
     tools: allTools,
     provider,
-    credentials,
+    mirrors: new RepoMirrors({
+      dir: config.mirrorDir,
+      serverUrl: config.github.serverUrl,
+      credentials,
+      logger,
+      path: config.hostPath,
+    }),
     publisher: new GitHubPublisher({ credentials, octokitFor, logger }),
     threads,
     registry,

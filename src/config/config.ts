@@ -39,6 +39,10 @@ export interface Config {
   };
   sandbox: SandboxConfig;
   storeUrl: string;
+  /** Where the host keeps its bare mirror of each linked repo (the sandboxes get bundles from them). */
+  mirrorDir: string;
+  /** PATH of the bot's host, where its own git is found. */
+  hostPath: string;
   logLevel: string;
   limits: {
     maxTurns: number;
@@ -146,6 +150,8 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
             sandboxUrl: e.E2B_SANDBOX_URL ? trimSlash(e.E2B_SANDBOX_URL) : undefined,
           },
     storeUrl: e.STORE_URL,
+    mirrorDir: e.MIRROR_DIR,
+    hostPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     logLevel: e.LOG_LEVEL,
     limits: {
       maxTurns: e.RUN_MAX_TURNS,

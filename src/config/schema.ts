@@ -129,6 +129,7 @@ export const environmentSchema = z.object({
       })
       .default('sqlite://data/ai-dev.sqlite'),
   ),
+  MIRROR_DIR: z.preprocess(emptyToUndefined, z.string().trim().default('data/mirrors')),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z

@@ -10,6 +10,7 @@ export type GitHubErrorCode =
   | 'repo_archived'
   | 'repo_no_push'
   | 'publish_failed'
+  | 'mirror_failed'
   | 'nothing_to_publish'
   | 'branch_moved'
   | 'history_rewritten'

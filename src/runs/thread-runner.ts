@@ -6,7 +6,7 @@ import type { InputItem, Model } from '../agent/model.js';
 import type { ToolContext } from '../agent/tools/kit/context.js';
 import type { Tool } from '../agent/tools/kit/define-tool.js';
 import type { Config } from '../config/config.js';
-import type { GitHubCredentials } from '../github/credentials.js';
+import type { RepoMirrors } from '../github/mirror.js';
 import type { Publisher } from '../github/publisher.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -23,7 +23,7 @@ export interface RunnerDeps {
   model: Model;
   tools: Tool[];
   provider: SandboxProvider;
-  credentials: GitHubCredentials;
+  mirrors: RepoMirrors;
   publisher: Publisher;
   threads: ThreadStore;
   registry: SandboxRegistry;
@@ -107,7 +107,7 @@ export async function executeRun(
   const workspaces = new RunWorkspaces({
     repos: state.repos,
     provider: deps.provider,
-    credentials: deps.credentials,
+    mirrors: deps.mirrors,
     githubServerUrl: deps.githubServerUrl,
     sandboxTimeoutMs: (deps.limits.maxMinutes + deps.limits.sandboxIdleMinutes) * 60_000,
     metadata: { app: 'ai-dev', channel: state.channel, thread: state.threadTs },

@@ -1,16 +1,18 @@
-import type { GitHubCredentials } from '../github/credentials.js';
+import type { RepoMirrors } from '../github/mirror.js';
 import { parseRepoRef } from '../github/repo-ref.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
-import { cloneWorkspace, existingWorkspace, type Workspace } from '../sandbox/workspace.js';
+import { inspectWorkspace, receiveRepository, type Workspace } from '../sandbox/workspace.js';
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { ThreadRepo } from '../store/thread-store.js';
 
 export interface RunWorkspacesOptions {
   repos: ThreadRepo[];
   provider: SandboxProvider;
-  credentials: GitHubCredentials;
+  /** The host's mirrors: where a sandbox's repository comes from, without a credential. */
+  mirrors: RepoMirrors;
   githubServerUrl: string;
   sandboxTimeoutMs: number;
   metadata: Record<string, string>;
@@ -85,75 +87,127 @@ export class RunWorkspaces {
     return used;
   }
 
+  /**
+   * The thread's sandbox for a repo: the one it had, reconnected, when it still holds the checkout;
+   * otherwise a fresh sandbox that receives the repo from the host's mirror. A sandbox that lost its
+   * checkout (or cannot be asked) is never trusted with a new one: whatever ran in it may be lying in
+   * wait, so it is released and replaced, and the thread is told what unpublished work went with it.
+   */
   private async prepare(entry: ThreadRepo): Promise<Workspace> {
-    const { provider, logger } = this.options;
-    let sandbox: Sandbox | undefined;
-    let note: string | undefined;
+    const { provider } = this.options;
     const started = Date.now();
+    let note: string | undefined;
     if (entry.sandboxId && entry.sandboxProvider === provider.name) {
-      sandbox = await provider.connect(entry.sandboxId, this.options.sandboxTimeoutMs);
-      if (!sandbox) await this.options.registry.remove(entry.sandboxId);
-      if (sandbox) {
-        this.heldSince.set(sandbox.id, started);
-        await this.options.registry.touch(sandbox.id);
-        const root = await existingWorkspace(sandbox, entry.repo, entry.branch);
-        if (root) {
-          this.options.onReady(entry.repo, sandbox.id, true, undefined);
-          return { repo: entry.repo, sandbox, root, branch: entry.branch, baseBranch: entry.baseBranch };
-        }
-        logger.warn({ repo: entry.repo, sandbox: sandbox.id }, 'sandbox lost its checkout; cloning again');
-      } else {
-        note = entry.published
-          ? `The previous sandbox is gone; I started a fresh one from the published branch \`${entry.branch}\`. Anything that was not published is lost.`
-          : 'The previous sandbox is gone and nothing had been published yet, so I started again from the base branch; earlier unpublished work is lost.';
-      }
+      const reused = await this.reuse(entry, started);
+      if (reused.kind === 'ready') return reused.workspace;
+      note = reused.note;
     }
-    if (!sandbox) {
-      sandbox = await provider.create({
-        timeoutMs: this.options.sandboxTimeoutMs,
-        metadata: { ...this.options.metadata, repo: entry.repo },
-      });
-      // Recorded before anything else, so no sandbox ever runs without a record.
-      await this.options.registry.register({
-        sandboxId: sandbox.id,
-        provider: provider.name,
-        channel: this.options.thread.channel,
-        threadTs: this.options.thread.threadTs,
-        repo: entry.repo,
-      });
-    }
-    this.heldSince.set(sandbox.id, started);
-    entry.sandboxId = sandbox.id;
-    entry.sandboxProvider = provider.name;
-    await this.options.saveRepo(entry);
     const ref = parseRepoRef(entry.repo, this.options.githubServerUrl);
     if (!ref) throw new Error(`Not a repository name: ${entry.repo}`);
-    // A public repo needs no credential in the sandbox at all.
-    const token = entry.private ? await this.options.credentials.tokenFor(ref, 'read') : undefined;
-    let cloned: Awaited<ReturnType<typeof cloneWorkspace>>;
+    // The sandbox starts while the host packs the repository: neither waits for the other.
+    const published = entry.published !== undefined || entry.pr !== undefined;
+    const [sandbox, handover] = await Promise.all([
+      this.create(entry, started),
+      this.options.mirrors.handover(
+        ref,
+        { base: entry.baseBranch, ...(published ? { branch: entry.branch } : {}) },
+        this.options.signal,
+      ),
+    ]);
+    let root: string;
     try {
-      cloned = await cloneWorkspace(sandbox, {
+      root = await receiveRepository(sandbox, {
         repo: entry.repo,
-        cloneUrl: `${this.options.githubServerUrl}/${entry.repo}.git`,
-        token,
+        ...handover,
         baseBranch: entry.baseBranch,
         branch: entry.branch,
         signal: this.options.signal,
       });
     } catch (error) {
-      logger.error({ err: error, repo: entry.repo }, `clone failed: ${errorMessage(error)}`);
+      this.options.logger.error({ err: error, repo: entry.repo }, `hand-over failed: ${errorMessage(error)}`);
       throw error;
     }
-    if (cloned.resumedFromRemote && !entry.published) {
-      logger.warn({ repo: entry.repo, branch: entry.branch }, 'branch exists on GitHub but was never published by us');
-    }
-    // A recreated sandbox holds exactly the published commits: the mapping starts over from them.
-    if (cloned.resumedFromRemote && entry.published) {
-      const head = await sandbox.exec('git rev-parse HEAD', { cwd: cloned.root, timeoutMs: 30_000 });
+    // A fresh sandbox holds exactly the published commits: the mapping starts over from them.
+    if (handover.hasBranch && entry.published) {
+      const head = await sandbox.exec('git rev-parse HEAD', { cwd: root, timeoutMs: 30_000 });
       entry.published = { localSha: head.stdout.trim(), remoteSha: head.stdout.trim() };
       await this.options.saveRepo(entry);
     }
+    if (entry.published && !handover.hasBranch) {
+      note ??= `The branch \`${entry.branch}\` is no longer on GitHub, so I started again from ${entry.baseBranch}.`;
+      entry.published = undefined;
+      await this.options.saveRepo(entry);
+    }
     this.options.onReady(entry.repo, sandbox.id, false, note);
-    return { repo: entry.repo, sandbox, root: cloned.root, branch: entry.branch, baseBranch: entry.baseBranch };
+    return { repo: entry.repo, sandbox, root, branch: entry.branch, baseBranch: entry.baseBranch };
+  }
+
+  /** Reconnects to the thread's sandbox and checks its checkout; anything doubtful replaces it. */
+  private async reuse(
+    entry: ThreadRepo,
+    started: number,
+  ): Promise<{ kind: 'ready'; workspace: Workspace } | { kind: 'replace'; note: string }> {
+    const { provider, registry, logger } = this.options;
+    const id = entry.sandboxId ?? '';
+    const lost = entry.published
+      ? `I started a fresh sandbox from the published branch \`${entry.branch}\`; anything that was not published is lost.`
+      : 'Nothing had been published yet, so I started a fresh sandbox from the base branch; earlier unpublished work is lost.';
+    const sandbox = await provider.connect(id, this.options.sandboxTimeoutMs);
+    if (!sandbox) {
+      await registry.remove(id);
+      return { kind: 'replace', note: `The previous sandbox is gone. ${lost}` };
+    }
+    this.heldSince.set(sandbox.id, started);
+    await registry.touch(sandbox.id);
+    const root = await retrying(() => inspectWorkspace(sandbox, entry.repo, entry.branch), {
+      retries: 2,
+      minDelayMs: 500,
+      shouldRetry: () => !this.options.signal.aborted,
+      signal: this.options.signal,
+    }).catch((error: unknown) => {
+      logger.warn({ err: error, sandbox: id }, 'could not check the sandbox’s checkout');
+      return undefined;
+    });
+    if (root !== undefined && root !== 'missing') {
+      this.options.onReady(entry.repo, sandbox.id, true, undefined);
+      return {
+        kind: 'ready',
+        workspace: { repo: entry.repo, sandbox, root, branch: entry.branch, baseBranch: entry.baseBranch },
+      };
+    }
+    logger.warn(
+      { repo: entry.repo, sandbox: id, checkout: root ?? 'unknown' },
+      'replacing a sandbox that lost its checkout',
+    );
+    this.heldSince.delete(sandbox.id);
+    await provider
+      .release(id, 'kill')
+      .catch((error: unknown) => logger.warn({ err: error, sandbox: id }, 'could not kill a sandbox'));
+    await registry.remove(id);
+    return {
+      kind: 'replace',
+      note: `The previous sandbox ${root === 'missing' ? 'lost its checkout' : 'could not be checked'}, so I did not trust it with a new one. ${lost}`,
+    };
+  }
+
+  /** A new sandbox, recorded before anything else so that none ever runs without a record. */
+  private async create(entry: ThreadRepo, started: number): Promise<Sandbox> {
+    const { provider } = this.options;
+    const sandbox = await provider.create({
+      timeoutMs: this.options.sandboxTimeoutMs,
+      metadata: { ...this.options.metadata, repo: entry.repo },
+    });
+    await this.options.registry.register({
+      sandboxId: sandbox.id,
+      provider: provider.name,
+      channel: this.options.thread.channel,
+      threadTs: this.options.thread.threadTs,
+      repo: entry.repo,
+    });
+    this.heldSince.set(sandbox.id, started);
+    entry.sandboxId = sandbox.id;
+    entry.sandboxProvider = provider.name;
+    await this.options.saveRepo(entry);
+    return sandbox;
   }
 }

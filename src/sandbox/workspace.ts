@@ -21,21 +21,18 @@ export interface GitOptions {
   timeoutMs?: number;
 }
 
-export interface CloneRequest {
+/** A repository handed over to a sandbox as a `git bundle` (see github/mirror.ts): no credential travels. */
+export interface Handover {
   /** owner/name */
   repo: string;
-  cloneUrl: string;
-  /** Read credential for this one clone; never stored in the sandbox. */
-  token: string | undefined;
+  bundle: Uint8Array;
+  /** The thread's branch is in the bundle (it was published before). */
+  hasBranch: boolean;
+  /** What `origin` is called in the sandbox: the repo's URL, without any credential. */
+  remoteUrl: string;
   baseBranch: string;
   branch: string;
   signal?: AbortSignal;
-}
-
-export interface ClonedWorkspace {
-  root: string;
-  /** The thread's branch already existed on GitHub and was checked out from there. */
-  resumedFromRemote: boolean;
 }
 
 export interface WorkspaceChanges {
@@ -52,62 +49,56 @@ export const repoDirectory = (sandbox: Sandbox, repo: string) =>
   `${sandbox.home}/${repo.split('/')[1] ?? repo}`.replace(/\/+/g, '/');
 
 /**
- * Clones the repo and checks out the thread's branch: from GitHub when it was published
- * before (a recreated sandbox), else new from the base branch. The token reaches git only
- * through this one process's environment, so nothing is left in .git/config or on disk.
+ * Receives the repository in a fresh sandbox: the bundle is uploaded through the file API, cloned
+ * (its branches become `origin/*`), `origin` is pointed at the repo's URL without a credential, and
+ * the thread's branch is checked out: the published one when the bundle has it, else a new one from
+ * the base branch. Only ever into a sandbox nothing has run in: a used sandbox is replaced instead.
  */
-export async function cloneWorkspace(sandbox: Sandbox, request: CloneRequest): Promise<ClonedWorkspace> {
-  const root = repoDirectory(sandbox, request.repo);
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
-  if (request.token) {
-    const basic = Buffer.from(`x-access-token:${request.token}`).toString('base64');
-    // Scoped to this repo's URL, so git (or git-lfs following a repo's .lfsconfig) sends it nowhere else.
-    Object.assign(env, {
-      GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: `http.${request.cloneUrl}.extraHeader`,
-      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
-    });
-  }
-  const clone = await run(
+export async function receiveRepository(sandbox: Sandbox, handover: Handover): Promise<string> {
+  const root = repoDirectory(sandbox, handover.repo);
+  const bundle = `${sandbox.home}/.ai-dev-handover-${Date.now()}.bundle`.replace(/\/+/g, '/');
+  await sandbox.writeFiles([{ path: bundle, data: handover.bundle }]);
+  const checkout = handover.hasBranch
+    ? `git checkout -q -B ${shellQuote(handover.branch)} ${shellQuote(`origin/${handover.branch}`)}`
+    : `git checkout -q -b ${shellQuote(handover.branch)}`;
+  const received = await run(
     sandbox,
-    `rm -rf ${shellQuote(root)} && git clone --no-tags --branch ${shellQuote(request.baseBranch)} ${shellQuote(request.cloneUrl)} ${shellQuote(root)}`,
-    { env, signal: request.signal },
+    [
+      `git clone --quiet --no-tags --branch ${shellQuote(handover.baseBranch)} ${shellQuote(bundle)} ${shellQuote(root)}`,
+      `cd ${shellQuote(root)}`,
+      `git remote set-url origin ${shellQuote(handover.remoteUrl)}`,
+      checkout,
+      `git config user.name ${shellQuote(BOT_GIT_NAME)}`,
+      `git config user.email ${shellQuote(BOT_GIT_EMAIL)}`,
+    ].join(' && '),
+    { signal: handover.signal },
   );
-  if (clone.exitCode !== 0) {
-    throw new SandboxError('clone_failed', `git clone of ${request.repo} failed: ${shortError(clone.stderr)}`, {
-      kind: /Could not resolve host|timed out|Connection refused|5\d\d/.test(clone.stderr) ? 'transient' : 'permanent',
-      endsRun: true,
-      userMessage: `I could not clone ${request.repo} into the sandbox (${shortError(clone.stderr, 1)}).`,
-    });
+  await run(sandbox, `rm -f ${shellQuote(bundle)}`, { signal: handover.signal }).catch(() => undefined);
+  if (received.exitCode !== 0) {
+    throw new SandboxError(
+      'clone_failed',
+      `Could not unpack ${handover.repo} in the sandbox: ${shortError(received.stderr)}`,
+      {
+        endsRun: true,
+        userMessage: `I could not set up ${handover.repo} in the sandbox (${shortError(received.stderr, 1)}).`,
+      },
+    );
   }
-  // The remote branch, if the thread published before; fetched with the same one-off credential.
-  const fetched = await run(
-    sandbox,
-    `git fetch --no-tags origin ${shellQuote(`refs/heads/${request.branch}:refs/remotes/origin/${request.branch}`)}`,
-    { cwd: root, env, signal: request.signal },
-  );
-  const resumedFromRemote = fetched.exitCode === 0;
-  const checkout = resumedFromRemote
-    ? `git checkout -q -B ${shellQuote(request.branch)} ${shellQuote(`origin/${request.branch}`)}`
-    : `git checkout -q -b ${shellQuote(request.branch)}`;
-  const setup = await run(
-    sandbox,
-    `${checkout} && git config user.name ${shellQuote(BOT_GIT_NAME)} && git config user.email ${shellQuote(BOT_GIT_EMAIL)}`,
-    { cwd: root, signal: request.signal },
-  );
-  if (setup.exitCode !== 0) {
-    throw new SandboxError('branch_failed', `Could not check out ${request.branch}: ${shortError(setup.stderr)}`);
-  }
-  return { root, resumedFromRemote };
+  return root;
 }
 
-/** The repo is still there on the thread's branch (a reconnected sandbox). */
-export async function existingWorkspace(sandbox: Sandbox, repo: string, branch: string): Promise<string | undefined> {
+/**
+ * Whether a reconnected sandbox still holds the repo on the thread's branch (switching back to it if
+ * the model left it elsewhere). `missing` is a definite answer; a failure to ask throws, so that a
+ * passing hiccup is retried rather than taken for a lost checkout.
+ */
+export async function inspectWorkspace(sandbox: Sandbox, repo: string, branch: string): Promise<string | 'missing'> {
   const root = repoDirectory(sandbox, repo);
-  const head = await run(sandbox, 'git rev-parse --abbrev-ref HEAD', { cwd: root }).catch(() => undefined);
-  if (head?.exitCode !== 0) return undefined;
+  const head = await run(sandbox, `cd ${shellQuote(root)} 2>/dev/null || exit 3; git rev-parse --abbrev-ref HEAD`, {});
+  if (head.exitCode !== 0) return 'missing';
   if (head.stdout.trim() !== branch) {
-    await run(sandbox, `git checkout -q ${shellQuote(branch)}`, { cwd: root });
+    const back = await run(sandbox, `git checkout -q ${shellQuote(branch)}`, { cwd: root });
+    if (back.exitCode !== 0) return 'missing';
   }
   return root;
 }

@@ -179,6 +179,7 @@ describe.each([
       E2B_API_URL: e2b.apiUrl,
       E2B_SANDBOX_URL: e2b.sandboxUrl,
       STORE_URL: storeUrl(dir),
+      MIRROR_DIR: join(dir, 'mirrors'),
       PORT: String(port),
       LOG_LEVEL: 'info',
     };

@@ -84,7 +84,7 @@ describe('E2B sandboxes across a thread’s life', () => {
       .thread(root)
       .map((m) => m.text)
       .join('\n');
-    expect(thread).toContain('The previous sandbox is gone; I started a fresh one from the published branch');
+    expect(thread).toContain('The previous sandbox is gone. I started a fresh sandbox from the published branch');
     const state = await h.bot.threads.get('C0TEST', root);
     const branch = state?.repos[0]?.branch ?? '';
     expect(await h.github.readFile('acme', 'widgets', branch, 'first.txt')).toBe('first\n');
@@ -126,7 +126,7 @@ describe('E2B sandboxes across a thread’s life', () => {
         .map((m) => m.text)
         .join('\n'),
     ).toContain(
-      'nothing had been published yet, so I started again from the base branch; earlier unpublished work is lost',
+      'Nothing had been published yet, so I started a fresh sandbox from the base branch; earlier unpublished work is lost',
     );
     h.openai.assertDone();
   });

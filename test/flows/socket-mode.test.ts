@@ -32,6 +32,7 @@ describe('Socket Mode', () => {
       GITHUB_SERVER_URL: github.serverUrl,
       SANDBOX_PROVIDER: 'local',
       STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
+      MIRROR_DIR: join(dir, 'mirrors'),
     });
     if (!parsed.ok) throw new Error(parsed.problems.join('; '));
     bot = await startBot(parsed.config, {

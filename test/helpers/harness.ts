@@ -98,6 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     GITHUB_SERVER_URL: github.serverUrl,
     ...sandboxEnv,
     STORE_URL: `sqlite://${join(dir, 'store', 'bot.sqlite')}`,
+    MIRROR_DIR: join(dir, 'mirrors'),
     LOG_LEVEL: 'debug',
     ...options.env,
   };

@@ -15,6 +15,9 @@ import {
 
 const TOKEN = DEFAULT_FAKE_GITHUB_TOKEN;
 const SCOPED_TOKEN = 'ghp_scoped_to_lib_only';
+/** Classic personal access tokens: one without and one with the `workflow` scope. */
+const CLASSIC_TOKEN = 'ghp_classic_repo_scope';
+const WORKFLOW_TOKEN = 'ghp_classic_repo_and_workflow_scopes';
 const APP_ID = 4242;
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const BINARY = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -110,6 +113,8 @@ beforeAll(async () => {
     tokens: {
       [TOKEN]: { login: 'dev', kind: 'user' },
       [SCOPED_TOKEN]: { login: 'scoped', kind: 'user', repos: ['acme/lib'] },
+      [CLASSIC_TOKEN]: { login: 'classic', kind: 'user', scopes: ['repo', 'read:org'], name: 'Classic Dev' },
+      [WORKFLOW_TOKEN]: { login: 'ops', kind: 'user', scopes: ['repo', 'workflow'] },
     },
     app: { id: APP_ID, slug: 'ai-dev', publicKey },
   });
@@ -393,6 +398,36 @@ describe('fault injection', () => {
     expect(limited.status).toBe(403);
     expect(limited.response?.headers['retry-after']).toBe('7');
     expect(JSON.stringify(limited.response?.data)).toContain('secondary rate limit');
+  });
+});
+
+describe('token introspection (doctor)', () => {
+  it('answers GET /user with the user and a classic token’s X-OAuth-Scopes, 401 for unknown tokens, GET /app for a JWT', async () => {
+    const classic = await octokit(CLASSIC_TOKEN).rest.users.getAuthenticated();
+    expect(classic.data).toMatchObject({ login: 'classic', type: 'User', name: 'Classic Dev', site_admin: false });
+    expect(classic.headers['x-oauth-scopes']).toBe('repo, read:org');
+    // Every response to a classic token carries its scopes, not only /user.
+    const repo = await octokit(CLASSIC_TOKEN).rest.repos.get({ owner: 'acme', repo: 'app' });
+    expect(repo.headers['x-oauth-scopes']).toBe('repo, read:org');
+    expect(repo.data.permissions?.push).toBe(true);
+
+    // A token configured without scopes (fine-grained style) sends no X-OAuth-Scopes.
+    const plain = await octokit(TOKEN).rest.users.getAuthenticated();
+    expect(plain.data.login).toBe('dev');
+    expect(plain.headers['x-oauth-scopes']).toBeUndefined();
+
+    const unknown = await errorOf(octokit('ghp_not_a_token').rest.users.getAuthenticated());
+    expect(unknown.status).toBe(401);
+    expect(unknown.response?.data).toMatchObject({ message: 'Bad credentials' });
+
+    const app = await octokit(appJwt(privateKey, APP_ID)).rest.apps.getAuthenticated();
+    expect(app.data).toMatchObject({
+      id: APP_ID,
+      slug: 'ai-dev',
+      permissions: { contents: 'write', pull_requests: 'write' },
+    });
+    const jwtAsUser = await errorOf(octokit(appJwt(privateKey, APP_ID)).rest.users.getAuthenticated());
+    expect(jwtAsUser.status).toBe(401);
   });
 });
 

@@ -25,14 +25,21 @@ export function unprocessable(message: string, errors?: Record<string, unknown>[
 
 export interface RouteResult {
   status: number;
+  /** JSON body (ignored when `raw` is set). */
   body?: unknown;
+  /** A non-JSON body, sent as is with `contentType`. */
+  raw?: Buffer | string;
+  contentType?: string;
   headers?: Record<string, string>;
 }
+
+/** `token`: any valid token; `jwt`: an App JWT; `none`: no authentication (the fake's own signed URLs). */
+export type RouteAuth = 'token' | 'jwt' | 'none';
 
 export interface Route<C> {
   method: string;
   segments: string[];
-  auth: 'token' | 'jwt';
+  auth: RouteAuth;
   handler: (ctx: C, params: Record<string, string>) => Promise<RouteResult> | RouteResult;
 }
 
@@ -43,7 +50,7 @@ export interface Route<C> {
 export class Router<C> {
   private readonly routes: Route<C>[] = [];
 
-  add(method: string, pattern: string, handler: Route<C>['handler'], auth: 'token' | 'jwt' = 'token'): void {
+  add(method: string, pattern: string, handler: Route<C>['handler'], auth: RouteAuth = 'token'): void {
     this.routes.push({ method, segments: pattern.split('/').filter(Boolean), auth, handler });
   }
 

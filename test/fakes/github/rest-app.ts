@@ -120,16 +120,66 @@ function mintToken(ctx: RestContext, installationId: number) {
   };
 }
 
-export function registerAppRoutes(router: Router<RestContext>): void {
-  router.add(
-    'GET',
-    '/app',
-    (ctx) => {
-      const app = ctx.state.app;
-      return { status: 200, body: { id: app?.id, slug: app?.slug ?? 'fake-app', name: app?.slug ?? 'fake-app' } };
+/** The App as `GET /app` (and webhook `app` fields) show it: GitHub's `integration` object. */
+export function appJson(state: FakeState): Record<string, unknown> {
+  const app = state.app;
+  const slug = app?.slug ?? 'fake-app';
+  const id = Number(app?.id ?? 0);
+  return {
+    id,
+    slug,
+    node_id: Buffer.from(`Integration${id}`).toString('base64'),
+    client_id: `Iv1.fake${id}`,
+    owner: state.userJson(app?.owner ?? 'fake-app-owner', 'Organization'),
+    name: app?.name ?? slug,
+    description: null,
+    external_url: state.serverUrl,
+    html_url: `${state.serverUrl}/apps/${slug}`,
+    created_at: '2024-01-01T00:00:00Z',
+    updated_at: '2024-01-01T00:00:00Z',
+    permissions: app?.permissions ?? DEFAULT_PERMISSIONS,
+    events: app?.events ?? [
+      'check_run',
+      'check_suite',
+      'issue_comment',
+      'pull_request_review',
+      'pull_request_review_comment',
+      'status',
+    ],
+    installations_count: state.installations.size,
+  };
+}
+
+/** `GET /user`: the token's user (GitHub's public-user fields); installation tokens are refused. */
+function authenticatedUser(ctx: RestContext) {
+  const { caller, state } = ctx;
+  // (unverified) GitHub answers installation tokens 403 here: they act as the App's bot, not a user.
+  if (caller.kind !== 'user') throw apiError(403, 'Resource not accessible by integration');
+  return {
+    status: 200,
+    body: {
+      ...state.userJson(caller.login, 'User'),
+      name: caller.name ?? null,
+      company: null,
+      blog: '',
+      location: null,
+      email: null,
+      hireable: null,
+      bio: null,
+      twitter_username: null,
+      public_repos: 0,
+      public_gists: 0,
+      followers: 0,
+      following: 0,
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: '2024-01-01T00:00:00Z',
     },
-    'jwt',
-  );
+  };
+}
+
+export function registerAppRoutes(router: Router<RestContext>): void {
+  router.add('GET', '/app', (ctx) => ({ status: 200, body: appJson(ctx.state) }), 'jwt');
+  router.add('GET', '/user', authenticatedUser);
   router.add(
     'GET',
     '/repos/:owner/:repo/installation',

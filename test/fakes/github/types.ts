@@ -10,8 +10,22 @@ export interface TokenInfo {
   kind: 'user' | 'installation';
   /** `owner/name` full names this token can see (case-insensitive); every repo when absent. */
   repos?: string[];
-  /** Installation-style permissions, e.g. `{contents: 'write'}`; when given, pushing needs `contents: 'write'`. */
+  /**
+   * Installation or fine-grained-token permissions, e.g. `{contents: 'write'}`; when given, pushing needs
+   * `contents: 'write'`, touching `.github/workflows/` needs `workflows: 'write'`, and private-repo reads
+   * need the matching read permission (`checks`, `statuses`, `actions`, `pull_requests`, `issues`, `contents`).
+   */
   permissions?: Record<string, string>;
+  /**
+   * A classic token's OAuth scopes, e.g. `['repo', 'workflow']`: answered as `X-OAuth-Scopes` on every
+   * response, and touching `.github/workflows/` needs `workflow`. A user token with neither `scopes` nor
+   * `permissions` is unrestricted (and sends no `X-OAuth-Scopes`).
+   */
+  scopes?: string[];
+  /** A classic token that an OAuth App holds (`gho_…`) rather than a personal access token; only changes refusal wording. */
+  oauthApp?: boolean;
+  /** Display name answered by `GET /user`. */
+  name?: string;
   /** After this instant the token answers 401 (like an installation token after 1 h). */
   expiresAt?: Date;
 }
@@ -25,8 +39,18 @@ export interface FakeAppOptions {
   publicKey?: string | KeyObject;
   /** Owners the App is installed on; every owner when absent. */
   installedOn?: string[];
-  /** What the installation was granted. Default `{contents: 'write', pull_requests: 'write', metadata: 'read'}`. */
+  /**
+   * What the installation was granted (a mint asking for more is refused with 422). Default
+   * `{contents: 'write', pull_requests: 'write', metadata: 'read'}`; add `workflows: 'write'` to let its
+   * tokens touch `.github/workflows/`.
+   */
   permissions?: Record<string, string>;
+  /** Display name for `GET /app`. Default: the slug. */
+  name?: string;
+  /** Login of the account that owns the App. Default `fake-app-owner`. */
+  owner?: string;
+  /** Webhook events the App subscribes to (`GET /app`). */
+  events?: string[];
 }
 
 export interface FakeGitHubOptions {

@@ -318,6 +318,84 @@ describe('Git Data API and git over HTTP', () => {
   });
 });
 
+describe('contents API', () => {
+  it('reads files, directories and big files of a ref the way GitHub answers them', async () => {
+    const big = 'x'.repeat(1_500_000);
+    await fake.addRepo({
+      owner: 'acme',
+      name: 'docs',
+      private: true,
+      files: {
+        'AGENTS.md': '# Agents\nBe nice.\n',
+        'CONTRIBUTING.md': 'Run the tests.\n',
+        'docs/guide.md': 'guide\n',
+        'docs/deep/more.md': 'more\n',
+        'big.txt': big,
+        'agents-link': { content: 'AGENTS.md', mode: '120000' },
+      },
+    });
+    const gh = octokit(TOKEN);
+    const repo = { owner: 'acme', repo: 'docs' };
+
+    const file = await gh.rest.repos.getContent({ ...repo, path: 'AGENTS.md', ref: 'main' });
+    const blobSha = (
+      await git(['--git-dir', fake.repoDir('acme', 'docs'), 'rev-parse', 'main:AGENTS.md'])
+    ).stdout.trim();
+    expect(file.data).toMatchObject({
+      type: 'file',
+      encoding: 'base64',
+      name: 'AGENTS.md',
+      path: 'AGENTS.md',
+      size: 18,
+      sha: blobSha,
+      html_url: `${fake.serverUrl}/acme/docs/blob/main/AGENTS.md`,
+    });
+    const content = (file.data as { content: string }).content;
+    expect(content.endsWith('\n')).toBe(true); // GitHub wraps base64 in 60-character lines
+    expect(Buffer.from(content, 'base64').toString('utf8')).toBe('# Agents\nBe nice.\n');
+    const download = await fetch(String((file.data as { download_url: string }).download_url));
+    expect(await download.text()).toBe('# Agents\nBe nice.\n');
+
+    // Another ref sees its own version; the default branch is used without `ref`.
+    await commitBranch('acme', 'docs', 'ai-dev/docs', { 'AGENTS.md': 'changed\n' });
+    const onBranch = await gh.rest.repos.getContent({ ...repo, path: 'AGENTS.md', ref: 'ai-dev/docs' });
+    expect(Buffer.from((onBranch.data as { content: string }).content, 'base64').toString()).toBe('changed\n');
+    const onDefault = await gh.rest.repos.getContent({ ...repo, path: 'CONTRIBUTING.md' });
+    expect(Buffer.from((onDefault.data as { content: string }).content, 'base64').toString()).toBe('Run the tests.\n');
+
+    const dir = await gh.rest.repos.getContent({ ...repo, path: 'docs' });
+    expect(Array.isArray(dir.data)).toBe(true);
+    expect((dir.data as { name: string; type: string; path: string }[]).map((e) => [e.type, e.path])).toEqual([
+      ['dir', 'docs/deep'],
+      ['file', 'docs/guide.md'],
+    ]);
+    const root = await gh.rest.repos.getContent({ ...repo, path: '' });
+    expect((root.data as { name: string }[]).map((e) => e.name)).toEqual([
+      'AGENTS.md',
+      'CONTRIBUTING.md',
+      'agents-link',
+      'big.txt',
+      'docs',
+    ]);
+
+    // A symlink to a regular file answers with that file.
+    const link = await gh.rest.repos.getContent({ ...repo, path: 'agents-link' });
+    expect(link.data).toMatchObject({ type: 'file', path: 'AGENTS.md' });
+
+    // Over 1 MB: no inline content, but the raw media type still serves the bytes.
+    const large = await gh.rest.repos.getContent({ ...repo, path: 'big.txt' });
+    expect(large.data).toMatchObject({ type: 'file', encoding: 'none', content: '', size: big.length });
+    const raw = await gh.rest.repos.getContent({ ...repo, path: 'big.txt', mediaType: { format: 'raw' } });
+    expect(String(raw.data).length).toBe(big.length);
+
+    const missing = await errorOf(gh.rest.repos.getContent({ ...repo, path: 'nope.md' }));
+    expect(missing.status).toBe(404);
+    expect(missing.response?.data).toMatchObject({ message: 'Not Found' });
+    const badRef = await errorOf(gh.rest.repos.getContent({ ...repo, path: 'AGENTS.md', ref: 'no-such-branch' }));
+    expect(badRef.status).toBe(404);
+  });
+});
+
 describe('pull requests', () => {
   it('creates, finds by head, edits, rejects a duplicate, and sees a merge', async () => {
     const gh = octokit(TOKEN);

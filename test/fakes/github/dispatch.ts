@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { apiError, HttpError, parseJsonBody, type RouteResult, Router, readBody, safeDecode } from './http.js';
 import { registerAppRoutes, verifyAppJwt } from './rest-app.js';
+import { registerContentRoutes } from './rest-contents.js';
 import { registerGitRoutes } from './rest-git.js';
 import { registerPullRoutes } from './rest-pulls.js';
 import { basicToken, GIT_PATH_RE, handleGitRequest } from './smart-http.js';
@@ -40,6 +41,7 @@ export class Dispatcher {
     registerGitRoutes(this.router);
     registerPullRoutes(this.router);
     registerAppRoutes(this.router);
+    registerContentRoutes(this.router, this.internal);
   }
 
   /** The `http.createServer` listener. */

@@ -234,38 +234,6 @@ async function branchJson(ctx: RestContext, repo: RepoRecord, branch: string, sh
   };
 }
 
-async function getContents(ctx: RestContext, repo: RepoRecord, path: string): Promise<RouteResult> {
-  const ref = ctx.query.get('ref') ?? repo.defaultBranch;
-  const base = apiBase(ctx, repo);
-  const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-  let listing: Map<string, TreeEntry>;
-  try {
-    listing = await lsTree(repo.gitDir, `${ref}:${parent}`);
-  } catch {
-    throw notFound();
-  }
-  const name = path.slice(parent ? parent.length + 1 : 0);
-  const entry = listing.get(name);
-  if (!entry) throw notFound();
-  const item = (itemPath: string, e: TreeEntry) => ({
-    type: e.type === 'tree' ? 'dir' : e.type === 'commit' ? 'submodule' : e.mode === '120000' ? 'symlink' : 'file',
-    name: itemPath.slice(itemPath.lastIndexOf('/') + 1),
-    path: itemPath,
-    sha: e.sha,
-    url: `${base}/contents/${itemPath}?ref=${encodeURIComponent(ref)}`,
-  });
-  if (entry.type === 'tree') {
-    const children = await lsTree(repo.gitDir, entry.sha);
-    return { status: 200, body: [...children].map(([child, e]) => item(`${path}/${child}`, e)) };
-  }
-  const data =
-    entry.type === 'blob' ? ((await readObject(repo.gitDir, entry.sha)) ?? Buffer.alloc(0)) : Buffer.alloc(0);
-  return {
-    status: 200,
-    body: { ...item(path, entry), size: data.length, encoding: 'base64', content: data.toString('base64') },
-  };
-}
-
 export function registerGitRoutes(router: Router<RestContext>): void {
   const repoOf = (ctx: RestContext, p: Record<string, string>) =>
     ctx.state.visibleRepo(ctx.caller, p.owner ?? '', p.repo ?? '');
@@ -359,6 +327,4 @@ export function registerGitRoutes(router: Router<RestContext>): void {
     if (sha === undefined) throw apiError(404, 'Branch not found');
     return { status: 200, body: await branchJson(ctx, repo, branch, sha) };
   });
-
-  router.add('GET', `${REPO}/contents/*path`, (ctx, p) => getContents(ctx, repoOf(ctx, p), p.path ?? ''));
 }

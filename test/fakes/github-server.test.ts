@@ -396,6 +396,206 @@ describe('contents API', () => {
   });
 });
 
+describe('checks, statuses and Actions jobs', () => {
+  const repo = { owner: 'acme', repo: 'ci' };
+  let sha: string;
+
+  beforeAll(async () => {
+    sha = await fake.addRepo({ owner: 'acme', name: 'ci', private: true });
+  });
+
+  it('lists check runs and suites of a commit, with per-token ETags and rate-limit-free 304s', async () => {
+    const gh = octokit(TOKEN);
+    const test = await fake.addCheckRun('acme', 'ci', {
+      sha,
+      name: 'test',
+      status: 'in_progress',
+      actions: { workflowName: 'CI', log: 'npm test\n1 failing\n' },
+    });
+    expect(test.jobId).toBe(test.id); // an Actions job id is its check run id
+    await fake.addCheckRun('acme', 'ci', {
+      sha: 'main',
+      name: 'lint',
+      conclusion: 'success',
+      actions: { runId: test.runId },
+    });
+    await fake.addCheckRun('acme', 'ci', {
+      sha,
+      name: 'ci/circleci: build',
+      conclusion: 'neutral',
+      app: { slug: 'circleci-checks' },
+      detailsUrl: 'https://circleci.example/build/1',
+      output: { title: 'Skipped', summary: 'Nothing to build' },
+    });
+
+    const first = await gh.rest.checks.listForRef({ ...repo, ref: sha });
+    expect(first.data.total_count).toBe(3);
+    const testRun = first.data.check_runs.find((run) => run.name === 'test');
+    const jobUrl = `${fake.serverUrl}/acme/ci/actions/runs/${test.runId}/job/${test.id}`;
+    expect(testRun).toMatchObject({
+      id: test.id,
+      head_sha: sha,
+      status: 'in_progress',
+      conclusion: null,
+      html_url: jobUrl,
+      details_url: jobUrl,
+      app: { slug: 'github-actions' },
+      output: { title: null, summary: null },
+      completed_at: null,
+    });
+    expect(first.data.check_runs.find((run) => run.app?.slug === 'circleci-checks')).toMatchObject({
+      conclusion: 'neutral',
+      details_url: 'https://circleci.example/build/1',
+      output: { title: 'Skipped', summary: 'Nothing to build' },
+    });
+    const byName = await gh.rest.checks.listForRef({ ...repo, ref: 'main', check_name: 'lint' });
+    expect(byName.data.total_count).toBe(1);
+
+    // A matching If-None-Match answers 304 and costs no rate limit; another token does not match.
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^W\/"[0-9a-f]+"$/);
+    const again = await errorOf(gh.rest.checks.listForRef({ ...repo, ref: sha, headers: { 'if-none-match': etag } }));
+    expect(again.status).toBe(304);
+    expect(again.response?.data).toBe('');
+    const remaining = Number(again.response?.headers['x-ratelimit-remaining']);
+    expect(remaining).toBe(Number(byName.headers['x-ratelimit-remaining']));
+    const next = await gh.rest.checks.listForRef({ ...repo, ref: sha });
+    expect(next.headers.etag).toBe(etag);
+    expect(Number(next.headers['x-ratelimit-remaining'])).toBe(remaining - 1);
+    const other = await octokit(CLASSIC_TOKEN).rest.checks.listForRef({
+      ...repo,
+      ref: sha,
+      headers: { 'if-none-match': etag },
+    });
+    expect(other.status).toBe(200);
+
+    // The run completes: the old ETag no longer matches.
+    fake.updateCheckRun('acme', 'ci', test.id, {
+      conclusion: 'failure',
+      output: { title: '1 test failed', summary: 'see the log' },
+    });
+    const changed = await gh.rest.checks.listForRef({ ...repo, ref: sha, headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.data.check_runs.find((run) => run.id === test.id)).toMatchObject({
+      status: 'completed',
+      conclusion: 'failure',
+      output: { title: '1 test failed' },
+      completed_at: expect.any(String),
+    });
+
+    const suites = await gh.rest.checks.listSuitesForRef({ ...repo, ref: sha });
+    expect(suites.data.total_count).toBe(2);
+    expect(suites.data.check_suites.map((suite) => [suite.app?.slug, suite.status, suite.conclusion])).toEqual([
+      ['github-actions', 'completed', 'failure'],
+      ['circleci-checks', 'completed', 'neutral'],
+    ]);
+    expect(suites.data.check_suites[0]).toMatchObject({
+      head_sha: sha,
+      head_branch: 'main',
+      latest_check_runs_count: 2,
+    });
+    const suitesEtag = String(suites.headers.etag);
+    const suites304 = await errorOf(
+      gh.rest.checks.listSuitesForRef({ ...repo, ref: sha, headers: { 'if-none-match': suitesEtag } }),
+    );
+    expect(suites304.status).toBe(304);
+
+    const unknown = await errorOf(gh.rest.checks.listForRef({ ...repo, ref: 'no-such-branch' }));
+    expect(unknown.status).toBe(422);
+  });
+
+  it('serves commit statuses, one by one and combined, with ETags', async () => {
+    const gh = octokit(TOKEN);
+    await fake.addStatus('acme', 'ci', { sha, state: 'pending', context: 'ci/jenkins', description: 'Building' });
+    const empty = await gh.rest.repos.getCombinedStatusForRef({ ...repo, ref: 'main' });
+    expect(empty.data).toMatchObject({ state: 'pending', sha, total_count: 1 });
+    await fake.addStatus('acme', 'ci', {
+      sha,
+      state: 'failure',
+      context: 'ci/jenkins',
+      description: 'Tests failed',
+      targetUrl: 'https://jenkins.example/job/1',
+    });
+    await fake.addStatus('acme', 'ci', { sha, state: 'success', context: 'coverage' });
+
+    const combined = await gh.rest.repos.getCombinedStatusForRef({ ...repo, ref: sha });
+    expect(combined.data).toMatchObject({ state: 'failure', sha, total_count: 2 });
+    expect(combined.data.statuses.map((status) => [status.context, status.state])).toEqual([
+      ['coverage', 'success'],
+      ['ci/jenkins', 'failure'],
+    ]);
+    expect(combined.data.statuses[1]).toMatchObject({
+      description: 'Tests failed',
+      target_url: 'https://jenkins.example/job/1',
+    });
+    const combined304 = await errorOf(
+      gh.rest.repos.getCombinedStatusForRef({
+        ...repo,
+        ref: sha,
+        headers: { 'if-none-match': String(combined.headers.etag) },
+      }),
+    );
+    expect(combined304.status).toBe(304);
+
+    const all = await gh.rest.repos.listCommitStatusesForRef({ ...repo, ref: sha });
+    expect(all.data.map((status) => status.state)).toEqual(['success', 'failure', 'pending']); // newest first
+    expect(all.data[0]?.creator?.login).toBe('ci-bot');
+    const all304 = await errorOf(
+      gh.rest.repos.listCommitStatusesForRef({
+        ...repo,
+        ref: sha,
+        headers: { 'if-none-match': String(all.headers.etag) },
+      }),
+    );
+    expect(all304.status).toBe(304);
+  });
+
+  it('serves Actions jobs and redirects their log download to a plain-text URL', async () => {
+    const gh = octokit(TOKEN);
+    const job = await fake.addCheckRun('acme', 'ci', {
+      sha,
+      name: 'build',
+      actions: { workflowName: 'Build', steps: [{ name: 'Set up job' }, { name: 'Run npm ci' }] },
+    });
+    const queued = await gh.rest.actions.getJobForWorkflowRun({ ...repo, job_id: job.id });
+    expect(queued.data).toMatchObject({
+      id: job.id,
+      run_id: job.runId,
+      head_sha: sha,
+      status: 'queued',
+      conclusion: null,
+      name: 'build',
+      workflow_name: 'Build',
+      html_url: job.htmlUrl,
+      check_run_url: `${fake.apiUrl}/repos/acme/ci/check-runs/${job.id}`,
+    });
+    expect((await errorOf(gh.rest.actions.downloadJobLogsForWorkflowRun({ ...repo, job_id: job.id }))).status).toBe(
+      404,
+    );
+
+    fake.setJobLog('acme', 'ci', job.id, '2024-01-01T00:00:00.0000000Z npm ERR! missing script: build\n');
+    fake.updateCheckRun('acme', 'ci', job.id, { conclusion: 'failure' });
+    const done = await gh.rest.actions.getJobForWorkflowRun({ ...repo, job_id: job.id });
+    expect(done.data).toMatchObject({ status: 'completed', conclusion: 'failure' });
+    expect(done.data.steps?.map((step) => step.conclusion)).toEqual(['failure', 'failure']);
+
+    // Octokit follows the 302 to the log URL, which needs no token.
+    const logs = await gh.rest.actions.downloadJobLogsForWorkflowRun({ ...repo, job_id: job.id });
+    expect(logs.status).toBe(200);
+    expect(logs.data).toBe('2024-01-01T00:00:00.0000000Z npm ERR! missing script: build\n');
+    expect(logs.url).toContain(`${fake.serverUrl}/_fake/job-logs/`);
+    const redirect = await fetch(`${fake.apiUrl}/repos/acme/ci/actions/jobs/${job.id}/logs`, {
+      headers: { authorization: `token ${TOKEN}` },
+      redirect: 'manual',
+    });
+    expect(redirect.status).toBe(302);
+    const location = String(redirect.headers.get('location'));
+    expect(await (await fetch(location)).text()).toContain('missing script');
+
+    expect((await errorOf(gh.rest.actions.getJobForWorkflowRun({ ...repo, job_id: 424242 }))).status).toBe(404);
+  });
+});
+
 describe('pull requests', () => {
   it('creates, finds by head, edits, rejects a duplicate, and sees a merge', async () => {
     const gh = octokit(TOKEN);

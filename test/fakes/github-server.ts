@@ -27,32 +27,48 @@ import {
   updateRef,
   writeTree,
 } from './github/git.js';
+import { addCheckRunRecord, addStatusRecord, checkRunSnapshots, updateCheckRunRecord } from './github/rest-checks.js';
 import { closePullRecord, mergePullRecord } from './github/rest-pulls.js';
 import { FakeState, type RepoRecord } from './github/state.js';
 import {
   type AddRepoOptions,
+  type CheckRunSpec,
+  type CheckRunUpdate,
   DEFAULT_FAKE_GITHUB_TOKEN,
   type FailRule,
+  type FakeCheckRun,
   type FakeGitHubOptions,
   type FakePull,
+  type FakeStatus,
   type GitRequestRecord,
   type MergePullOptions,
   type RecordedRequest,
   type RepoSettings,
+  type StatusSpec,
   type TokenInfo,
 } from './github/types.js';
 
 export type {
+  ActionsJobSpec,
   AddRepoOptions,
+  CheckConclusion,
+  CheckOutput,
+  CheckRunSpec,
+  CheckRunUpdate,
+  CheckStatus,
+  CommitState,
   FailRule,
   FakeAppOptions,
+  FakeCheckRun,
   FakeGitHubOptions,
   FakePull,
+  FakeStatus,
   GitRequestRecord,
   MergePullOptions,
   RecordedRequest,
   RepoFile,
   RepoSettings,
+  StatusSpec,
   TokenInfo,
 } from './github/types.js';
 export { DEFAULT_FAKE_GITHUB_TOKEN } from './github/types.js';
@@ -177,6 +193,10 @@ export class FakeGitHub {
       pushAllowed: spec.pushAllowed ?? true,
       createdAt: INITIAL_DATE,
       pulls: [],
+      checkRuns: [],
+      checkSuites: [],
+      statuses: [],
+      jobLogs: new Map(),
     });
     return sha;
   }
@@ -221,6 +241,41 @@ export class FakeGitHub {
   /** Path of the bare repository, for ad-hoc git assertions. */
   repoDir(owner: string, name: string): string {
     return this.state.requireRepo(owner, name).gitDir;
+  }
+
+  // ---- checks, statuses, Actions jobs ----------------------------------------------------------
+
+  /**
+   * Adds a check run on a commit (creating its check suite). With `actions`, it is a GitHub Actions
+   * job: its id is the job id, `html_url`/`details_url` point at `…/actions/runs/<run>/job/<job>`, and
+   * `GET …/actions/jobs/<id>` and `…/logs` answer for it.
+   *
+   *   const run = await fake.addCheckRun('acme', 'app', { sha, name: 'test', actions: { log: 'boom
+' } });
+   *   fake.updateCheckRun('acme', 'app', run.id, { conclusion: 'failure', output: { title: '1 failed' } });
+   */
+  addCheckRun(owner: string, name: string, spec: CheckRunSpec): Promise<FakeCheckRun> {
+    return addCheckRunRecord(this.state, this.state.requireRepo(owner, name), spec);
+  }
+
+  /** Changes a check run: status/conclusion (a conclusion implies `completed`), output, details URL, job log. */
+  updateCheckRun(owner: string, name: string, id: number, update: CheckRunUpdate): FakeCheckRun {
+    return updateCheckRunRecord(this.state, this.state.requireRepo(owner, name), id, update);
+  }
+
+  /** Snapshots of every check run of the repo, oldest first. */
+  checkRuns(owner: string, name: string): FakeCheckRun[] {
+    return checkRunSnapshots(this.state, this.state.requireRepo(owner, name));
+  }
+
+  /** Sets (or replaces) the plain-text log of an Actions job. */
+  setJobLog(owner: string, name: string, jobId: number, text: string): void {
+    updateCheckRunRecord(this.state, this.state.requireRepo(owner, name), jobId, { log: text });
+  }
+
+  /** Adds a commit status (the Statuses API); the newest per context counts for the combined state. */
+  addStatus(owner: string, name: string, spec: StatusSpec): Promise<FakeStatus> {
+    return addStatusRecord(this.state, this.state.requireRepo(owner, name), spec);
   }
 
   // ---- fault injection -------------------------------------------------------------------------

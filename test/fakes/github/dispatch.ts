@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { apiError, HttpError, parseJsonBody, type RouteResult, Router, readBody, safeDecode } from './http.js';
 import { registerAppRoutes, verifyAppJwt } from './rest-app.js';
+import { registerCheckRoutes } from './rest-checks.js';
 import { registerContentRoutes } from './rest-contents.js';
 import { registerGitRoutes } from './rest-git.js';
 import { registerPullRoutes } from './rest-pulls.js';
@@ -42,6 +43,7 @@ export class Dispatcher {
     registerPullRoutes(this.router);
     registerAppRoutes(this.router);
     registerContentRoutes(this.router, this.internal);
+    registerCheckRoutes(this.router, this.internal);
   }
 
   /** The `http.createServer` listener. */

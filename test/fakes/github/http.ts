@@ -69,10 +69,14 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
   const params: Record<string, string> = {};
   for (const [i, segment] of pattern.entries()) {
     if (segment.startsWith('*')) {
-      const rest = parts.slice(i);
+      // `*name` takes one or more segments, leaving enough for the rest of the pattern.
+      const tail = pattern.slice(i + 1);
+      const rest = parts.slice(i, parts.length - tail.length);
       if (rest.length === 0) return undefined;
+      const tailParams = matchSegments(tail, parts.slice(parts.length - tail.length));
+      if (!tailParams) return undefined;
       params[segment.slice(1)] = safeDecode(rest.join('/'));
-      return params;
+      return { ...params, ...tailParams };
     }
     const part = parts[i];
     if (part === undefined) return undefined;
@@ -128,3 +132,31 @@ export function requiredString(body: Record<string, unknown>, field: string): st
 export function invalidField(field: string, value: unknown, expected: string): HttpError {
   return unprocessable(`Invalid request.\n\nFor '${field}', ${JSON.stringify(value)} is not a ${expected}.`);
 }
+
+/** GitHub-style pagination (`per_page` ≤ 100, default 30; `page` from 1) with a `Link` header. */
+export function paginate<T>(
+  query: URLSearchParams,
+  items: T[],
+  url: string,
+): { items: T[]; headers: Record<string, string> } {
+  const perPage = Math.min(Math.max(Number(query.get('per_page') ?? 30) || 30, 1), 100);
+  const page = Math.max(Number(query.get('page') ?? 1) || 1, 1);
+  const last = Math.max(Math.ceil(items.length / perPage), 1);
+  const link = (n: number, rel: string) => {
+    const params = new URLSearchParams(query);
+    params.set('per_page', String(perPage));
+    params.set('page', String(n));
+    return `<${url}?${params}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(link(page - 1, 'prev'));
+  if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+  if (page > 1) links.push(link(1, 'first'));
+  return {
+    items: items.slice((page - 1) * perPage, page * perPage),
+    headers: links.length ? { link: links.join(', ') } : {},
+  };
+}
+
+/** ISO 8601 without milliseconds, as GitHub writes timestamps. */
+export const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

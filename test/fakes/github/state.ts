@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { apiError, notFound } from './http.js';
-import type { FakeAppOptions, FakePull, TokenInfo } from './types.js';
+import type {
+  CheckConclusion,
+  CheckOutput,
+  CheckStatus,
+  CommitState,
+  FakeAppOptions,
+  FakePull,
+  TokenInfo,
+} from './types.js';
 
 export interface RepoRecord {
   id: number;
@@ -14,6 +22,60 @@ export interface RepoRecord {
   pushAllowed: boolean;
   createdAt: string;
   pulls: FakePull[];
+  checkRuns: CheckRunRecord[];
+  checkSuites: CheckSuiteRecord[];
+  statuses: StatusRecord[];
+  /** Actions job id → plain-text log. */
+  jobLogs: Map<number, string>;
+}
+
+export interface AppRef {
+  id: number;
+  slug: string;
+  name: string;
+}
+
+export interface CheckRunRecord {
+  id: number;
+  name: string;
+  headSha: string;
+  status: CheckStatus;
+  conclusion: CheckConclusion | null;
+  output: Required<CheckOutput>;
+  app: AppRef;
+  suiteId: number;
+  externalId: string;
+  detailsUrl: string | null;
+  startedAt: string;
+  completedAt: string | null;
+  /** GitHub Actions only. */
+  job?: {
+    runId: number;
+    workflowName: string;
+    steps: { name: string; status: 'queued' | 'in_progress' | 'completed'; conclusion: string | null }[];
+    createdAt: string;
+  };
+}
+
+export interface CheckSuiteRecord {
+  id: number;
+  headSha: string;
+  headBranch: string | null;
+  app: AppRef;
+  /** Actions: the workflow run id (one suite per run). */
+  runId?: number;
+  createdAt: string;
+}
+
+export interface StatusRecord {
+  id: number;
+  sha: string;
+  state: CommitState;
+  context: string;
+  description: string | null;
+  targetUrl: string | null;
+  creator: string;
+  createdAt: string;
 }
 
 /** The caller behind a valid token (never holds the token itself). */

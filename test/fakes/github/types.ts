@@ -154,3 +154,98 @@ export interface FakePull {
   /** Login of the token that opened it. */
   user: string;
 }
+
+// ---- checks, statuses, Actions jobs ------------------------------------------------------------
+
+export type CheckStatus = 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
+export type CheckConclusion =
+  | 'success'
+  | 'failure'
+  | 'neutral'
+  | 'cancelled'
+  | 'skipped'
+  | 'timed_out'
+  | 'action_required';
+
+export interface CheckOutput {
+  title?: string | null;
+  summary?: string | null;
+  text?: string | null;
+}
+
+export interface ActionsJobSpec {
+  /** The job id, which on GitHub is also the check run's id. Default: a fresh id. */
+  jobId?: number;
+  /** The workflow run id. Default: a fresh id (runs sharing an id share a check suite). */
+  runId?: number;
+  workflowName?: string;
+  /** The job's plain-text log (`GET …/actions/jobs/{id}/logs`); also settable later with `setJobLog`. */
+  log?: string;
+  steps?: { name: string; status?: 'queued' | 'in_progress' | 'completed'; conclusion?: string | null }[];
+}
+
+export interface CheckRunSpec {
+  /** A commit sha, or a branch/tag name resolved when the run is added. */
+  sha: string;
+  name: string;
+  /** Default `completed` when `conclusion` is given, else `queued`. */
+  status?: CheckStatus;
+  conclusion?: CheckConclusion | null;
+  output?: CheckOutput;
+  /** A GitHub Actions job (App `github-actions`): `true` or the job's details. */
+  actions?: ActionsJobSpec | boolean;
+  /** Another App's check run (default when not `actions`: App `fake-ci`). */
+  app?: { slug: string; id?: number; name?: string };
+  detailsUrl?: string;
+  externalId?: string;
+  /** ISO 8601; default now. */
+  startedAt?: string;
+  completedAt?: string;
+}
+
+export interface CheckRunUpdate {
+  status?: CheckStatus;
+  conclusion?: CheckConclusion | null;
+  output?: CheckOutput;
+  completedAt?: string;
+  detailsUrl?: string;
+  /** Replaces the Actions job's log. */
+  log?: string;
+}
+
+/** What `addCheckRun`/`updateCheckRun` return (a snapshot). */
+export interface FakeCheckRun {
+  id: number;
+  name: string;
+  headSha: string;
+  status: CheckStatus;
+  conclusion: CheckConclusion | null;
+  suiteId: number;
+  appSlug: string;
+  /** Set for GitHub Actions runs (equal to `id`). */
+  jobId?: number;
+  runId?: number;
+  htmlUrl: string;
+  detailsUrl: string | null;
+}
+
+export type CommitState = 'error' | 'failure' | 'pending' | 'success';
+
+export interface StatusSpec {
+  /** A commit sha, or a branch/tag name resolved when the status is added. */
+  sha: string;
+  state: CommitState;
+  /** Default `default`, like GitHub's. */
+  context?: string;
+  description?: string | null;
+  targetUrl?: string | null;
+  /** Login of who set it. Default `ci-bot`. */
+  creator?: string;
+}
+
+export interface FakeStatus {
+  id: number;
+  sha: string;
+  state: CommitState;
+  context: string;
+}

@@ -659,6 +659,136 @@ describe('pull requests', () => {
   });
 });
 
+describe('reviews, comments and collaborators', () => {
+  it('lists reviews and review comments, lets the bot reply in a thread and comment on the conversation', async () => {
+    await fake.addRepo({ owner: 'acme', name: 'rev', private: true, files: { 'src/a.ts': 'one\ntwo\n' } });
+    const headSha = await commitBranch('acme', 'rev', 'ai-dev/R1', { 'src/a.ts': 'a\nb\nc\nd\n' });
+    const gh = octokit(TOKEN);
+    const repo = { owner: 'acme', repo: 'rev' };
+    const pr = await gh.rest.pulls.create({ ...repo, title: 'R1', head: 'ai-dev/R1', base: 'main' });
+    const pull_number = pr.data.number;
+    fake.setCollaborator('acme', 'rev', 'alice', 'write');
+
+    const review = await fake.addReview('acme', 'rev', pull_number, {
+      user: 'alice',
+      state: 'CHANGES_REQUESTED',
+      body: 'Almost there',
+      comments: [{ path: 'src/a.ts', line: 2, body: 'Rename b' }],
+    });
+    const driveBy = await fake.addReviewComment('acme', 'rev', pull_number, {
+      user: 'mallory',
+      body: 'drive-by',
+      path: 'src/a.ts',
+      line: 4,
+    });
+    fake.addIssueComment('acme', 'rev', pull_number, { user: 'alice', body: '@ai-dev please fix the naming' });
+
+    const reviews = await gh.rest.pulls.listReviews({ ...repo, pull_number });
+    expect(reviews.data.map((r) => [r.user?.login, r.state, r.author_association])).toEqual([
+      ['alice', 'CHANGES_REQUESTED', 'COLLABORATOR'],
+      ['mallory', 'COMMENTED', 'NONE'],
+    ]);
+    expect(reviews.data[0]).toMatchObject({ id: review.id, body: 'Almost there', commit_id: headSha });
+
+    const inReview = await gh.rest.pulls.listCommentsForReview({ ...repo, pull_number, review_id: review.id });
+    expect(inReview.data).toHaveLength(1);
+    const [first] = review.commentIds;
+    expect(inReview.data[0]).toMatchObject({
+      id: first,
+      pull_request_review_id: review.id,
+      path: 'src/a.ts',
+      line: 2,
+      side: 'RIGHT',
+      body: 'Rename b',
+      user: { login: 'alice', type: 'User' },
+      author_association: 'COLLABORATOR',
+      commit_id: headSha,
+    });
+    expect(inReview.data[0]?.in_reply_to_id).toBeUndefined();
+    expect(inReview.data[0]?.diff_hunk).toContain('+b');
+
+    const reply = await gh.rest.pulls.createReplyForReviewComment({
+      ...repo,
+      pull_number,
+      comment_id: Number(first),
+      body: 'Renamed in the next commit.',
+    });
+    expect(reply.status).toBe(201);
+    expect(reply.data).toMatchObject({ in_reply_to_id: first, path: 'src/a.ts', line: 2, user: { login: 'dev' } });
+    const all = await gh.rest.pulls.listReviewComments({ ...repo, pull_number });
+    expect(all.data.map((c) => [c.user?.login, c.in_reply_to_id ?? null])).toEqual([
+      ['alice', null],
+      ['mallory', null],
+      ['dev', first],
+    ]);
+    expect(fake.reviewComments('acme', 'rev', pull_number).at(-1)).toMatchObject({
+      user: 'dev',
+      body: 'Renamed in the next commit.',
+      inReplyToId: first,
+    });
+    expect(driveBy.reviewId).not.toBe(review.id);
+    const missing = await errorOf(
+      gh.rest.pulls.createReplyForReviewComment({ ...repo, pull_number, comment_id: 999999, body: 'x' }),
+    );
+    expect(missing.status).toBe(404);
+
+    const conversation = await gh.rest.issues.listComments({ ...repo, issue_number: pull_number });
+    expect(conversation.data.map((c) => [c.user?.login, c.author_association, c.body])).toEqual([
+      ['alice', 'COLLABORATOR', '@ai-dev please fix the naming'],
+    ]);
+
+    // The App's bot answers on the conversation with an installation token.
+    const jwt = octokit(appJwt(privateKey, APP_ID));
+    const minted = await jwt.rest.apps.createInstallationAccessToken({
+      installation_id: Number(fake.installationId('acme')),
+      repositories: ['rev'],
+      permissions: { pull_requests: 'write' },
+    });
+    const bot = octokit(minted.data.token);
+    const posted = await bot.rest.issues.createComment({ ...repo, issue_number: pull_number, body: 'On it.' });
+    expect(posted.status).toBe(201);
+    expect(posted.data).toMatchObject({
+      body: 'On it.',
+      user: { login: 'ai-dev[bot]', type: 'Bot' },
+      performed_via_github_app: { slug: 'ai-dev' },
+    });
+    expect(fake.issueComments('acme', 'rev', pull_number).map((c) => c.user)).toEqual(['alice', 'ai-dev[bot]']);
+    const empty = await errorOf(bot.rest.issues.createComment({ ...repo, issue_number: pull_number, body: '' }));
+    expect(empty.status).toBe(422);
+
+    // A token without pull request access can neither read reviews of a private repo nor post.
+    const readOnly = await jwt.rest.apps.createInstallationAccessToken({
+      installation_id: Number(fake.installationId('acme')),
+      permissions: { contents: 'read' },
+    });
+    const limited = octokit(readOnly.data.token);
+    expect((await errorOf(limited.rest.pulls.listReviews({ ...repo, pull_number }))).status).toBe(403);
+    const refused = await errorOf(limited.rest.issues.createComment({ ...repo, issue_number: pull_number, body: 'x' }));
+    expect(refused.status).toBe(403);
+    expect(refused.response?.data).toMatchObject({ message: 'Resource not accessible by integration' });
+  });
+
+  it('answers collaborator permission levels with the legacy permission and the role name', async () => {
+    const gh = octokit(TOKEN);
+    const repo = { owner: 'acme', repo: 'rev' };
+    fake.setCollaborator('acme', 'rev', 'mona', 'maintain');
+    fake.setCollaborator('acme', 'rev', 'tri', 'triage');
+    const level = async (username: string) =>
+      (await gh.rest.repos.getCollaboratorPermissionLevel({ ...repo, username })).data;
+    expect(await level('alice')).toMatchObject({
+      permission: 'write',
+      role_name: 'write',
+      user: { login: 'alice', permissions: { push: true, admin: false } },
+    });
+    expect(await level('mona')).toMatchObject({ permission: 'write', role_name: 'maintain' });
+    expect(await level('tri')).toMatchObject({ permission: 'read', role_name: 'triage' });
+    expect(await level('acme')).toMatchObject({ permission: 'admin' });
+    expect(await level('stranger')).toMatchObject({ permission: 'none', user: { permissions: { pull: false } } });
+    fake.setCollaborator('acme', 'rev', 'alice', null);
+    expect((await level('alice')).permission).toBe('none');
+  });
+});
+
 describe('fault injection', () => {
   it('fails the next matching request with the given status, body and headers', async () => {
     fake.failNext({ method: 'GET', pathIncludes: '/repos/acme/app', status: 502 });

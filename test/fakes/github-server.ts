@@ -29,6 +29,14 @@ import {
 } from './github/git.js';
 import { addCheckRunRecord, addStatusRecord, checkRunSnapshots, updateCheckRunRecord } from './github/rest-checks.js';
 import { closePullRecord, mergePullRecord } from './github/rest-pulls.js';
+import {
+  addIssueCommentRecord,
+  addReviewCommentRecord,
+  addReviewRecord,
+  issueCommentSnapshot,
+  reviewCommentSnapshot,
+  reviewSnapshots,
+} from './github/rest-reviews.js';
 import { FakeState, type RepoRecord } from './github/state.js';
 import {
   type AddRepoOptions,
@@ -38,12 +46,19 @@ import {
   type FailRule,
   type FakeCheckRun,
   type FakeGitHubOptions,
+  type FakeIssueComment,
   type FakePull,
+  type FakeReview,
+  type FakeReviewComment,
   type FakeStatus,
   type GitRequestRecord,
+  type IssueCommentSpec,
   type MergePullOptions,
   type RecordedRequest,
+  type RepoRole,
   type RepoSettings,
+  type ReviewCommentSpec,
+  type ReviewSpec,
   type StatusSpec,
   type TokenInfo,
 } from './github/types.js';
@@ -51,6 +66,7 @@ import {
 export type {
   ActionsJobSpec,
   AddRepoOptions,
+  AuthorAssociation,
   CheckConclusion,
   CheckOutput,
   CheckRunSpec,
@@ -61,13 +77,23 @@ export type {
   FakeAppOptions,
   FakeCheckRun,
   FakeGitHubOptions,
+  FakeIssueComment,
   FakePull,
+  FakeReview,
+  FakeReviewComment,
   FakeStatus,
+  FakeUserRef,
   GitRequestRecord,
+  IssueCommentSpec,
   MergePullOptions,
   RecordedRequest,
   RepoFile,
+  RepoRole,
   RepoSettings,
+  ReviewCommentPlacement,
+  ReviewCommentSpec,
+  ReviewSpec,
+  ReviewState,
   StatusSpec,
   TokenInfo,
 } from './github/types.js';
@@ -197,6 +223,10 @@ export class FakeGitHub {
       checkSuites: [],
       statuses: [],
       jobLogs: new Map(),
+      reviews: [],
+      reviewComments: [],
+      issueComments: [],
+      collaborators: new Map(),
     });
     return sha;
   }
@@ -276,6 +306,52 @@ export class FakeGitHub {
   /** Adds a commit status (the Statuses API); the newest per context counts for the combined state. */
   addStatus(owner: string, name: string, spec: StatusSpec): Promise<FakeStatus> {
     return addStatusRecord(this.state, this.state.requireRepo(owner, name), spec);
+  }
+
+  // ---- reviews, comments, collaborators --------------------------------------------------------
+
+  /**
+   * Someone submits a review on PR `number`, optionally with inline comments.
+   *
+   *   await fake.addReview('acme', 'app', 1, { user: 'alice', state: 'CHANGES_REQUESTED', body: 'Almost',
+   *     comments: [{ path: 'src/a.ts', line: 3, body: 'Rename this' }] });
+   */
+  addReview(owner: string, name: string, number: number, spec: ReviewSpec): Promise<FakeReview> {
+    return addReviewRecord(this.state, this.state.requireRepo(owner, name), number, spec);
+  }
+
+  /** Someone adds one review comment (or, with `inReplyTo`, a reply in a thread) on PR `number`. */
+  addReviewComment(owner: string, name: string, number: number, spec: ReviewCommentSpec): Promise<FakeReviewComment> {
+    return addReviewCommentRecord(this.state, this.state.requireRepo(owner, name), number, spec);
+  }
+
+  /** Someone comments on the conversation of PR `number` (an issue comment). */
+  addIssueComment(owner: string, name: string, number: number, spec: IssueCommentSpec): FakeIssueComment {
+    return addIssueCommentRecord(this.state, this.state.requireRepo(owner, name), number, spec);
+  }
+
+  /** Gives `login` a role on the repo (`null` removes it); drives `…/collaborators/{login}/permission`. */
+  setCollaborator(owner: string, name: string, login: string, role: RepoRole | null): void {
+    const repo = this.state.requireRepo(owner, name);
+    if (role === null) repo.collaborators.delete(login.toLowerCase());
+    else repo.collaborators.set(login.toLowerCase(), { login, role });
+  }
+
+  /** Reviews of PR `number`, oldest first. */
+  reviews(owner: string, name: string, number: number): FakeReview[] {
+    return reviewSnapshots(this.state.requireRepo(owner, name), number);
+  }
+
+  /** Review comments of PR `number` (including the bot's replies), oldest first. */
+  reviewComments(owner: string, name: string, number: number): FakeReviewComment[] {
+    const repo = this.state.requireRepo(owner, name);
+    return repo.reviewComments.filter((c) => c.pullNumber === number).map(reviewCommentSnapshot);
+  }
+
+  /** Conversation comments of PR `number` (including the bot's), oldest first. */
+  issueComments(owner: string, name: string, number: number): FakeIssueComment[] {
+    const repo = this.state.requireRepo(owner, name);
+    return repo.issueComments.filter((c) => c.number === number).map((c) => issueCommentSnapshot(this.state, c));
   }
 
   // ---- fault injection -------------------------------------------------------------------------

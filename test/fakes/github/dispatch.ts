@@ -7,6 +7,7 @@ import { registerCheckRoutes } from './rest-checks.js';
 import { registerContentRoutes } from './rest-contents.js';
 import { registerGitRoutes } from './rest-git.js';
 import { registerPullRoutes } from './rest-pulls.js';
+import { registerReviewRoutes } from './rest-reviews.js';
 import { basicToken, GIT_PATH_RE, handleGitRequest } from './smart-http.js';
 import { type Caller, credentialKey, type FakeState, type InternalContext, type RestContext } from './state.js';
 import { DOCS_URL, type FailRule, type GitRequestRecord, type RecordedRequest } from './types.js';
@@ -44,6 +45,7 @@ export class Dispatcher {
     registerAppRoutes(this.router);
     registerContentRoutes(this.router, this.internal);
     registerCheckRoutes(this.router, this.internal);
+    registerReviewRoutes(this.router);
   }
 
   /** The `http.createServer` listener. */

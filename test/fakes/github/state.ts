@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { apiError, notFound } from './http.js';
 import type {
+  AuthorAssociation,
   CheckConclusion,
   CheckOutput,
   CheckStatus,
   CommitState,
   FakeAppOptions,
   FakePull,
+  RepoRole,
+  ReviewState,
   TokenInfo,
 } from './types.js';
 
@@ -27,6 +30,54 @@ export interface RepoRecord {
   statuses: StatusRecord[];
   /** Actions job id → plain-text log. */
   jobLogs: Map<number, string>;
+  reviews: ReviewRecord[];
+  reviewComments: ReviewCommentRecord[];
+  issueComments: IssueCommentRecord[];
+  /** lower-case login → role. */
+  collaborators: Map<string, { login: string; role: RepoRole }>;
+}
+
+export interface UserRef {
+  login: string;
+  type: 'User' | 'Bot';
+}
+
+export interface ReviewRecord {
+  id: number;
+  pullNumber: number;
+  user: UserRef;
+  state: ReviewState;
+  body: string;
+  commitId: string;
+  association: AuthorAssociation;
+  submittedAt: string;
+}
+
+export interface ReviewCommentRecord {
+  id: number;
+  pullNumber: number;
+  reviewId: number;
+  user: UserRef;
+  body: string;
+  path: string;
+  line: number | null;
+  startLine: number | null;
+  side: 'LEFT' | 'RIGHT';
+  commitId: string;
+  diffHunk: string;
+  inReplyToId?: number;
+  association: AuthorAssociation;
+  createdAt: string;
+}
+
+export interface IssueCommentRecord {
+  id: number;
+  number: number;
+  user: UserRef;
+  body: string;
+  association: AuthorAssociation;
+  viaApp: boolean;
+  createdAt: string;
 }
 
 export interface AppRef {

@@ -249,3 +249,93 @@ export interface FakeStatus {
   state: CommitState;
   context: string;
 }
+
+// ---- reviews, comments, collaborators ----------------------------------------------------------
+
+export type AuthorAssociation =
+  | 'OWNER'
+  | 'MEMBER'
+  | 'COLLABORATOR'
+  | 'CONTRIBUTOR'
+  | 'FIRST_TIME_CONTRIBUTOR'
+  | 'FIRST_TIMER'
+  | 'MANNEQUIN'
+  | 'NONE';
+
+export type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
+
+/** A repository role, as `role_name` names it. */
+export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
+
+/** A person or bot; a bare login ending in `[bot]` is a `Bot`. */
+export type FakeUserRef = string | { login: string; type?: 'User' | 'Bot' };
+
+export interface ReviewCommentPlacement {
+  path: string;
+  /** The (last) line commented on; absent = a file-level comment. */
+  line?: number;
+  /** First line of a multi-line comment. */
+  startLine?: number;
+  /** Default `RIGHT`. */
+  side?: 'LEFT' | 'RIGHT';
+}
+
+export interface ReviewSpec {
+  user: FakeUserRef;
+  state: ReviewState;
+  body?: string;
+  /** Default: `OWNER` for the repo owner, `COLLABORATOR` for collaborators, else `NONE`. */
+  association?: AuthorAssociation;
+  /** Default: the PR's head sha now. */
+  commitId?: string;
+  /** Inline comments submitted with the review. */
+  comments?: (ReviewCommentPlacement & { body: string })[];
+}
+
+export interface ReviewCommentSpec extends Partial<ReviewCommentPlacement> {
+  user: FakeUserRef;
+  body: string;
+  association?: AuthorAssociation;
+  /** Reply to this review comment (placement is taken from the thread). */
+  inReplyTo?: number;
+}
+
+export interface IssueCommentSpec {
+  user: FakeUserRef;
+  body: string;
+  association?: AuthorAssociation;
+}
+
+export interface FakeReview {
+  id: number;
+  pullNumber: number;
+  user: string;
+  state: ReviewState;
+  body: string;
+  commitId: string;
+  association: AuthorAssociation;
+  /** Ids of the inline comments submitted with it. */
+  commentIds: number[];
+}
+
+export interface FakeReviewComment {
+  id: number;
+  pullNumber: number;
+  reviewId: number;
+  user: string;
+  body: string;
+  path: string;
+  line: number | null;
+  inReplyToId?: number;
+  association: AuthorAssociation;
+}
+
+export interface FakeIssueComment {
+  id: number;
+  number: number;
+  user: string;
+  body: string;
+  association: AuthorAssociation;
+  /** Set when an App installation token posted it. */
+  viaApp?: string;
+}

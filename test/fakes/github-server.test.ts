@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
@@ -8,9 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   basicAuthorization,
   DEFAULT_FAKE_GITHUB_TOKEN,
+  deliverWebhook,
   type FakeGitHub,
   gitAuthEnv,
   startFakeGitHub,
+  webhookSignature256,
 } from './github-server.js';
 
 const TOKEN = DEFAULT_FAKE_GITHUB_TOKEN;
@@ -786,6 +790,146 @@ describe('reviews, comments and collaborators', () => {
     expect(await level('stranger')).toMatchObject({ permission: 'none', user: { permissions: { pull: false } } });
     fake.setCollaborator('acme', 'rev', 'alice', null);
     expect((await level('alice')).permission).toBe('none');
+  });
+});
+
+describe('webhooks', () => {
+  it('delivers signed, GitHub-shaped events about the fake’s own checks, statuses, reviews and comments', async () => {
+    const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(202).end('queued');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/github/webhook`;
+    try {
+      await fake.addRepo({ owner: 'acme', name: 'hooks', private: true, files: { 'a.ts': 'x\n' } });
+      const headSha = await commitBranch('acme', 'hooks', 'ai-dev/H1', { 'a.ts': 'y\n' });
+      const pr = await octokit(TOKEN).rest.pulls.create({
+        owner: 'acme',
+        repo: 'hooks',
+        title: 'H1',
+        head: 'ai-dev/H1',
+        base: 'main',
+      });
+      const number = pr.data.number;
+      const run = await fake.addCheckRun('acme', 'hooks', {
+        sha: headSha,
+        name: 'test',
+        conclusion: 'failure',
+        actions: { log: 'boom\n' },
+        output: { title: '1 failed', summary: 'x' },
+      });
+      const status = await fake.addStatus('acme', 'hooks', { sha: headSha, state: 'failure', context: 'ci/legacy' });
+      fake.setCollaborator('acme', 'hooks', 'alice', 'write');
+      const review = await fake.addReview('acme', 'hooks', number, {
+        user: 'alice',
+        state: 'APPROVED',
+        comments: [{ path: 'a.ts', line: 1, body: 'nit' }],
+      });
+      const reply = await fake.addReviewComment('acme', 'hooks', number, {
+        user: 'alice',
+        body: 'and this',
+        inReplyTo: review.commentIds[0],
+      });
+      const comment = fake.addIssueComment('acme', 'hooks', number, { user: 'alice', body: '@ai-dev fix CI' });
+
+      const secret = 'webhook-secret';
+      const hooks = [
+        await fake.webhooks.checkRun('acme', 'hooks', run.id),
+        await fake.webhooks.checkSuite('acme', 'hooks', run.suiteId),
+        await fake.webhooks.status('acme', 'hooks', status.id),
+        await fake.webhooks.pullRequestReview('acme', 'hooks', review.id),
+        await fake.webhooks.pullRequestReviewComment('acme', 'hooks', reply.id),
+        await fake.webhooks.issueComment('acme', 'hooks', comment.id),
+      ];
+      for (const hook of hooks) {
+        const result = await deliverWebhook(url, { ...hook, secret });
+        expect(result).toMatchObject({ status: 202, body: 'queued' });
+      }
+      expect(received.map((r) => r.headers['x-github-event'])).toEqual([
+        'check_run',
+        'check_suite',
+        'status',
+        'pull_request_review',
+        'pull_request_review_comment',
+        'issue_comment',
+      ]);
+      for (const { headers, body } of received) {
+        expect(headers['content-type']).toBe('application/json');
+        expect(headers['user-agent']).toMatch(/^GitHub-Hookshot\/[0-9a-f]{7}$/);
+        expect(headers['x-github-delivery']).toMatch(/^[0-9a-f-]{36}$/);
+        expect(headers['x-hub-signature-256']).toBe(
+          `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+        );
+        expect(headers['x-hub-signature-256']).toBe(webhookSignature256(body, secret));
+        expect(headers['x-github-hook-installation-target-type']).toBe('integration');
+        const payload = JSON.parse(body);
+        expect(payload.repository).toMatchObject({ full_name: 'acme/hooks', private: true, owner: { login: 'acme' } });
+        expect(payload.installation).toEqual({ id: fake.installationId('acme'), node_id: expect.any(String) });
+        expect(payload.sender.login).toEqual(expect.any(String));
+      }
+      const [checkRun, checkSuite, statusHook, reviewHook, reviewComment, issueComment] = received.map((r) =>
+        JSON.parse(r.body),
+      );
+      expect(checkRun).toMatchObject({
+        action: 'completed',
+        check_run: {
+          id: run.id,
+          name: 'test',
+          head_sha: headSha,
+          status: 'completed',
+          conclusion: 'failure',
+          details_url: run.htmlUrl,
+          output: { title: '1 failed' },
+          app: { slug: 'github-actions' },
+          check_suite: { id: run.suiteId, head_branch: 'ai-dev/H1' },
+          pull_requests: [{ number, head: { ref: 'ai-dev/H1', sha: headSha } }],
+        },
+        sender: { login: 'github-actions[bot]', type: 'Bot' },
+      });
+      expect(checkSuite).toMatchObject({
+        action: 'completed',
+        check_suite: { id: run.suiteId, head_sha: headSha, status: 'completed', conclusion: 'failure' },
+      });
+      expect(statusHook).toMatchObject({
+        sha: headSha,
+        state: 'failure',
+        context: 'ci/legacy',
+        name: 'acme/hooks',
+        branches: [{ name: 'ai-dev/H1', commit: { sha: headSha } }],
+        commit: { sha: headSha, commit: { message: 'Add ai-dev/H1' } },
+      });
+      expect(reviewHook).toMatchObject({
+        action: 'submitted',
+        review: { id: review.id, state: 'approved', user: { login: 'alice' }, author_association: 'COLLABORATOR' },
+        pull_request: { number, head: { sha: headSha, ref: 'ai-dev/H1' }, base: { ref: 'main' } },
+        sender: { login: 'alice' },
+      });
+      expect(reviewComment).toMatchObject({
+        action: 'created',
+        comment: { id: reply.id, in_reply_to_id: review.commentIds[0], path: 'a.ts', line: 1, body: 'and this' },
+        pull_request: { number },
+      });
+      expect(issueComment).toMatchObject({
+        action: 'created',
+        issue: { number, pull_request: { html_url: pr.data.html_url } },
+        comment: { id: comment.id, body: '@ai-dev fix CI', author_association: 'COLLABORATOR' },
+      });
+
+      // Without a secret GitHub sends no signatures; a redelivery keeps its GUID.
+      const again = await fake.webhooks.issueComment('acme', 'hooks', comment.id);
+      const unsigned = await deliverWebhook(url, { ...again, deliveryId: 'fixed-guid' });
+      expect(unsigned.deliveryId).toBe('fixed-guid');
+      expect(received.at(-1)?.headers['x-hub-signature-256']).toBeUndefined();
+      expect(received.at(-1)?.headers['x-github-delivery']).toBe('fixed-guid');
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });
 

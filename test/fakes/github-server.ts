@@ -62,6 +62,7 @@ import {
   type StatusSpec,
   type TokenInfo,
 } from './github/types.js';
+import { WebhookBuilders } from './github/webhooks.js';
 
 export type {
   ActionsJobSpec,
@@ -98,6 +99,8 @@ export type {
   TokenInfo,
 } from './github/types.js';
 export { DEFAULT_FAKE_GITHUB_TOKEN } from './github/types.js';
+export type { BuiltWebhook, WebhookDelivery, WebhookOptions, WebhookResult } from './github/webhooks.js';
+export { deliverWebhook, WebhookBuilders, webhookSignature256 } from './github/webhooks.js';
 
 /** The header value git needs for a token: `Basic base64(x-access-token:<token>)`. */
 export function basicAuthorization(token: string): string {
@@ -138,6 +141,14 @@ export class FakeGitHub {
   readonly requests: RecordedRequest[];
   /** git smart-HTTP calls, oldest first. */
   readonly gitRequests: GitRequestRecord[];
+  /**
+   * Payload builders for webhooks about the fake's own repos, PRs, checks, statuses, reviews and
+   * comments; send them with `deliverWebhook`.
+   *
+   *   const hook = await fake.webhooks.checkRun('acme', 'app', run.id);
+   *   await deliverWebhook(`${botUrl}/github/webhook`, { ...hook, secret: 'hush' });
+   */
+  readonly webhooks: WebhookBuilders;
   private readonly state: FakeState;
   private readonly dispatcher: Dispatcher;
   private readonly server: Server;
@@ -154,6 +165,7 @@ export class FakeGitHub {
     this.requests = this.dispatcher.requests;
     this.gitRequests = this.dispatcher.gitRequests;
     this.server = createServer(this.dispatcher.listener);
+    this.webhooks = new WebhookBuilders(this.state);
   }
 
   /** `http://127.0.0.1:<port>` — web and git URLs (`${serverUrl}/owner/repo.git`). */

@@ -1,4 +1,5 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import type { components } from '@octokit/openapi-types';
 import { apiError, notFound, objectBody, type Router, unprocessable } from './http.js';
 import { type FakeState, fullName, type RepoRecord, type RestContext } from './state.js';
 import type { FakeAppOptions } from './types.js';
@@ -121,7 +122,9 @@ function mintToken(ctx: RestContext, installationId: number) {
 }
 
 /** The App as `GET /app` (and webhook `app` fields) show it: GitHub's `integration` object. */
-export function appJson(state: FakeState): Record<string, unknown> {
+export type IntegrationJson = NonNullable<components['schemas']['integration']>;
+
+export function appJson(state: FakeState) {
   const app = state.app;
   const slug = app?.slug ?? 'fake-app';
   const id = Number(app?.id ?? 0);
@@ -147,7 +150,7 @@ export function appJson(state: FakeState): Record<string, unknown> {
       'status',
     ],
     installations_count: state.installations.size,
-  };
+  } satisfies IntegrationJson;
 }
 
 /** `GET /user`: the token's user (GitHub's public-user fields); installation tokens are refused. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { listRefs, readCommit, resolveCommit, resolveRef } from './git.js';
 import { apiError, isoNow, notFound, paginate, type RouteResult, type Router } from './http.js';
-import { appJson } from './rest-app.js';
+import { appJson, type IntegrationJson } from './rest-app.js';
 import {
   type AppRef,
   type CheckRunRecord,
@@ -51,7 +51,7 @@ async function branchAt(repo: RepoRecord, sha: string): Promise<string | null> {
   return names.includes(repo.defaultBranch) ? repo.defaultBranch : (names[0] ?? null);
 }
 
-function appRefJson(state: FakeState, app: AppRef): Record<string, unknown> {
+function appRefJson(state: FakeState, app: AppRef) {
   if (state.app && String(state.app.id) === String(app.id)) return appJson(state);
   const owner = app.slug === ACTIONS_APP.slug ? 'github' : `${app.slug}-owner`;
   return {
@@ -65,9 +65,10 @@ function appRefJson(state: FakeState, app: AppRef): Record<string, unknown> {
     html_url: `${state.serverUrl}/apps/${app.slug}`,
     created_at: '2018-07-30T09:30:17Z',
     updated_at: '2024-01-01T00:00:00Z',
-    permissions: { checks: 'write', contents: 'read', metadata: 'read', statuses: 'write' },
+    permissions: { checks: 'write', contents: 'read', metadata: 'read', statuses: 'write' } as Record<string, string>,
     events: ['check_run', 'check_suite', 'push', 'pull_request'],
-  };
+    installations_count: 1,
+  } satisfies IntegrationJson;
 }
 
 /** Open PRs whose head is `sha` (GitHub's `pull_requests` of checks: `pull-request-minimal`). */
@@ -121,7 +122,10 @@ export async function checkRunJson(state: FakeState, repo: RepoRecord, run: Chec
  * A suite's status and conclusion from its runs (unverified: GitHub's exact precedence is not
  * documented; here any unfinished run keeps it open and the worst conclusion wins).
  */
-function suiteState(runs: CheckRunRecord[]): { status: string; conclusion: string | null } {
+function suiteState(runs: CheckRunRecord[]): {
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: CheckConclusion | null;
+} {
   if (runs.length === 0) return { status: 'queued', conclusion: null };
   if (runs.some((run) => run.status !== 'completed')) {
     return { status: runs.every((run) => run.status === 'queued') ? 'queued' : 'in_progress', conclusion: null };

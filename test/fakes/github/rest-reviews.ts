@@ -118,7 +118,7 @@ export function reviewCommentJson(state: FakeState, repo: RepoRecord, comment: R
     line: comment.line,
     original_line: comment.line,
     side: comment.side,
-    subject_type: comment.line === null ? 'file' : 'line',
+    subject_type: (comment.line === null ? 'file' : 'line') as 'file' | 'line',
   };
 }
 

@@ -265,9 +265,9 @@ export class FakeState {
   }
 
   /** GitHub's `simple-user` object; logins ending in `[bot]` are `Bot`s. */
-  userJson(login: string, type?: 'User' | 'Bot' | 'Organization'): Record<string, unknown> & { login: string } {
+  userJson(login: string, type?: 'User' | 'Bot' | 'Organization') {
     const id = this.userId(login);
-    const kind = type ?? (login.endsWith('[bot]') ? 'Bot' : 'User');
+    const kind: 'User' | 'Bot' | 'Organization' = type ?? (login.endsWith('[bot]') ? 'Bot' : 'User');
     const api = `${this.serverUrl}/api/v3/users/${encodeURIComponent(login)}`;
     const html =
       kind === 'Bot' ? `${this.serverUrl}/apps/${login.replace(/\[bot\]$/, '')}` : `${this.serverUrl}/${login}`;
@@ -338,11 +338,11 @@ export class FakeState {
   }
 
   /** GitHub's repository object (the REST `full-repository` / webhook `repository` shape). */
-  repoJson(repo: RepoRecord, caller?: Caller): Record<string, unknown> & { id: number; full_name: string } {
+  repoJson(repo: RepoRecord, caller?: Caller) {
     const full = fullName(repo);
     const api = `${this.serverUrl}/api/v3/repos/${full}`;
     const html = `${this.serverUrl}/${full}`;
-    const json: Record<string, unknown> & { id: number; full_name: string } = {
+    const json = {
       id: repo.id,
       node_id: Buffer.from(`Repository${repo.id}`).toString('base64'),
       name: repo.name,
@@ -417,7 +417,7 @@ export class FakeState {
       is_template: false,
       web_commit_signoff_required: false,
       topics: [],
-      visibility: repo.private ? 'private' : 'public',
+      visibility: (repo.private ? 'private' : 'public') as 'private' | 'public',
       forks: 0,
       open_issues: repo.pulls.filter((pull) => pull.state === 'open').length,
       watchers: 0,
@@ -426,7 +426,7 @@ export class FakeState {
     // Installation tokens get no `permissions` here (platform notes: unverified) — use the token's own.
     if (caller && caller.kind === 'user') {
       const push = this.hasPushRole(caller, repo);
-      json.permissions = { admin: false, maintain: false, push, triage: push, pull: true };
+      return { ...json, permissions: { admin: false, maintain: false, push, triage: push, pull: true } };
     }
     return json;
   }

@@ -663,6 +663,172 @@ describe('pull requests', () => {
   });
 });
 
+describe('workflow files need the workflow permission', () => {
+  const repo = { owner: 'acme', repo: 'wf' };
+  const CI = '.github/workflows/ci.yml';
+
+  beforeAll(async () => {
+    await fake.addRepo({
+      owner: 'acme',
+      name: 'wf',
+      private: true,
+      files: { 'README.md': '# wf\n', [CI]: 'on: push\n' },
+    });
+  });
+
+  /** A commit on top of `parent` with `files` (`null` deletes), built through the Git Data API as `token`. */
+  async function commitAs(token: string, parent: string, files: Record<string, string | null>) {
+    const gh = octokit(token);
+    const baseTree = (await gh.rest.git.getCommit({ ...repo, commit_sha: parent })).data.tree.sha;
+    const tree = await gh.rest.git.createTree({
+      ...repo,
+      base_tree: baseTree,
+      tree: Object.entries(files).map(([path, content]) =>
+        content === null
+          ? { path, mode: '100644' as const, type: 'blob' as const, sha: null }
+          : { path, mode: '100644' as const, type: 'blob' as const, content },
+      ),
+    });
+    const commit = await gh.rest.git.createCommit({
+      ...repo,
+      message: 'change',
+      tree: tree.data.sha,
+      parents: [parent],
+    });
+    return commit.data.sha;
+  }
+
+  it('refuses REST trees and refs that change workflow files without the scope or permission (404)', async () => {
+    const main = String(await fake.refSha('acme', 'wf', 'main'));
+    const classic = octokit(CLASSIC_TOKEN);
+
+    // Trees: touching a workflow file (add, change or delete) needs the workflow scope.
+    const refusedTree = await errorOf(commitAs(CLASSIC_TOKEN, main, { [CI]: 'on: pull_request\n' }));
+    expect(refusedTree.status).toBe(404);
+    expect(refusedTree.response?.data).toMatchObject({ message: 'Not Found' });
+    expect((await errorOf(commitAs(CLASSIC_TOKEN, main, { [CI]: null }))).status).toBe(404);
+    expect((await errorOf(commitAs(CLASSIC_TOKEN, main, { '.github/workflows/new.yml': 'x' }))).status).toBe(404);
+    const readme = await commitAs(CLASSIC_TOKEN, main, { 'README.md': 'docs only\n' });
+    expect((await classic.rest.git.createRef({ ...repo, ref: 'refs/heads/docs', sha: readme })).status).toBe(201);
+
+    // A commit that changes a workflow (built by a token that may) cannot become a branch without the scope.
+    const changed = await commitAs(WORKFLOW_TOKEN, main, { [CI]: 'on: pull_request\n' });
+    const refusedRef = await errorOf(classic.rest.git.createRef({ ...repo, ref: 'refs/heads/wf-1', sha: changed }));
+    expect(refusedRef.status).toBe(404);
+    expect(await fake.refSha('acme', 'wf', 'wf-1')).toBeUndefined();
+    await octokit(WORKFLOW_TOKEN).rest.git.createRef({ ...repo, ref: 'refs/heads/wf-1', sha: changed });
+
+    // Moving that branch on with a non-workflow change is fine: the workflow files match what it had.
+    const onTop = await commitAs(CLASSIC_TOKEN, changed, { 'README.md': 'more\n' });
+    await classic.rest.git.updateRef({ ...repo, ref: 'heads/wf-1', sha: onTop });
+    // But moving the docs branch (whose workflows match main) onto it, or branching it anew, is not.
+    const move = await errorOf(classic.rest.git.updateRef({ ...repo, ref: 'heads/docs', sha: onTop, force: true }));
+    expect(move.status).toBe(404);
+    expect((await errorOf(classic.rest.git.createRef({ ...repo, ref: 'refs/heads/wf-2', sha: onTop }))).status).toBe(
+      404,
+    );
+
+    // GitHub App installation tokens need `workflows: write`, which the installation must have been granted.
+    const jwt = octokit(appJwt(privateKey, APP_ID));
+    const installation_id = Number(fake.installationId('acme'));
+    const plain = await jwt.rest.apps.createInstallationAccessToken({
+      installation_id,
+      repositories: ['wf'],
+      permissions: { contents: 'write' },
+    });
+    expect(plain.data.permissions).toEqual({ contents: 'write', metadata: 'read' });
+    const bot = octokit(plain.data.token);
+    expect((await errorOf(bot.rest.git.createRef({ ...repo, ref: 'refs/heads/wf-3', sha: changed }))).status).toBe(404);
+    const tooMuch = await errorOf(
+      jwt.rest.apps.createInstallationAccessToken({
+        installation_id,
+        repositories: ['wf'],
+        permissions: { contents: 'write', workflows: 'write' },
+      }),
+    );
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.response?.data).toMatchObject({
+      message: 'The permissions requested are not granted to this installation.',
+    });
+    expect(fake.mintedTokens().at(-1)).toMatchObject({
+      installationId: installation_id,
+      requestedPermissions: { contents: 'write', workflows: 'write' },
+      requestedRepositories: ['wf'],
+      refused: 'The permissions requested are not granted to this installation.',
+    });
+    fake.setAppPermissions({ contents: 'write', pull_requests: 'write', metadata: 'read', workflows: 'write' });
+    try {
+      const withWorkflows = await jwt.rest.apps.createInstallationAccessToken({
+        installation_id,
+        repositories: ['wf'],
+        permissions: { contents: 'write', workflows: 'write' },
+      });
+      await octokit(withWorkflows.data.token).rest.git.createRef({ ...repo, ref: 'refs/heads/wf-3', sha: changed });
+      expect(fake.mintedTokens().at(-1)).toMatchObject({
+        requestedPermissions: { contents: 'write', workflows: 'write' },
+        permissions: { contents: 'write', workflows: 'write', metadata: 'read' },
+        repositories: ['acme/wf'],
+      });
+      expect(fake.mintedTokens().at(-1)?.refused).toBeUndefined();
+      expect(JSON.stringify(fake.mintedTokens())).not.toContain(withWorkflows.data.token);
+    } finally {
+      fake.setAppPermissions({ contents: 'write', pull_requests: 'write', metadata: 'read' });
+    }
+  });
+
+  it('rejects a git push that changes workflow files with GitHub’s message', async () => {
+    const identity = ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com'];
+    const dir = join(work, 'push-wf');
+    expect((await git(['clone', '--quiet', fake.cloneUrl('acme', 'wf'), dir], { env: gitAuthEnv(TOKEN) })).code).toBe(
+      0,
+    );
+    await writeFile(join(dir, CI), 'on: [push, pull_request]\n');
+    await git([...identity, 'commit', '--quiet', '-am', 'Touch CI'], { cwd: dir });
+
+    const classic = await git(['push', 'origin', 'HEAD:refs/heads/ci-change'], {
+      cwd: dir,
+      env: gitAuthEnv(CLASSIC_TOKEN),
+    });
+    expect(classic.code).not.toBe(0);
+    expect(classic.stderr).toContain(
+      '! [remote rejected] HEAD -> ci-change (refusing to allow a Personal Access Token to create or update workflow `.github/workflows/ci.yml` without `workflow` scope)',
+    );
+    expect(await fake.refSha('acme', 'wf', 'ci-change')).toBeUndefined();
+
+    const jwt = octokit(appJwt(privateKey, APP_ID));
+    const minted = await jwt.rest.apps.createInstallationAccessToken({
+      installation_id: Number(fake.installationId('acme')),
+      repositories: ['wf'],
+      permissions: { contents: 'write' },
+    });
+    const asApp = await git(['push', 'origin', 'HEAD:refs/heads/ci-change'], {
+      cwd: dir,
+      env: gitAuthEnv(minted.data.token),
+    });
+    expect(asApp.code).not.toBe(0);
+    expect(asApp.stderr).toContain(
+      '(refusing to allow a GitHub App to create or update workflow `.github/workflows/ci.yml` without `workflows` permission)',
+    );
+
+    const allowed = await git(['push', '--quiet', 'origin', 'HEAD:refs/heads/ci-change'], {
+      cwd: dir,
+      env: gitAuthEnv(WORKFLOW_TOKEN),
+    });
+    expect(allowed).toMatchObject({ code: 0, stderr: '' });
+    expect(await fake.readFile('acme', 'wf', 'ci-change', CI)).toBe('on: [push, pull_request]\n');
+
+    // Later pushes to that branch that leave the workflows alone need no scope.
+    await writeFile(join(dir, 'notes.txt'), 'notes\n');
+    await git([...identity, 'add', 'notes.txt'], { cwd: dir });
+    await git([...identity, 'commit', '--quiet', '-m', 'Notes'], { cwd: dir });
+    const followUp = await git(['push', '--quiet', 'origin', 'HEAD:refs/heads/ci-change'], {
+      cwd: dir,
+      env: gitAuthEnv(CLASSIC_TOKEN),
+    });
+    expect(followUp).toMatchObject({ code: 0, stderr: '' });
+  });
+});
+
 describe('reviews, comments and collaborators', () => {
   it('lists reviews and review comments, lets the bot reply in a thread and comment on the conversation', async () => {
     await fake.addRepo({ owner: 'acme', name: 'rev', private: true, files: { 'src/a.ts': 'one\ntwo\n' } });

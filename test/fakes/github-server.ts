@@ -27,6 +27,7 @@ import {
   updateRef,
   writeTree,
 } from './github/git.js';
+import { installReceiveHook } from './github/receive-hook.js';
 import { addCheckRunRecord, addStatusRecord, checkRunSnapshots, updateCheckRunRecord } from './github/rest-checks.js';
 import { closePullRecord, mergePullRecord } from './github/rest-pulls.js';
 import {
@@ -54,6 +55,7 @@ import {
   type GitRequestRecord,
   type IssueCommentSpec,
   type MergePullOptions,
+  type MintedTokenRecord,
   type RecordedRequest,
   type RepoRole,
   type RepoSettings,
@@ -158,7 +160,8 @@ export class FakeGitHub {
     readonly rootDir: string,
     options: FakeGitHubOptions,
   ) {
-    this.state = new FakeState(rootDir, options.app);
+    // A copy, so setAppPermissions never changes the caller's options object.
+    this.state = new FakeState(rootDir, options.app && { ...options.app });
     const tokens = options.tokens ?? { [DEFAULT_FAKE_GITHUB_TOKEN]: { login: 'test-user', kind: 'user' } };
     for (const [token, info] of Object.entries(tokens)) this.state.tokens.set(token, { ...info });
     this.dispatcher = new Dispatcher(this.state, options.debug ?? false);
@@ -182,6 +185,7 @@ export class FakeGitHub {
   async listen(): Promise<void> {
     await mkdir(this.state.reposRoot, { recursive: true });
     await mkdir(this.state.scratchDir, { recursive: true });
+    await installReceiveHook(this.state.hooksDir);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(0, '127.0.0.1', () => resolve());
@@ -268,6 +272,25 @@ export class FakeGitHub {
   /** Expires every installation token minted so far (the 1 h lifetime is over), without exposing them. */
   expireInstallationTokens(): void {
     for (const info of this.state.tokens.values()) if (info.kind === 'installation') info.expiresAt = new Date(0);
+  }
+
+  /**
+   * Every installation-token mint so far (what it asked for, what it got, or why it was refused); the
+   * tokens themselves are not kept.
+   *
+   *   expect(fake.mintedTokens().at(-1)?.requestedPermissions).toEqual({ contents: 'write', workflows: 'write' });
+   */
+  mintedTokens(): MintedTokenRecord[] {
+    return structuredClone(this.state.mintedTokens);
+  }
+
+  /**
+   * Changes what the App installation was granted (as when an owner accepts new permissions); later
+   * mints asking for more are refused with 422, like GitHub's.
+   */
+  setAppPermissions(permissions: Record<string, string>): void {
+    if (!this.state.app) throw new Error('the fake has no `app` option');
+    this.state.app.permissions = { ...permissions };
   }
 
   /** The App installation id for an owner (owners get 1, 2, … in the order their first repo was added). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { apiError, HttpError, parseJsonBody, type RouteResult, Router, readBody, safeDecode } from './http.js';
+import { registerReceiveHookRoute } from './receive-hook.js';
 import { registerAppRoutes, verifyAppJwt } from './rest-app.js';
 import { registerCheckRoutes } from './rest-checks.js';
 import { registerContentRoutes } from './rest-contents.js';
@@ -46,6 +47,7 @@ export class Dispatcher {
     registerContentRoutes(this.router, this.internal);
     registerCheckRoutes(this.router, this.internal);
     registerReviewRoutes(this.router);
+    registerReceiveHookRoute(this.internal);
   }
 
   /** The `http.createServer` listener. */

@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import type { components } from '@octokit/openapi-types';
 import { apiError, notFound, objectBody, type Router, unprocessable } from './http.js';
 import { type FakeState, fullName, type RepoRecord, type RestContext } from './state.js';
-import type { FakeAppOptions } from './types.js';
+import type { FakeAppOptions, MintedTokenRecord } from './types.js';
 
 const DEFAULT_PERMISSIONS: Record<string, string> = { contents: 'write', pull_requests: 'write', metadata: 'read' };
 const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
@@ -73,26 +73,44 @@ function mintToken(ctx: RestContext, installationId: number) {
   const owner = state.ownerOfInstallation(installationId);
   if (owner === undefined) throw notFound();
   const body = objectBody(ctx.body);
-  const granted = state.app?.permissions ?? DEFAULT_PERMISSIONS;
-  let permissions = granted;
-  if (body.permissions !== undefined) {
-    permissions = body.permissions as Record<string, string>;
-    for (const [name, level] of Object.entries(permissions)) {
-      if ((LEVEL[level] ?? 99) > (LEVEL[granted[name] ?? ''] ?? 0)) {
-        throw unprocessable('The permissions requested are not granted to this installation.');
-      }
-    }
-  }
-  const ownerRepos = [...state.repos.values()].filter((repo) => repo.owner.toLowerCase() === owner);
+  const requestedPermissions = body.permissions as Record<string, string> | undefined;
   const names = body.repositories as string[] | undefined;
   const ids = body.repository_ids as number[] | undefined;
+  const requestedRepositories =
+    names === undefined && ids === undefined ? undefined : [...(names ?? []), ...(ids ?? [])];
+  const record: MintedTokenRecord = {
+    installationId,
+    owner,
+    requestedPermissions: requestedPermissions && { ...requestedPermissions },
+    requestedRepositories,
+    permissions: {},
+    repositories: [],
+    at: new Date().toISOString(),
+  };
+  state.mintedTokens.push(record);
+  const refuse = (message: string) => {
+    record.refused = message;
+    return unprocessable(message);
+  };
+  const granted = state.app?.permissions ?? DEFAULT_PERMISSIONS;
+  let permissions = granted;
+  if (requestedPermissions !== undefined) {
+    for (const [name, level] of Object.entries(requestedPermissions)) {
+      if ((LEVEL[level] ?? 99) > (LEVEL[granted[name] ?? ''] ?? 0)) {
+        throw refuse('The permissions requested are not granted to this installation.');
+      }
+    }
+    // (unverified) narrowed tokens keep the installation's metadata read access, as GitHub's answers show.
+    permissions = { ...requestedPermissions, ...(granted.metadata ? { metadata: granted.metadata } : {}) };
+  }
+  const ownerRepos = [...state.repos.values()].filter((repo) => repo.owner.toLowerCase() === owner);
   let selected: RepoRecord[] = ownerRepos;
-  if (names !== undefined || ids !== undefined) {
+  if (requestedRepositories !== undefined) {
     selected = [];
-    for (const wanted of [...(names ?? []), ...(ids ?? [])]) {
+    for (const wanted of requestedRepositories) {
       const repo = ownerRepos.find((r) => r.id === wanted || r.name.toLowerCase() === String(wanted).toLowerCase());
       if (!repo) {
-        throw unprocessable(
+        throw refuse(
           'There is at least one repository that does not exist or is not accessible to the parent installation.',
         );
       }
@@ -108,7 +126,9 @@ function mintToken(ctx: RestContext, installationId: number) {
     permissions,
     expiresAt,
   });
-  const explicit = names !== undefined || ids !== undefined;
+  record.permissions = { ...permissions };
+  record.repositories = selected.map(fullName);
+  const explicit = requestedRepositories !== undefined;
   return {
     status: 201,
     body: {

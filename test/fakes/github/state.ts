@@ -9,6 +9,7 @@ import type {
   CommitState,
   FakeAppOptions,
   FakePull,
+  MintedTokenRecord,
   RepoRole,
   ReviewState,
   TokenInfo,
@@ -188,6 +189,8 @@ export class FakeState {
   readonly repos = new Map<string, RepoRecord>();
   readonly tokens = new Map<string, TokenInfo>();
   readonly installations = new Map<string, number>();
+  /** Every installation-token mint, oldest first. */
+  readonly mintedTokens: MintedTokenRecord[] = [];
   private readonly userIds = new Map<string, number>();
   serverUrl = '';
   private nextId = 1000;
@@ -203,6 +206,11 @@ export class FakeState {
 
   get scratchDir(): string {
     return join(this.rootDir, 'scratch');
+  }
+
+  /** git hooks for pushes (see receive-hook.ts). */
+  get hooksDir(): string {
+    return join(this.rootDir, 'hooks');
   }
 
   newId(): number {

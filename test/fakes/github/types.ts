@@ -53,6 +53,25 @@ export interface FakeAppOptions {
   events?: string[];
 }
 
+/** One `POST /app/installations/{id}/access_tokens` (the token itself is never kept). */
+export interface MintedTokenRecord {
+  installationId: number;
+  /** Lower-case owner login of the installation. */
+  owner: string;
+  /** The `permissions` the mint asked for; `undefined` = everything the installation has. */
+  requestedPermissions?: Record<string, string>;
+  /** The `repositories`/`repository_ids` it asked for; `undefined` = all of the installation's. */
+  requestedRepositories?: (string | number)[];
+  /** What the token got (empty when refused). */
+  permissions: Record<string, string>;
+  /** Full names the token may see (empty when refused). */
+  repositories: string[];
+  /** Set when GitHub would refuse the mint (422), e.g. a permission the App was not granted. */
+  refused?: string;
+  /** ISO 8601. */
+  at: string;
+}
+
 export interface FakeGitHubOptions {
   /** token → identity. Default: `{ [DEFAULT_FAKE_GITHUB_TOKEN]: { login: 'test-user', kind: 'user' } }`. */
   tokens?: Record<string, TokenInfo>;

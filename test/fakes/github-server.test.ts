@@ -303,6 +303,66 @@ describe('Git Data API and git over HTTP', () => {
     expect(denied.stderr).toContain('denied');
   });
 
+  it('feeds an incremental bare mirror (fetch --prune with -c http.extraHeader) and a bundle of it', async () => {
+    const mirror = join(work, 'mirror-app.git');
+    expect((await git(['init', '--quiet', '--bare', mirror])).code).toBe(0);
+    const remote = ['--git-dir', mirror, 'config', 'remote.origin.url', fake.cloneUrl('acme', 'app')];
+    expect((await git(remote)).code).toBe(0);
+    // The token only ever travels on the command line, never into the mirror's config.
+    const auth = ['-c', `http.extraHeader=Authorization: ${basicAuthorization(TOKEN)}`];
+    const fetchAll = (extra: string[] = auth) =>
+      git([...extra, '--git-dir', mirror, 'fetch', '--quiet', '--prune', 'origin', '+refs/heads/*:refs/heads/*']);
+    const mirrorRefs = async () => {
+      const out = await git([
+        '--git-dir',
+        mirror,
+        'for-each-ref',
+        '--format=%(refname:short) %(objectname)',
+        'refs/heads/',
+      ]);
+      return Object.fromEntries(
+        out.stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(' ')),
+      );
+    };
+    const fakeRefs = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          (await fake.branches('acme', 'app')).map(async (b) => [b, await fake.refSha('acme', 'app', b)]),
+        ),
+      );
+
+    const denied = await fetchAll([]);
+    expect(denied.code).not.toBe(0); // private: no token, no prompt
+    const clonesBefore = fake.clones('acme', 'app');
+    expect(await fetchAll()).toMatchObject({ code: 0, stderr: '' });
+    expect(await mirrorRefs()).toEqual(await fakeRefs());
+
+    // A branch made through the REST Git Data API, and one that goes away, reach the mirror incrementally.
+    const made = await commitBranch('acme', 'app', 'ai-dev/mirrored', { 'mirrored.txt': 'via REST\n' });
+    await commitBranch('acme', 'app', 'ai-dev/short-lived', { 'gone.txt': 'bye\n' });
+    expect(await fetchAll()).toMatchObject({ code: 0, stderr: '' });
+    expect((await mirrorRefs())['ai-dev/short-lived']).toBeDefined();
+    await octokit(TOKEN).rest.git.deleteRef({ owner: 'acme', repo: 'app', ref: 'heads/ai-dev/short-lived' });
+    expect(await fetchAll()).toMatchObject({ code: 0, stderr: '' });
+    const refs = await mirrorRefs();
+    expect(refs['ai-dev/mirrored']).toBe(made);
+    expect(refs['ai-dev/short-lived']).toBeUndefined();
+    expect(refs).toEqual(await fakeRefs());
+    expect(fake.clones('acme', 'app')).toBe(clonesBefore + 3);
+    expect(await readFile(join(mirror, 'config'), 'utf8')).not.toContain(TOKEN);
+
+    const bundle = join(work, 'app.bundle');
+    expect((await git(['--git-dir', mirror, 'bundle', 'create', bundle, '--all'])).code).toBe(0);
+    expect((await git(['bundle', 'verify', bundle])).code).toBe(0);
+    const fromBundle = join(work, 'from-bundle');
+    expect((await git(['clone', '--quiet', '--branch', 'ai-dev/mirrored', bundle, fromBundle])).code).toBe(0);
+    expect(await readFile(join(fromBundle, 'mirrored.txt'), 'utf8')).toBe('via REST\n');
+  });
+
   it('refuses to clone a private repo without a token, without prompting; public repos clone anonymously', async () => {
     const started = Date.now();
     const denied = await git(['clone', fake.cloneUrl('acme', 'app'), join(work, 'anon-app')]);

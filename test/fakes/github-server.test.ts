@@ -1094,6 +1094,7 @@ describe('webhooks', () => {
         );
         expect(headers['x-hub-signature-256']).toBe(webhookSignature256(body, secret));
         expect(headers['x-github-hook-installation-target-type']).toBe('integration');
+        expect(headers['x-github-hook-installation-target-id']).toBe(String(APP_ID));
         const payload = JSON.parse(body);
         expect(payload.repository).toMatchObject({ full_name: 'acme/hooks', private: true, owner: { login: 'acme' } });
         expect(payload.installation).toEqual({ id: fake.installationId('acme'), node_id: expect.any(String) });

@@ -1,8 +1,17 @@
 /**
- * A loopback fake of GitHub for integration tests: the REST API as `@octokit/rest` calls it (repos,
- * Git Data, pulls, GitHub App installation tokens) plus real git smart-HTTP (`git http-backend`),
- * both on one `http` server on 127.0.0.1, over real bare repositories in a temp dir — so what the
- * REST Git Data API writes is what `git clone` sees, and vice versa.
+ * A loopback fake of GitHub for integration tests: the REST API as `@octokit/rest` calls it plus real
+ * git smart-HTTP (`git http-backend`), both on one `http` server on 127.0.0.1, over real bare
+ * repositories in a temp dir — so what the REST Git Data API writes is what `git clone` sees, and vice
+ * versa. It answers as GitHub does and refuses what GitHub refuses:
+ *
+ * - repos, Git Data (refs, commits, trees, blobs), branches, contents (files, dirs, >1 MB, raw);
+ * - pull requests, reviews, review comments and replies, issue comments, collaborator permissions;
+ * - check runs and suites, commit statuses, Actions jobs and their logs (302 to a plain-text URL);
+ * - `GET /user` (+ `X-OAuth-Scopes`), GitHub App JWT endpoints and installation tokens;
+ * - per-token ETags with rate-limit-free 304s, `x-ratelimit-*` accounting;
+ * - workflow files: `.github/workflows/` changes need the `workflow` scope / `workflows: write`, on
+ *   REST (404) and on `git push` (`! [remote rejected] … (refusing to allow …)`);
+ * - webhooks: `fake.webhooks.*` builds payloads from this state, `deliverWebhook` sends them signed.
  *
  *   const fake = await startFakeGitHub();
  *   await fake.addRepo({ owner: 'acme', name: 'app', private: true, files: { 'README.md': '# app\n' } });

@@ -29,8 +29,8 @@ export interface WebhookDelivery {
   /** `X-GitHub-Hook-ID`. Default 1. */
   hookId?: number;
   /**
-   * `X-GitHub-Hook-Installation-Target-Type`/`-ID`. Default: `integration` and the App id when the
-   * payload has an `installation` (an App's webhook; unverified spelling), else `repository` and its id.
+   * `X-GitHub-Hook-Installation-Target-Type`/`-ID`. The builders set `integration` and the App id for an
+   * App's webhook (unverified spelling); the default is `repository` and the payload repository's id.
    */
   target?: { type: string; id: number | string };
 }
@@ -55,13 +55,8 @@ const HOOKSHOT = `GitHub-Hookshot/${randomBytes(4).toString('hex').slice(0, 7)}`
 export async function deliverWebhook(url: string, delivery: WebhookDelivery): Promise<WebhookResult> {
   const rawBody = JSON.stringify(delivery.payload);
   const deliveryId = delivery.deliveryId ?? randomUUID();
-  const payload = (delivery.payload ?? {}) as { installation?: unknown; repository?: { id?: unknown } };
-  const target = delivery.target ?? {
-    type: payload.installation ? 'integration' : 'repository',
-    id: payload.installation
-      ? String((payload as { installation: { app_id?: unknown } }).installation.app_id ?? '')
-      : String(payload.repository?.id ?? ''),
-  };
+  const payload = (delivery.payload ?? {}) as { repository?: { id?: unknown } };
+  const target = delivery.target ?? { type: 'repository', id: String(payload.repository?.id ?? '') };
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': HOOKSHOT,
@@ -82,6 +77,8 @@ export async function deliverWebhook(url: string, delivery: WebhookDelivery): Pr
 export interface BuiltWebhook<P> {
   event: string;
   payload: P;
+  /** Who the webhook belongs to: the App (`integration`) when it is installed on the owner, else the repo. */
+  target: { type: string; id: number | string };
 }
 
 export interface WebhookOptions {
@@ -122,7 +119,7 @@ export class WebhookBuilders {
       repository: Schemas['repository-webhooks'];
       sender: Schemas['simple-user'];
       organization: Schemas['organization-simple-webhooks'];
-      installation?: Schemas['simple-installation'] & { app_id?: number };
+      installation?: Schemas['simple-installation'];
     } = { repository, sender: state.userJson(sender.login, sender.type), organization };
     if (installationId !== undefined) {
       common.installation = {
@@ -131,6 +128,13 @@ export class WebhookBuilders {
       };
     }
     return common;
+  }
+
+  private target(repo: RepoRecord): BuiltWebhook<unknown>['target'] {
+    const app = this.state.app;
+    return app && this.state.installationFor(repo.owner) !== undefined
+      ? { type: 'integration', id: app.id }
+      : { type: 'repository', id: repo.id };
   }
 
   private pull(repo: RepoRecord, number: number): FakePull {
@@ -184,6 +188,7 @@ export class WebhookBuilders {
     const sender = userRef(options.sender ?? `${run.app.slug}[bot]`);
     return {
       event: 'check_run',
+      target: this.target(repo),
       payload: { action: options.action ?? 'completed', check_run, ...this.common(repo, sender) },
     };
   }
@@ -214,6 +219,7 @@ export class WebhookBuilders {
     const sender = userRef(options.sender ?? `${suite.app.slug}[bot]`);
     return {
       event: 'check_suite',
+      target: this.target(repo),
       payload: { action: 'completed', check_suite, ...this.common(repo, sender) },
     };
   }
@@ -244,6 +250,7 @@ export class WebhookBuilders {
     const sender = userRef(options.sender ?? status.creator);
     return {
       event: 'status',
+      target: this.target(repo),
       payload: {
         id: status.id,
         sha: status.sha,
@@ -298,6 +305,7 @@ export class WebhookBuilders {
     const pull_request = await this.pullRequestJson(repo, this.pull(repo, review.pullNumber));
     return {
       event: 'pull_request_review',
+      target: this.target(repo),
       payload: {
         action: 'submitted',
         review: {
@@ -326,6 +334,7 @@ export class WebhookBuilders {
     const pull_request = await this.pullRequestJson(repo, this.pull(repo, comment.pullNumber));
     return {
       event: 'pull_request_review_comment',
+      target: this.target(repo),
       payload: {
         action: 'created',
         comment: json,
@@ -390,6 +399,7 @@ export class WebhookBuilders {
     };
     return {
       event: 'issue_comment',
+      target: this.target(repo),
       payload: {
         action: 'created',
         issue,

@@ -95,6 +95,7 @@ function mintToken(ctx: RestContext, installationId: number) {
   const granted = state.app?.permissions ?? DEFAULT_PERMISSIONS;
   let permissions = granted;
   if (requestedPermissions !== undefined) {
+    // 422 wording as reported in peter-murray/workflow-application-token-action#48.
     for (const [name, level] of Object.entries(requestedPermissions)) {
       if ((LEVEL[level] ?? 99) > (LEVEL[granted[name] ?? ''] ?? 0)) {
         throw refuse('The permissions requested are not granted to this installation.');

@@ -3,13 +3,17 @@
  * when it carries the workflow permission — the `workflow` scope for classic tokens (PATs and
  * OAuth App tokens), `workflows: write` for GitHub App installation tokens and fine-grained tokens.
  *
- * Where GitHub says no, and how (sources in the report of the commit that added this):
- * - `git push`: the ref is rejected with `refusing to allow a GitHub App to create or update workflow
- *   `<path>` without `workflows` permission` (App tokens), `… a Personal Access Token … without
- *   `workflow` scope` (classic PATs) or `… an OAuth App … without `workflow` scope` (OAuth tokens).
- * - REST Git Data API: `POST …/git/trees` with workflow entries, and creating or moving a ref onto a
- *   commit whose workflow files differ, answer `404 Not Found` (reported by several API users;
- *   GitHub's docs do not spell it out).
+ * Where GitHub says no, and how:
+ * - `git push`: the ref is rejected, `! [remote rejected] <src> -> <dst> (<reason>)`, with reason
+ *   `refusing to allow a GitHub App to create or update workflow `<path>` without `workflows` permission`
+ *   (e.g. peter-evans/create-pull-request#1713, repo-sync/github-sync#23), `… a Personal Access Token …
+ *   without `workflow` scope` (e.g. the DataLad handbook's GitHub section) or `… an OAuth App … without
+ *   `workflow` scope` (e.g. jellydn/blog "TIL 13").
+ * - REST Git Data API: `POST …/git/trees` touching workflow files answers `404 Not Found`
+ *   (gr2m/octokit-plugin-create-pull-request#104, octokit/rest.js#368, wadackel/files-sync-action#201,
+ *   github/docs#4770), and so does putting a ref on a commit whose workflow files differ (cli/cli#9773:
+ *   a release on such a commit 404s until the token has `workflow`). GitHub's docs do not spell this out;
+ *   the exact comparison base for a new ref (here: its merge base with the default branch) is unverified.
  */
 import { EMPTY_TREE, readCommit, resolveCommit, resolveRef, runGit } from './git.js';
 import { type Caller, grants, type RepoRecord } from './state.js';

@@ -1,8 +1,17 @@
 /**
- * A loopback fake of GitHub for integration tests: the REST API as `@octokit/rest` calls it (repos,
- * Git Data, pulls, GitHub App installation tokens) plus real git smart-HTTP (`git http-backend`),
- * both on one `http` server on 127.0.0.1, over real bare repositories in a temp dir — so what the
- * REST Git Data API writes is what `git clone` sees, and vice versa.
+ * A loopback fake of GitHub for integration tests: the REST API as `@octokit/rest` calls it plus real
+ * git smart-HTTP (`git http-backend`), both on one `http` server on 127.0.0.1, over real bare
+ * repositories in a temp dir — so what the REST Git Data API writes is what `git clone` sees, and vice
+ * versa. It answers as GitHub does and refuses what GitHub refuses:
+ *
+ * - repos, Git Data (refs, commits, trees, blobs), branches, contents (files, dirs, >1 MB, raw);
+ * - pull requests, reviews, review comments and replies, issue comments, collaborator permissions;
+ * - check runs and suites, commit statuses, Actions jobs and their logs (302 to a plain-text URL);
+ * - `GET /user` (+ `X-OAuth-Scopes`), GitHub App JWT endpoints and installation tokens;
+ * - per-token ETags with rate-limit-free 304s, `x-ratelimit-*` accounting;
+ * - workflow files: `.github/workflows/` changes need the `workflow` scope / `workflows: write`, on
+ *   REST (404) and on `git push` (`! [remote rejected] … (refusing to allow …)`);
+ * - webhooks: `fake.webhooks.*` builds payloads from this state, `deliverWebhook` sends them signed.
  *
  *   const fake = await startFakeGitHub();
  *   await fake.addRepo({ owner: 'acme', name: 'app', private: true, files: { 'README.md': '# app\n' } });
@@ -27,35 +36,82 @@ import {
   updateRef,
   writeTree,
 } from './github/git.js';
+import { installReceiveHook } from './github/receive-hook.js';
+import { addCheckRunRecord, addStatusRecord, checkRunSnapshots, updateCheckRunRecord } from './github/rest-checks.js';
 import { closePullRecord, mergePullRecord } from './github/rest-pulls.js';
+import {
+  addIssueCommentRecord,
+  addReviewCommentRecord,
+  addReviewRecord,
+  issueCommentSnapshot,
+  reviewCommentSnapshot,
+  reviewSnapshots,
+} from './github/rest-reviews.js';
 import { FakeState, type RepoRecord } from './github/state.js';
 import {
   type AddRepoOptions,
+  type CheckRunSpec,
+  type CheckRunUpdate,
   DEFAULT_FAKE_GITHUB_TOKEN,
   type FailRule,
+  type FakeCheckRun,
   type FakeGitHubOptions,
+  type FakeIssueComment,
   type FakePull,
+  type FakeReview,
+  type FakeReviewComment,
+  type FakeStatus,
   type GitRequestRecord,
+  type IssueCommentSpec,
   type MergePullOptions,
+  type MintedTokenRecord,
   type RecordedRequest,
+  type RepoRole,
   type RepoSettings,
+  type ReviewCommentSpec,
+  type ReviewSpec,
+  type StatusSpec,
   type TokenInfo,
 } from './github/types.js';
+import { WebhookBuilders } from './github/webhooks.js';
 
 export type {
+  ActionsJobSpec,
   AddRepoOptions,
+  AuthorAssociation,
+  CheckConclusion,
+  CheckOutput,
+  CheckRunSpec,
+  CheckRunUpdate,
+  CheckStatus,
+  CommitState,
   FailRule,
   FakeAppOptions,
+  FakeCheckRun,
   FakeGitHubOptions,
+  FakeIssueComment,
   FakePull,
+  FakeReview,
+  FakeReviewComment,
+  FakeStatus,
+  FakeUserRef,
   GitRequestRecord,
+  IssueCommentSpec,
   MergePullOptions,
   RecordedRequest,
   RepoFile,
+  RepoRole,
   RepoSettings,
+  ReviewCommentPlacement,
+  ReviewCommentSpec,
+  ReviewSpec,
+  ReviewState,
+  StatusSpec,
   TokenInfo,
 } from './github/types.js';
 export { DEFAULT_FAKE_GITHUB_TOKEN } from './github/types.js';
+export type { BuiltWebhook, WebhookDelivery, WebhookOptions, WebhookResult } from './github/webhooks.js';
+export { deliverWebhook, WebhookBuilders, webhookSignature256 } from './github/webhooks.js';
 
 /** The header value git needs for a token: `Basic base64(x-access-token:<token>)`. */
 export function basicAuthorization(token: string): string {
@@ -96,6 +152,14 @@ export class FakeGitHub {
   readonly requests: RecordedRequest[];
   /** git smart-HTTP calls, oldest first. */
   readonly gitRequests: GitRequestRecord[];
+  /**
+   * Payload builders for webhooks about the fake's own repos, PRs, checks, statuses, reviews and
+   * comments; send them with `deliverWebhook`.
+   *
+   *   const hook = await fake.webhooks.checkRun('acme', 'app', run.id);
+   *   await deliverWebhook(`${botUrl}/github/webhook`, { ...hook, secret: 'hush' });
+   */
+  readonly webhooks: WebhookBuilders;
   private readonly state: FakeState;
   private readonly dispatcher: Dispatcher;
   private readonly server: Server;
@@ -105,13 +169,15 @@ export class FakeGitHub {
     readonly rootDir: string,
     options: FakeGitHubOptions,
   ) {
-    this.state = new FakeState(rootDir, options.app);
+    // A copy, so setAppPermissions never changes the caller's options object.
+    this.state = new FakeState(rootDir, options.app && { ...options.app });
     const tokens = options.tokens ?? { [DEFAULT_FAKE_GITHUB_TOKEN]: { login: 'test-user', kind: 'user' } };
     for (const [token, info] of Object.entries(tokens)) this.state.tokens.set(token, { ...info });
     this.dispatcher = new Dispatcher(this.state, options.debug ?? false);
     this.requests = this.dispatcher.requests;
     this.gitRequests = this.dispatcher.gitRequests;
     this.server = createServer(this.dispatcher.listener);
+    this.webhooks = new WebhookBuilders(this.state);
   }
 
   /** `http://127.0.0.1:<port>` — web and git URLs (`${serverUrl}/owner/repo.git`). */
@@ -128,6 +194,7 @@ export class FakeGitHub {
   async listen(): Promise<void> {
     await mkdir(this.state.reposRoot, { recursive: true });
     await mkdir(this.state.scratchDir, { recursive: true });
+    await installReceiveHook(this.state.hooksDir);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(0, '127.0.0.1', () => resolve());
@@ -177,6 +244,14 @@ export class FakeGitHub {
       pushAllowed: spec.pushAllowed ?? true,
       createdAt: INITIAL_DATE,
       pulls: [],
+      checkRuns: [],
+      checkSuites: [],
+      statuses: [],
+      jobLogs: new Map(),
+      reviews: [],
+      reviewComments: [],
+      issueComments: [],
+      collaborators: new Map(),
     });
     return sha;
   }
@@ -208,6 +283,25 @@ export class FakeGitHub {
     for (const info of this.state.tokens.values()) if (info.kind === 'installation') info.expiresAt = new Date(0);
   }
 
+  /**
+   * Every installation-token mint so far (what it asked for, what it got, or why it was refused); the
+   * tokens themselves are not kept.
+   *
+   *   expect(fake.mintedTokens().at(-1)?.requestedPermissions).toEqual({ contents: 'write', workflows: 'write' });
+   */
+  mintedTokens(): MintedTokenRecord[] {
+    return structuredClone(this.state.mintedTokens);
+  }
+
+  /**
+   * Changes what the App installation was granted (as when an owner accepts new permissions); later
+   * mints asking for more are refused with 422, like GitHub's.
+   */
+  setAppPermissions(permissions: Record<string, string>): void {
+    if (!this.state.app) throw new Error('the fake has no `app` option');
+    this.state.app.permissions = { ...permissions };
+  }
+
   /** The App installation id for an owner (owners get 1, 2, … in the order their first repo was added). */
   installationId(owner: string): number | undefined {
     return this.state.installationFor(owner);
@@ -221,6 +315,87 @@ export class FakeGitHub {
   /** Path of the bare repository, for ad-hoc git assertions. */
   repoDir(owner: string, name: string): string {
     return this.state.requireRepo(owner, name).gitDir;
+  }
+
+  // ---- checks, statuses, Actions jobs ----------------------------------------------------------
+
+  /**
+   * Adds a check run on a commit (creating its check suite). With `actions`, it is a GitHub Actions
+   * job: its id is the job id, `html_url`/`details_url` point at `…/actions/runs/<run>/job/<job>`, and
+   * `GET …/actions/jobs/<id>` and `…/logs` answer for it.
+   *
+   *   const run = await fake.addCheckRun('acme', 'app', { sha, name: 'test', actions: { log: 'boom
+' } });
+   *   fake.updateCheckRun('acme', 'app', run.id, { conclusion: 'failure', output: { title: '1 failed' } });
+   */
+  addCheckRun(owner: string, name: string, spec: CheckRunSpec): Promise<FakeCheckRun> {
+    return addCheckRunRecord(this.state, this.state.requireRepo(owner, name), spec);
+  }
+
+  /** Changes a check run: status/conclusion (a conclusion implies `completed`), output, details URL, job log. */
+  updateCheckRun(owner: string, name: string, id: number, update: CheckRunUpdate): FakeCheckRun {
+    return updateCheckRunRecord(this.state, this.state.requireRepo(owner, name), id, update);
+  }
+
+  /** Snapshots of every check run of the repo, oldest first. */
+  checkRuns(owner: string, name: string): FakeCheckRun[] {
+    return checkRunSnapshots(this.state, this.state.requireRepo(owner, name));
+  }
+
+  /** Sets (or replaces) the plain-text log of an Actions job. */
+  setJobLog(owner: string, name: string, jobId: number, text: string): void {
+    updateCheckRunRecord(this.state, this.state.requireRepo(owner, name), jobId, { log: text });
+  }
+
+  /** Adds a commit status (the Statuses API); the newest per context counts for the combined state. */
+  addStatus(owner: string, name: string, spec: StatusSpec): Promise<FakeStatus> {
+    return addStatusRecord(this.state, this.state.requireRepo(owner, name), spec);
+  }
+
+  // ---- reviews, comments, collaborators --------------------------------------------------------
+
+  /**
+   * Someone submits a review on PR `number`, optionally with inline comments.
+   *
+   *   await fake.addReview('acme', 'app', 1, { user: 'alice', state: 'CHANGES_REQUESTED', body: 'Almost',
+   *     comments: [{ path: 'src/a.ts', line: 3, body: 'Rename this' }] });
+   */
+  addReview(owner: string, name: string, number: number, spec: ReviewSpec): Promise<FakeReview> {
+    return addReviewRecord(this.state, this.state.requireRepo(owner, name), number, spec);
+  }
+
+  /** Someone adds one review comment (or, with `inReplyTo`, a reply in a thread) on PR `number`. */
+  addReviewComment(owner: string, name: string, number: number, spec: ReviewCommentSpec): Promise<FakeReviewComment> {
+    return addReviewCommentRecord(this.state, this.state.requireRepo(owner, name), number, spec);
+  }
+
+  /** Someone comments on the conversation of PR `number` (an issue comment). */
+  addIssueComment(owner: string, name: string, number: number, spec: IssueCommentSpec): FakeIssueComment {
+    return addIssueCommentRecord(this.state, this.state.requireRepo(owner, name), number, spec);
+  }
+
+  /** Gives `login` a role on the repo (`null` removes it); drives `…/collaborators/{login}/permission`. */
+  setCollaborator(owner: string, name: string, login: string, role: RepoRole | null): void {
+    const repo = this.state.requireRepo(owner, name);
+    if (role === null) repo.collaborators.delete(login.toLowerCase());
+    else repo.collaborators.set(login.toLowerCase(), { login, role });
+  }
+
+  /** Reviews of PR `number`, oldest first. */
+  reviews(owner: string, name: string, number: number): FakeReview[] {
+    return reviewSnapshots(this.state.requireRepo(owner, name), number);
+  }
+
+  /** Review comments of PR `number` (including the bot's replies), oldest first. */
+  reviewComments(owner: string, name: string, number: number): FakeReviewComment[] {
+    const repo = this.state.requireRepo(owner, name);
+    return repo.reviewComments.filter((c) => c.pullNumber === number).map(reviewCommentSnapshot);
+  }
+
+  /** Conversation comments of PR `number` (including the bot's), oldest first. */
+  issueComments(owner: string, name: string, number: number): FakeIssueComment[] {
+    const repo = this.state.requireRepo(owner, name);
+    return repo.issueComments.filter((c) => c.number === number).map((c) => issueCommentSnapshot(this.state, c));
   }
 
   // ---- fault injection -------------------------------------------------------------------------

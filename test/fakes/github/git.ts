@@ -200,6 +200,36 @@ export async function lsTree(gitDir: string, treeish: string, recursive = false)
   return parseLsTree((await runGit(args, { gitDir })).stdout.toString('utf8'));
 }
 
+export interface SizedTreeEntry extends TreeEntry {
+  /** Blob size in bytes; 0 for trees and gitlinks. */
+  size: number;
+}
+
+/**
+ * `git ls-tree -l`: the direct children of `treeish` (a tree, or `commit:dir`), or — with `path` — just
+ * the entry at that path of a commit or tree (a directory path gives the directory's own entry).
+ * `undefined` when `treeish` does not resolve.
+ */
+export async function lsTreeSized(
+  gitDir: string,
+  treeish: string,
+  path?: string,
+): Promise<Map<string, SizedTreeEntry> | undefined> {
+  const args = ['ls-tree', '-z', '-l', '--full-tree', treeish, ...(path === undefined ? [] : ['--', path])];
+  const result = await runGit(args, { gitDir, allowFail: true, env: { GIT_LITERAL_PATHSPECS: '1' } });
+  if (result.code !== 0) return undefined;
+  const entries = new Map<string, SizedTreeEntry>();
+  for (const record of result.stdout.toString('utf8').split('\0')) {
+    const tab = record.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, type, sha, size] = record.slice(0, tab).split(/ +/);
+    if (mode && sha && (type === 'blob' || type === 'tree' || type === 'commit')) {
+      entries.set(record.slice(tab + 1), { mode, type, sha, size: type === 'blob' ? Number(size) || 0 : 0 });
+    }
+  }
+  return entries;
+}
+
 function parseLsTree(out: string): Map<string, TreeEntry> {
   const entries = new Map<string, TreeEntry>();
   for (const record of out.split('\0')) {

@@ -25,14 +25,21 @@ export function unprocessable(message: string, errors?: Record<string, unknown>[
 
 export interface RouteResult {
   status: number;
+  /** JSON body (ignored when `raw` is set). */
   body?: unknown;
+  /** A non-JSON body, sent as is with `contentType`. */
+  raw?: Buffer | string;
+  contentType?: string;
   headers?: Record<string, string>;
 }
+
+/** `token`: any valid token; `jwt`: an App JWT; `none`: no authentication (the fake's own signed URLs). */
+export type RouteAuth = 'token' | 'jwt' | 'none';
 
 export interface Route<C> {
   method: string;
   segments: string[];
-  auth: 'token' | 'jwt';
+  auth: RouteAuth;
   handler: (ctx: C, params: Record<string, string>) => Promise<RouteResult> | RouteResult;
 }
 
@@ -43,7 +50,7 @@ export interface Route<C> {
 export class Router<C> {
   private readonly routes: Route<C>[] = [];
 
-  add(method: string, pattern: string, handler: Route<C>['handler'], auth: 'token' | 'jwt' = 'token'): void {
+  add(method: string, pattern: string, handler: Route<C>['handler'], auth: RouteAuth = 'token'): void {
     this.routes.push({ method, segments: pattern.split('/').filter(Boolean), auth, handler });
   }
 
@@ -62,10 +69,14 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
   const params: Record<string, string> = {};
   for (const [i, segment] of pattern.entries()) {
     if (segment.startsWith('*')) {
-      const rest = parts.slice(i);
+      // `*name` takes one or more segments, leaving enough for the rest of the pattern.
+      const tail = pattern.slice(i + 1);
+      const rest = parts.slice(i, parts.length - tail.length);
       if (rest.length === 0) return undefined;
+      const tailParams = matchSegments(tail, parts.slice(parts.length - tail.length));
+      if (!tailParams) return undefined;
       params[segment.slice(1)] = safeDecode(rest.join('/'));
-      return params;
+      return { ...params, ...tailParams };
     }
     const part = parts[i];
     if (part === undefined) return undefined;
@@ -121,3 +132,31 @@ export function requiredString(body: Record<string, unknown>, field: string): st
 export function invalidField(field: string, value: unknown, expected: string): HttpError {
   return unprocessable(`Invalid request.\n\nFor '${field}', ${JSON.stringify(value)} is not a ${expected}.`);
 }
+
+/** GitHub-style pagination (`per_page` ≤ 100, default 30; `page` from 1) with a `Link` header. */
+export function paginate<T>(
+  query: URLSearchParams,
+  items: T[],
+  url: string,
+): { items: T[]; headers: Record<string, string> } {
+  const perPage = Math.min(Math.max(Number(query.get('per_page') ?? 30) || 30, 1), 100);
+  const page = Math.max(Number(query.get('page') ?? 1) || 1, 1);
+  const last = Math.max(Math.ceil(items.length / perPage), 1);
+  const link = (n: number, rel: string) => {
+    const params = new URLSearchParams(query);
+    params.set('per_page', String(perPage));
+    params.set('page', String(n));
+    return `<${url}?${params}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(link(page - 1, 'prev'));
+  if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+  if (page > 1) links.push(link(1, 'first'));
+  return {
+    items: items.slice((page - 1) * perPage, page * perPage),
+    headers: links.length ? { link: links.join(', ') } : {},
+  };
+}
+
+/** ISO 8601 without milliseconds, as GitHub writes timestamps. */
+export const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

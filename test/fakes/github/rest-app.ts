@@ -1,7 +1,8 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import type { components } from '@octokit/openapi-types';
 import { apiError, notFound, objectBody, type Router, unprocessable } from './http.js';
 import { type FakeState, fullName, type RepoRecord, type RestContext } from './state.js';
-import type { FakeAppOptions } from './types.js';
+import type { FakeAppOptions, MintedTokenRecord } from './types.js';
 
 const DEFAULT_PERMISSIONS: Record<string, string> = { contents: 'write', pull_requests: 'write', metadata: 'read' };
 const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
@@ -72,26 +73,45 @@ function mintToken(ctx: RestContext, installationId: number) {
   const owner = state.ownerOfInstallation(installationId);
   if (owner === undefined) throw notFound();
   const body = objectBody(ctx.body);
-  const granted = state.app?.permissions ?? DEFAULT_PERMISSIONS;
-  let permissions = granted;
-  if (body.permissions !== undefined) {
-    permissions = body.permissions as Record<string, string>;
-    for (const [name, level] of Object.entries(permissions)) {
-      if ((LEVEL[level] ?? 99) > (LEVEL[granted[name] ?? ''] ?? 0)) {
-        throw unprocessable('The permissions requested are not granted to this installation.');
-      }
-    }
-  }
-  const ownerRepos = [...state.repos.values()].filter((repo) => repo.owner.toLowerCase() === owner);
+  const requestedPermissions = body.permissions as Record<string, string> | undefined;
   const names = body.repositories as string[] | undefined;
   const ids = body.repository_ids as number[] | undefined;
+  const requestedRepositories =
+    names === undefined && ids === undefined ? undefined : [...(names ?? []), ...(ids ?? [])];
+  const record: MintedTokenRecord = {
+    installationId,
+    owner,
+    requestedPermissions: requestedPermissions && { ...requestedPermissions },
+    requestedRepositories,
+    permissions: {},
+    repositories: [],
+    at: new Date().toISOString(),
+  };
+  state.mintedTokens.push(record);
+  const refuse = (message: string) => {
+    record.refused = message;
+    return unprocessable(message);
+  };
+  const granted = state.app?.permissions ?? DEFAULT_PERMISSIONS;
+  let permissions = granted;
+  if (requestedPermissions !== undefined) {
+    // 422 wording as reported in peter-murray/workflow-application-token-action#48.
+    for (const [name, level] of Object.entries(requestedPermissions)) {
+      if ((LEVEL[level] ?? 99) > (LEVEL[granted[name] ?? ''] ?? 0)) {
+        throw refuse('The permissions requested are not granted to this installation.');
+      }
+    }
+    // (unverified) narrowed tokens keep the installation's metadata read access, as GitHub's answers show.
+    permissions = { ...requestedPermissions, ...(granted.metadata ? { metadata: granted.metadata } : {}) };
+  }
+  const ownerRepos = [...state.repos.values()].filter((repo) => repo.owner.toLowerCase() === owner);
   let selected: RepoRecord[] = ownerRepos;
-  if (names !== undefined || ids !== undefined) {
+  if (requestedRepositories !== undefined) {
     selected = [];
-    for (const wanted of [...(names ?? []), ...(ids ?? [])]) {
+    for (const wanted of requestedRepositories) {
       const repo = ownerRepos.find((r) => r.id === wanted || r.name.toLowerCase() === String(wanted).toLowerCase());
       if (!repo) {
-        throw unprocessable(
+        throw refuse(
           'There is at least one repository that does not exist or is not accessible to the parent installation.',
         );
       }
@@ -107,7 +127,9 @@ function mintToken(ctx: RestContext, installationId: number) {
     permissions,
     expiresAt,
   });
-  const explicit = names !== undefined || ids !== undefined;
+  record.permissions = { ...permissions };
+  record.repositories = selected.map(fullName);
+  const explicit = requestedRepositories !== undefined;
   return {
     status: 201,
     body: {
@@ -120,16 +142,68 @@ function mintToken(ctx: RestContext, installationId: number) {
   };
 }
 
-export function registerAppRoutes(router: Router<RestContext>): void {
-  router.add(
-    'GET',
-    '/app',
-    (ctx) => {
-      const app = ctx.state.app;
-      return { status: 200, body: { id: app?.id, slug: app?.slug ?? 'fake-app', name: app?.slug ?? 'fake-app' } };
+/** The App as `GET /app` (and webhook `app` fields) show it: GitHub's `integration` object. */
+export type IntegrationJson = NonNullable<components['schemas']['integration']>;
+
+export function appJson(state: FakeState) {
+  const app = state.app;
+  const slug = app?.slug ?? 'fake-app';
+  const id = Number(app?.id ?? 0);
+  return {
+    id,
+    slug,
+    node_id: Buffer.from(`Integration${id}`).toString('base64'),
+    client_id: `Iv1.fake${id}`,
+    owner: state.userJson(app?.owner ?? 'fake-app-owner', 'Organization'),
+    name: app?.name ?? slug,
+    description: null,
+    external_url: state.serverUrl,
+    html_url: `${state.serverUrl}/apps/${slug}`,
+    created_at: '2024-01-01T00:00:00Z',
+    updated_at: '2024-01-01T00:00:00Z',
+    permissions: app?.permissions ?? DEFAULT_PERMISSIONS,
+    events: app?.events ?? [
+      'check_run',
+      'check_suite',
+      'issue_comment',
+      'pull_request_review',
+      'pull_request_review_comment',
+      'status',
+    ],
+    installations_count: state.installations.size,
+  } satisfies IntegrationJson;
+}
+
+/** `GET /user`: the token's user (GitHub's public-user fields); installation tokens are refused. */
+function authenticatedUser(ctx: RestContext) {
+  const { caller, state } = ctx;
+  // (unverified) GitHub answers installation tokens 403 here: they act as the App's bot, not a user.
+  if (caller.kind !== 'user') throw apiError(403, 'Resource not accessible by integration');
+  return {
+    status: 200,
+    body: {
+      ...state.userJson(caller.login, 'User'),
+      name: caller.name ?? null,
+      company: null,
+      blog: '',
+      location: null,
+      email: null,
+      hireable: null,
+      bio: null,
+      twitter_username: null,
+      public_repos: 0,
+      public_gists: 0,
+      followers: 0,
+      following: 0,
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: '2024-01-01T00:00:00Z',
     },
-    'jwt',
-  );
+  };
+}
+
+export function registerAppRoutes(router: Router<RestContext>): void {
+  router.add('GET', '/app', (ctx) => ({ status: 200, body: appJson(ctx.state) }), 'jwt');
+  router.add('GET', '/user', authenticatedUser);
   router.add(
     'GET',
     '/repos/:owner/:repo/installation',

@@ -29,7 +29,8 @@ import {
   requiredString,
   unprocessable,
 } from './http.js';
-import { fullName, type RepoRecord, type RestContext } from './state.js';
+import { type Caller, fullName, type RepoRecord, type RestContext } from './state.js';
+import { changedWorkflowPaths, mayWriteWorkflows, workflowChangesOfRefUpdate } from './workflows.js';
 
 const REPO = '/repos/:owner/:repo';
 const MODES: Record<string, TreeEntry['type']> = {
@@ -145,7 +146,18 @@ async function createTree(ctx: RestContext, repo: RepoRecord): Promise<RouteResu
     }
   }
   const sha = await writeTree(gitDir, ctx.state.scratchDir, entries);
+  // Without the workflow permission GitHub answers a tree that adds, changes or deletes workflow
+  // files with 404 (see workflows.ts).
+  if (!mayWriteWorkflows(ctx.caller) && (await changedWorkflowPaths(gitDir, baseTree, sha)).length > 0) {
+    throw notFound();
+  }
   return { status: 201, body: await treeJson(ctx, repo, sha, false) };
+}
+
+/** Creating or moving a ref onto a commit with different workflow files needs the workflow permission. */
+async function assertWorkflowsUnchanged(caller: Caller, repo: RepoRecord, current: string | undefined, sha: string) {
+  if (mayWriteWorkflows(caller)) return;
+  if ((await workflowChangesOfRefUpdate(repo, current, sha)).length > 0) throw notFound();
 }
 
 async function treeJson(ctx: RestContext, repo: RepoRecord, sha: string, recursive: boolean) {
@@ -197,7 +209,9 @@ async function createRef(ctx: RestContext, repo: RepoRecord): Promise<RouteResul
     throw unprocessable('Reference name is invalid');
   }
   if (!SHA_RE.test(sha) || !(await objectType(repo.gitDir, sha))) throw unprocessable('Object does not exist');
-  if ((await resolveRef(repo.gitDir, ref)) !== undefined || !(await updateRef(repo.gitDir, ref, sha, null))) {
+  if ((await resolveRef(repo.gitDir, ref)) !== undefined) throw unprocessable('Reference already exists');
+  await assertWorkflowsUnchanged(ctx.caller, repo, undefined, sha);
+  if (!(await updateRef(repo.gitDir, ref, sha, null))) {
     throw unprocessable('Reference already exists');
   }
   return { status: 201, body: refJson(ctx, repo, ref, sha) };
@@ -216,6 +230,7 @@ async function moveRef(ctx: RestContext, repo: RepoRecord, ref: string): Promise
   if (!force && (type !== 'commit' || !(await isAncestor(repo.gitDir, current, sha)))) {
     throw unprocessable('Update is not a fast forward');
   }
+  await assertWorkflowsUnchanged(ctx.caller, repo, current, sha);
   if (!(await updateRef(repo.gitDir, fullRef, sha, current))) throw unprocessable('Reference cannot be updated');
   return { status: 200, body: refJson(ctx, repo, fullRef, sha) };
 }
@@ -231,38 +246,6 @@ async function branchJson(ctx: RestContext, repo: RepoRecord, branch: string, sh
       self: `${base}/branches/${encodeURIComponent(branch)}`,
       html: `${ctx.state.serverUrl}/${fullName(repo)}/tree/${branch}`,
     },
-  };
-}
-
-async function getContents(ctx: RestContext, repo: RepoRecord, path: string): Promise<RouteResult> {
-  const ref = ctx.query.get('ref') ?? repo.defaultBranch;
-  const base = apiBase(ctx, repo);
-  const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-  let listing: Map<string, TreeEntry>;
-  try {
-    listing = await lsTree(repo.gitDir, `${ref}:${parent}`);
-  } catch {
-    throw notFound();
-  }
-  const name = path.slice(parent ? parent.length + 1 : 0);
-  const entry = listing.get(name);
-  if (!entry) throw notFound();
-  const item = (itemPath: string, e: TreeEntry) => ({
-    type: e.type === 'tree' ? 'dir' : e.type === 'commit' ? 'submodule' : e.mode === '120000' ? 'symlink' : 'file',
-    name: itemPath.slice(itemPath.lastIndexOf('/') + 1),
-    path: itemPath,
-    sha: e.sha,
-    url: `${base}/contents/${itemPath}?ref=${encodeURIComponent(ref)}`,
-  });
-  if (entry.type === 'tree') {
-    const children = await lsTree(repo.gitDir, entry.sha);
-    return { status: 200, body: [...children].map(([child, e]) => item(`${path}/${child}`, e)) };
-  }
-  const data =
-    entry.type === 'blob' ? ((await readObject(repo.gitDir, entry.sha)) ?? Buffer.alloc(0)) : Buffer.alloc(0);
-  return {
-    status: 200,
-    body: { ...item(path, entry), size: data.length, encoding: 'base64', content: data.toString('base64') },
   };
 }
 
@@ -359,6 +342,4 @@ export function registerGitRoutes(router: Router<RestContext>): void {
     if (sha === undefined) throw apiError(404, 'Branch not found');
     return { status: 200, body: await branchJson(ctx, repo, branch, sha) };
   });
-
-  router.add('GET', `${REPO}/contents/*path`, (ctx, p) => getContents(ctx, repoOf(ctx, p), p.path ?? ''));
 }

@@ -22,7 +22,7 @@ const alreadyExists = (repo: RepoRecord, head: string) =>
   custom(`A pull request already exists for ${repo.owner}:${head}.`);
 
 /** Open PRs follow their branch; closed ones keep the sha they had. */
-async function refreshHead(repo: RepoRecord, pull: FakePull): Promise<void> {
+export async function refreshHead(repo: RepoRecord, pull: FakePull): Promise<void> {
   if (pull.state !== 'open') return;
   const sha = await resolveRef(repo.gitDir, `refs/heads/${pull.headRef}`);
   if (sha) pull.headSha = sha;
@@ -77,7 +77,7 @@ async function pullJson(state: FakeState, repo: RepoRecord, pull: FakePull, full
   return json;
 }
 
-function findPull(repo: RepoRecord, numberParam: string | undefined): FakePull {
+export function findPull(repo: RepoRecord, numberParam: string | undefined): FakePull {
   const pull = repo.pulls.find((candidate) => String(candidate.number) === numberParam);
   if (!pull) throw notFound();
   return pull;

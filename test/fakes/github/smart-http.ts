@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isolatedGitEnv } from './git.js';
+import { receiveHookEnv } from './receive-hook.js';
 import { type Caller, type FakeState, fullName, type RepoRecord } from './state.js';
 import type { GitRequestRecord } from './types.js';
 
@@ -90,8 +91,12 @@ export function handleGitRequest(
     return;
   }
   const canPush = caller !== undefined && state.hasPushRole(caller, repo);
+  // A push runs the proc-receive hook, which asks the fake about each ref (workflow files and the like).
+  const hook = canPush && endpoint === 'git-receive-pack' ? receiveHookEnv(state, { repo, caller }) : undefined;
+  if (hook) res.on('close', hook.end);
 
   const env = isolatedGitEnv({
+    ...hook?.env,
     GIT_PROJECT_ROOT: state.reposRoot,
     GIT_HTTP_EXPORT_ALL: '1',
     REQUEST_METHOD: req.method ?? 'GET',

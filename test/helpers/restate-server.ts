@@ -16,7 +16,7 @@
  * ~270 MB.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,12 +87,16 @@ export async function startRestateServer(options: RestateServerOptions = {}): Pr
   const url = (port: number) => `http://127.0.0.1:${port}`;
 
   const launch = async (): Promise<void> => {
+    // The invoker makes an `invoker-<ULID>` dir in the system temp dir on every start and never removes it.
+    const serverTmp = join(dataDir, 'tmp');
+    await mkdir(serverTmp, { recursive: true });
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) {
       // A developer's own RESTATE_* settings must not leak into the test server.
       if (value !== undefined && !key.startsWith('RESTATE_')) env[key] = value;
     }
     Object.assign(env, {
+      TMPDIR: serverTmp,
       RESTATE_DISABLE_TELEMETRY: 'true',
       DO_NOT_TRACK: 'true',
       RESTATE_LISTEN_MODE: 'tcp', // no unix sockets in the data dir (108-byte path limit)

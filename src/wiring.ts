@@ -12,6 +12,8 @@ import { RepoMirrors } from './github/mirror.js';
 import { octokitFactory } from './github/octokit.js';
 import { GitHubPublisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
+import { readRepoGuidance } from './github/repo-guidance.js';
+import { parseRepoRef } from './github/repo-ref.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { AccessPolicy } from './runs/access-policy.js';
@@ -143,6 +145,11 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
         threadKey: threadKeyOf(channel, threadTs),
       }),
     threadInfo: slackThreadInfo(app.client),
+    network: config.network,
+    guidance: async (repo, baseBranch, signal) => {
+      const ref = parseRepoRef(repo, config.github.serverUrl);
+      return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;
+    },
   });
 
   const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
@@ -176,6 +183,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       access,
       logger,
       botUserId: () => botUserId,
+      network: config.network,
     },
     logger,
   });
@@ -224,7 +232,12 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
 }
 
 function sandboxProvider(config: Config, logger: Logger, overrides: BotOverrides): SandboxProvider {
-  if (config.sandbox.provider === 'local') return new LocalSandboxProvider(overrides.localSandboxRoot);
+  if (config.sandbox.provider === 'local') {
+    logger.warn(
+      'SANDBOX_PROVIDER=local runs the model’s commands on this host, as this user, with its network: it is no security boundary (SANDBOX_NETWORK does not apply). Use it for development only, never with a private repo or real keys.',
+    );
+    return new LocalSandboxProvider(overrides.localSandboxRoot);
+  }
   return new E2BSandboxProvider({
     apiKey: config.sandbox.apiKey,
     template: config.sandbox.template,
@@ -233,6 +246,7 @@ function sandboxProvider(config: Config, logger: Logger, overrides: BotOverrides
     apiUrl: config.sandbox.apiUrl,
     sandboxUrl: config.sandbox.sandboxUrl,
     lifecycle: config.limits.sandboxIdleAction,
+    network: config.network,
     logger,
   });
 }

@@ -1,3 +1,4 @@
+import { type NetworkPolicy, networkPolicy } from './network.js';
 import { environmentSchema } from './schema.js';
 
 export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max';
@@ -38,6 +39,8 @@ export interface Config {
     serverUrl: string;
   };
   sandbox: SandboxConfig;
+  /** What sandboxes may reach (SANDBOX_NETWORK, SANDBOX_ALLOW_HOSTS). */
+  network: NetworkPolicy;
   storeUrl: string;
   /** Where the host keeps its bare mirror of each linked repo (the sandboxes get bundles from them). */
   mirrorDir: string;
@@ -149,6 +152,11 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
             apiUrl: e.E2B_API_URL ? trimSlash(e.E2B_API_URL) : undefined,
             sandboxUrl: e.E2B_SANDBOX_URL ? trimSlash(e.E2B_SANDBOX_URL) : undefined,
           },
+    network: networkPolicy(
+      e.SANDBOX_NETWORK,
+      trimSlash(e.GITHUB_SERVER_URL ?? 'https://github.com'),
+      e.SANDBOX_ALLOW_HOSTS,
+    ),
     storeUrl: e.STORE_URL,
     mirrorDir: e.MIRROR_DIR,
     hostPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',

@@ -108,6 +108,15 @@ export const environmentSchema = z.object({
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_API_URL: url('for GitHub Enterprise Server use https://<host>/api/v3'),
   GITHUB_SERVER_URL: url('for GitHub Enterprise Server use https://<host>'),
+  SANDBOX_NETWORK: z.preprocess(
+    emptyToUndefined,
+    z.enum(['registries', 'open', 'none'], { message: 'must be registries, open or none' }).default('registries'),
+  ),
+  SANDBOX_ALLOW_HOSTS: commaList(
+    /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/,
+    'must be comma-separated host names such as pkg.example.com or *.example.com',
+    (text) => text.toLowerCase(),
+  ),
   SANDBOX_PROVIDER: z.preprocess(
     emptyToUndefined,
     z.enum(['e2b', 'local'], { message: 'must be e2b or local' }).default('e2b'),

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
-import { buildInstructions, type RepoBrief } from '../agent/instructions.js';
+import { buildInstructions, guidanceMessage, type RepoGuidance } from '../agent/instructions.js';
 import { type LoopResult, runLoop } from '../agent/loop.js';
 import type { InputItem, Model } from '../agent/model.js';
 import type { ToolContext } from '../agent/tools/kit/context.js';
 import type { Tool } from '../agent/tools/kit/define-tool.js';
 import type { Config } from '../config/config.js';
+import type { NetworkPolicy } from '../config/network.js';
 import type { RepoMirrors } from '../github/mirror.js';
 import type { Publisher } from '../github/publisher.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
@@ -33,6 +34,14 @@ export interface RunnerDeps {
   reporterFor: (channel: string, threadTs: string) => RunReporter;
   redact: (text: string) => string;
   threadInfo: (channel: string, threadTs: string, user: string) => Promise<ThreadInfo>;
+  /** What sandboxes may reach; the model is told. */
+  network: NetworkPolicy;
+  /** A repo's guidance file read from its base branch on GitHub (never from the sandbox). */
+  guidance: (
+    repo: string,
+    baseBranch: string,
+    signal: AbortSignal,
+  ) => Promise<Omit<RepoGuidance, 'repo' | 'baseBranch'> | undefined>;
   now?: () => number;
 }
 
@@ -103,7 +112,6 @@ export async function executeRun(
   const primary = state.repos[0];
   if (primary) emit({ type: 'run-start', repo: primary.repo, baseBranch: primary.baseBranch, branch: primary.branch });
 
-  const guidance = new Map<string, RepoBrief['guidance']>();
   const workspaces = new RunWorkspaces({
     repos: state.repos,
     provider: deps.provider,
@@ -139,15 +147,12 @@ export async function executeRun(
       state.conversationId = conversationId;
       await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId }));
     }
+    await giveGuidance(deps, state, control.signal, log);
     // Tools stop at the run's deadline too, not only model requests.
     const deadline = started + deps.limits.maxMinutes * 60_000;
     const toolSignal = AbortSignal.any([control.signal, AbortSignal.timeout(Math.max(1, deadline - now()))]);
     const context: ToolContext = {
-      workspace: async (repo) => {
-        const ws = await workspaces.workspace(repo);
-        if (!guidance.has(ws.repo)) guidance.set(ws.repo, await readGuidance(ws));
-        return ws;
-      },
+      workspace: (repo) => workspaces.workspace(repo),
       publish: (ws, request) => publishing.publish(ws, request),
       limits: {
         commandTimeoutSeconds: deps.limits.commandTimeoutSeconds,
@@ -161,12 +166,8 @@ export async function executeRun(
       conversationId,
       instructions: () =>
         buildInstructions(
-          state.repos.map((r) => ({
-            repo: r.repo,
-            baseBranch: r.baseBranch,
-            branch: r.branch,
-            guidance: guidance.get(r.repo),
-          })),
+          state.repos.map((r) => ({ repo: r.repo, baseBranch: r.baseBranch, branch: r.branch })),
+          deps.network,
         ),
       // The queued messages were moved into pendingInput when the run took them.
       // Compared in the form the conversation holds it: redacted.
@@ -287,17 +288,33 @@ async function hasUnpublishedWork(ws: Workspace, state: ThreadState, workspaces:
   return changes.head !== (await branchBase(ws.sandbox, ws.root, ws.baseBranch));
 }
 
-async function readGuidance(ws: Workspace): Promise<RepoBrief['guidance']> {
-  for (const file of GUIDANCE_FILES) {
-    try {
-      const bytes = await ws.sandbox.readFile(`${ws.root}/${file}`);
-      const text = Buffer.from(bytes).toString('utf8');
-      return { file, text: text.length > GUIDANCE_MAX_CHARS ? `${text.slice(0, GUIDANCE_MAX_CHARS)}\n[…cut]` : text };
-    } catch {
-      // Not there: try the next one.
-    }
+/**
+ * Once per repo and thread, before the model's first look at it: the repo's own guidance, read from
+ * its base branch on GitHub, goes to the model as labelled input ahead of the people's messages. It
+ * is kept with the pending input, so a crash before the request does not lose it.
+ */
+async function giveGuidance(deps: RunnerDeps, state: ThreadState, signal: AbortSignal, log: Logger): Promise<void> {
+  const wanted = state.repos.filter((r) => !r.guidanceGiven);
+  if (wanted.length === 0) return;
+  const found = await Promise.all(
+    wanted.map(async (r) => {
+      const guidance = await deps.guidance(r.repo, r.baseBranch, signal).catch((error: unknown) => {
+        log.warn({ err: error, repo: r.repo }, 'could not read the repo’s guidance');
+        return undefined;
+      });
+      return guidance ? guidanceMessage({ ...guidance, repo: r.repo, baseBranch: r.baseBranch }) : undefined;
+    }),
+  );
+  const items: InputItem[] = found.flatMap((content) => (content ? [{ type: 'message', role: 'user', content }] : []));
+  const updated = await deps.threads.update(state.channel, state.threadTs, (s) => ({
+    ...s,
+    repos: s.repos.map((r) => (wanted.some((w) => w.repo === r.repo) ? { ...r, guidanceGiven: true } : r)),
+    pendingInput: [...items, ...s.pendingInput],
+  }));
+  if (updated) {
+    state.repos = updated.repos;
+    state.pendingInput = updated.pendingInput;
   }
-  return undefined;
 }
 
 function collect(action: ActionReport, commands: RunTotals['commands'], files: Set<string>): void {

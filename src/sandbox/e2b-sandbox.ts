@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ALL_TRAFFIC,
   AuthenticationError,
   CommandExitError,
   type CommandHandle,
@@ -17,6 +18,7 @@ import {
   TemplateError,
   TimeoutError,
 } from 'e2b';
+import type { NetworkPolicy } from '../config/network.js';
 import type { ErrorKind } from '../lib/errors.js';
 import { AbortedError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -43,6 +45,8 @@ export interface E2BSandboxProviderOptions {
   apiUrl?: string | undefined;
   sandboxUrl?: string | undefined;
   logger: Logger;
+  /** What sandboxes may reach; no sandbox takes inbound traffic from the internet whatever the policy. */
+  network?: NetworkPolicy;
   /** The longest lifetime the plan grants (E2B refuses more); asked-for lifetimes are cut to it. */
   maxLifetimeMs?: number;
   /** What E2B does when a sandbox's lifetime runs out: kill it (default) or pause it (`connect` resumes it). */
@@ -100,6 +104,7 @@ export class E2BSandboxProvider implements SandboxProvider {
           timeoutMs: this.lifetime(spec.timeoutMs),
           metadata: spec.metadata,
           envs: {},
+          ...networkOptions(this.options.network),
           requestTimeoutMs: this.requestTimeoutMs,
           ...(this.options.lifecycle === 'pause' ? { lifecycle: { onTimeout: 'pause' as const } } : {}),
         }),
@@ -190,6 +195,19 @@ export class E2BSandboxProvider implements SandboxProvider {
       },
     });
   }
+}
+
+/**
+ * E2B's egress rules for a policy: deny everything but the allowed hosts (domain rules cover HTTP on
+ * port 80 and TLS on 443), no internet at all, or open; public inbound traffic is always off.
+ */
+export function networkOptions(policy: NetworkPolicy | undefined): {
+  allowInternetAccess?: boolean;
+  network: { allowOut?: string[]; denyOut?: string[]; allowPublicTraffic: boolean };
+} {
+  if (!policy || policy.mode === 'open') return { network: { allowPublicTraffic: false } };
+  if (policy.allowHosts.length === 0) return { allowInternetAccess: false, network: { allowPublicTraffic: false } };
+  return { network: { allowOut: [...policy.allowHosts], denyOut: [ALL_TRAFFIC], allowPublicTraffic: false } };
 }
 
 /** One live E2B sandbox, with the same semantics as `LocalSandbox`. */

@@ -1,14 +1,18 @@
 import type { WebClient } from '@slack/web-api';
+import type { NetworkPolicy } from '../config/network.js';
 import type { Logger } from '../lib/logger.js';
 import { acceptMessage, type IncomingMessage, type IntakeDeps, type RunAnnouncement } from '../runs/intake.js';
 import { threadKeyOf } from '../runs/thread-key.js';
 import { workingMessage } from './blocks.js';
 import { describeFailure } from './failure.js';
+import { describeNetwork } from './network-text.js';
 import { boundText, slackToPlainText } from './text.js';
 
 export interface IncomingDeps extends IntakeDeps {
   logger: Logger;
   botUserId: () => string | undefined;
+  /** What sandboxes may reach: the first reply of every run says it in one line. */
+  network: NetworkPolicy;
 }
 
 /**
@@ -34,7 +38,12 @@ export async function handleIncoming(
       repo: announcement.repos.join(', '),
       baseBranch: announcement.branch,
       threadKey: threadKeyOf(message.channel, message.threadTs),
-      note: announcement.followUp ? 'Follow-up on the same branch and pull request.' : undefined,
+      note: [
+        announcement.followUp ? 'Follow-up on the same branch and pull request.' : undefined,
+        describeNetwork(deps.network),
+      ]
+        .filter(Boolean)
+        .join('\n'),
     });
     return reply(working.text, working.blocks);
   };

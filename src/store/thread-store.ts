@@ -19,6 +19,8 @@ export const threadRepoSchema = z.object({
   sandboxProvider: z.enum(['local', 'e2b']).optional(),
   published: z.object({ localSha: z.string(), remoteSha: z.string() }).optional(),
   pr: z.object({ number: z.number().int(), url: z.string() }).optional(),
+  /** The repo's guidance (AGENTS.md …) was given to the model in this thread. */
+  guidanceGiven: z.boolean().optional(),
 });
 
 export const queuedMessageSchema = z.object({ user: z.string(), text: z.string(), ts: z.string() });

@@ -105,16 +105,19 @@ describe.each(['local', 'e2b'] as const)('runs at the edges (%s sandbox)', (sand
   it('gives a message written during a run to the model at its next turn', async () => {
     let root = '';
     h.openai.script([
-      toolCalls([{ name: 'run_command', arguments: { command: 'sleep 1; echo slept' } }]),
+      toolCalls([{ name: 'run_command', arguments: { command: 'sleep 3; echo slept' } }]),
       (req) => {
         expect(req.functionCallOutputs[0]?.output).toContain('slept');
         expect(req.inputText).toContain('please also mention tabs');
         return text('Noted the tabs.');
       },
     ]);
+    const before = h.openai.requests.length;
     root = await h.mention('look around');
-    await h.openai.waitForRequests(h.openai.requests.length + 0, 2000);
-    await new Promise((r) => setTimeout(r, 300));
+    // The first answer is in and its command is running: a reply now must wait for the next turn.
+    await expect
+      .poll(() => h.openai.requests[before]?.outcome, { timeout: 10_000, interval: 20 })
+      .toBe('completed');
     await h.reply(root, 'please also mention tabs');
     const end = await h.waitForEnd(root);
     expect(end).toContain('Noted the tabs');

@@ -34,16 +34,22 @@ describe.each(['local', 'e2b'] as const)(
 
     it('lists, reads, writes, edits, runs the tests, commits and opens a PR', async () => {
       h.openai.script([
-        toolCalls([
-          { name: 'list_files', arguments: { path: '.' } },
-          { name: 'read_file', arguments: { path: 'src/greet.js' } },
-        ]),
+        (req) => {
+          // AGENTS.md, read from the base branch on GitHub, comes first as labelled input, never as instructions.
+          expect(req.inputText).toContain('Always run `node test.js`');
+          expect(req.inputText).toContain('Repository guidance for acme/widgets: the text of AGENTS.md');
+          expect(req.inputText.indexOf('Always run')).toBeLessThan(req.inputText.indexOf('fix the greeting typo'));
+          expect(String(req.body.instructions)).not.toContain('Always run');
+          return toolCalls([
+            { name: 'list_files', arguments: { path: '.' } },
+            { name: 'read_file', arguments: { path: 'src/greet.js' } },
+          ]);
+        },
         (req) => {
           const outputs = req.functionCallOutputs.map((o) => o.output).join('\n');
           expect(outputs).toContain('src/');
           expect(outputs).toContain("'Helo, '");
-          // AGENTS.md of the repo reaches the instructions once the workspace is ready.
-          expect(String(req.body.instructions)).toContain('Always run `node test.js`');
+          expect(String(req.body.instructions)).not.toContain('Always run');
           return toolCalls([
             { name: 'edit_file', arguments: { path: 'src/greet.js', old_text: 'Helo', new_text: 'Hello' } },
             { name: 'save_content_to_file', arguments: { path: 'docs/greeting.md', content: 'Say hello.\n' } },
@@ -66,6 +72,8 @@ describe.each(['local', 'e2b'] as const)(
       const first = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === root, 5000);
       const firstReplyMs = first.at - sent;
       expect(String(first.args.text)).toContain('Working on *acme/widgets* @ `main`');
+      // The egress policy, in one line (the fake GitHub host is the GitHub server here).
+      expect(String(first.args.text)).toContain('Network: package registries and 127.0.0.1 only.');
       expect(JSON.stringify(first.args.blocks)).toContain('ai_dev_stop');
 
       const end = await h.waitForEnd(root);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { networkPolicy } from '../../src/config/network.js';
 import { AbortedError } from '../../src/lib/errors.js';
 import { E2BSandboxProvider, type E2BSandboxProviderOptions } from '../../src/sandbox/e2b-sandbox.js';
 import { type Sandbox, SandboxError, SandboxGoneError } from '../../src/sandbox/sandbox.js';
@@ -350,3 +351,42 @@ async function listenThenClose(): Promise<string> {
   await new Promise((resolve) => server.close(resolve));
   return url;
 }
+
+describe('E2B network rules for each SANDBOX_NETWORK', () => {
+  const policy = (mode: 'registries' | 'open' | 'none', extra: string[] = []) =>
+    networkPolicy(mode, 'https://github.example.com', extra);
+
+  it('registries: everything denied but the registries and the GitHub host; no public inbound traffic', async () => {
+    const sandbox = await create({ network: policy('registries', ['pkg.example.org']) });
+    const seen = fake.network(sandbox.id);
+    expect(seen.network).toMatchObject({ denyOut: ['0.0.0.0/0'], allowPublicTraffic: false });
+    expect(seen.egress.allowedDomains).toEqual(
+      expect.arrayContaining([
+        'registry.npmjs.org',
+        'pypi.org',
+        'proxy.golang.org',
+        'github.example.com',
+        'pkg.example.org',
+      ]),
+    );
+    expect(seen.egress.allowedDomains).not.toContain('github.com');
+    expect(seen.egress.deniedCidrs).toEqual(['0.0.0.0/0']);
+  });
+
+  it('none: no internet at all; with extra hosts, only those', async () => {
+    const closed = await create({ network: policy('none') });
+    expect(fake.network(closed.id)).toMatchObject({
+      allowInternetAccess: false,
+      network: { allowPublicTraffic: false },
+    });
+    const narrow = await create({ network: policy('none', ['mirror.example.org']) });
+    expect(fake.network(narrow.id).egress.allowedDomains).toEqual(['mirror.example.org']);
+  });
+
+  it('open: outbound allowed, public inbound traffic still closed', async () => {
+    const sandbox = await create({ network: policy('open') });
+    const seen = fake.network(sandbox.id);
+    expect(seen.network).toEqual({ allowPublicTraffic: false });
+    expect(seen.egress.deniedCidrs).toEqual([]);
+  });
+});

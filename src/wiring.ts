@@ -122,7 +122,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       logger,
       path: config.hostPath,
     }),
-    publisher: new GitHubPublisher({ credentials, octokitFor, logger }),
+    publisher: new GitHubPublisher({ credentials, octokitFor, logger, redact }),
     threads,
     registry,
     lock,
@@ -163,6 +163,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     logger,
   });
   let botUserId: string | undefined;
+  let appTeam: string | undefined;
   registerListeners(app, {
     command: {
       links,
@@ -183,6 +184,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       access,
       logger,
       botUserId: () => botUserId,
+      appTeam: () => appTeam,
       network: config.network,
     },
     logger,
@@ -191,7 +193,9 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   let httpPort: number | undefined;
   try {
     await app.init();
-    botUserId = (await app.client.auth.test()).user_id;
+    const auth = await app.client.auth.test();
+    botUserId = auth.user_id;
+    appTeam = auth.team_id;
     if (config.slack.socketMode) {
       await app.start();
     } else {

@@ -61,6 +61,8 @@ export type RunOutcome =
   | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes'; totals: RunTotals }
   | { kind: 'failed'; reason: string; reference: string; totals: RunTotals }
   /** The bot stopped mid-run (a crash or restart) and left it for a person to retry. */
-  | { kind: 'interrupted'; totals: RunTotals };
+  | { kind: 'interrupted'; totals: RunTotals }
+  /** Publishing waits for a person to approve changes that can run code with the repo's secrets. */
+  | { kind: 'awaiting-approval'; repo: string; files: string[]; fingerprint: string; totals: RunTotals };
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -61,6 +61,8 @@ export interface Config {
     linkUsers: string[];
     runUsers: string[];
     repoPatterns: string[];
+    /** Slack Connect users from another organisation may run the bot. */
+    externalUsers: boolean;
   };
 }
 
@@ -174,6 +176,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       linkUsers: e.ALLOW_LINK_USERS,
       runUsers: e.ALLOW_RUN_USERS,
       repoPatterns: e.ALLOW_REPOS,
+      externalUsers: e.ALLOW_EXTERNAL_USERS === 'true',
     },
   };
   return { ok: true, config: Object.freeze(config) };

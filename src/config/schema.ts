@@ -161,6 +161,10 @@ export const environmentSchema = z.object({
   ALLOW_LINK_USERS: idList('user'),
   ALLOW_RUN_USERS: idList('user'),
   ALLOW_REPOS: repoPatterns,
+  ALLOW_EXTERNAL_USERS: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
+  ),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -1,7 +1,7 @@
 import type { Octokit } from '@octokit/rest';
 import pLimit from 'p-limit';
 import { AbortedError } from '../lib/errors.js';
-import { GitHubError, githubRequest, isHttpError, toGitHubError } from './github-errors.js';
+import { GitHubError, githubRequest, isHttpError, toGitHubError, workflowPermissionError } from './github-errors.js';
 import { requestOptions } from './octokit.js';
 import { type CommitObject, publishFailed, type SandboxGit, type TreeChange, type TreeMode } from './sandbox-git.js';
 
@@ -22,14 +22,32 @@ export interface CommitPair {
   remoteSha: string;
 }
 
+/** A sandbox commit as read before anything is written: its object and what it changed. */
+export interface ReadCommit {
+  commit: CommitObject;
+  changes: TreeChange[];
+}
+
+/** Who GitHub's commits are by: the bot, author and committer, at the time of publishing. */
+export interface PublishIdentity {
+  name: string;
+  email: string;
+  /** ISO 8601. */
+  date: string;
+}
+
 export interface ReplicateRequest {
   octokit: Octokit;
   target: RepoCoordinates;
   git: SandboxGit;
   /** The local commit the first new commit builds on, and its counterpart on GitHub. */
   base: CommitPair;
-  /** New local commits along first parents, oldest first; the first one's first parent is `base.localSha`. */
-  commits: readonly string[];
+  /** New local commits along first parents, oldest first, read by `readCommits`. */
+  commits: readonly ReadCommit[];
+  /** Author and committer of every replayed commit; whatever the sandbox wrote there never reaches GitHub. */
+  identity: PublishIdentity;
+  /** The message as published (redacted, with the requester's trailer). */
+  message: (original: string) => string;
   logger?: PublishLogger;
   signal?: AbortSignal;
 }
@@ -53,11 +71,36 @@ type TreeItem = {
 const BLOB_CONCURRENCY = 4;
 
 /**
+ * Reads the commits to publish from the sandbox, oldest first, before anything is written, and
+ * checks that they form one line on top of `base` (a rewritten history is refused).
+ */
+export async function readCommits(git: SandboxGit, base: string, commits: readonly string[]): Promise<ReadCommit[]> {
+  const read: ReadCommit[] = [];
+  let previous = base;
+  for (const sha of commits) {
+    const { commit, changes } = await git.readCommitWithChanges(previous, sha);
+    if (commit.parents[0] !== previous) {
+      throw new GitHubError(
+        'history_not_linear',
+        `Commit ${sha} does not build on ${previous} (its first parent is ${commit.parents[0] ?? 'none'})`,
+        {
+          userMessage:
+            'The branch’s history in the sandbox does not continue from what was published (was it rebased, reset or amended?). Nothing was pushed; make new commits on top of the published branch instead.',
+        },
+      );
+    }
+    read.push({ commit, changes });
+    previous = sha;
+  }
+  return read;
+}
+
+/**
  * Replays sandbox commits on GitHub through the Git Data API (blobs → tree on the parent's tree →
- * commit with the same message, author and committer), so the host publishes work without the
- * sandbox ever holding a write credential. Identical trees and metadata give identical commit
- * shas; when a sha differs anyway (a signed commit, an `encoding` header…) the replay carries on
- * from GitHub's sha and warns — the caller's `PublishedHead` mapping keeps later publishes right.
+ * commit), so the host publishes work without the sandbox ever holding a write credential. The tree
+ * GitHub builds must equal the sandbox's, so exactly what the sandbox's git holds is published; the
+ * author and committer are the bot, dated now, whatever the sandbox claimed, so GitHub's shas differ
+ * from the sandbox's — the caller's `PublishedHead` mapping keeps later publishes right.
  *
  * Merge commits on the first-parent chain are kept as merges when every other parent already
  * exists on GitHub (e.g. `git merge origin/main`), so the PR's diff stays right; a merge of a
@@ -65,7 +108,7 @@ const BLOB_CONCURRENCY = 4;
  * ref: the caller moves the branch once, after every commit is in place.
  */
 export async function replicateCommits(request: ReplicateRequest): Promise<ReplicateResult> {
-  const { octokit, target, git, base, commits, logger, signal } = request;
+  const { octokit, target, base, commits, identity, logger, signal } = request;
   const options = requestOptions(signal);
   const replayed: CommitPair[] = [];
   if (commits.length === 0) return { head: base, replayed, identical: true };
@@ -76,23 +119,12 @@ export async function replicateCommits(request: ReplicateRequest): Promise<Repli
   let previousTree = await remoteTreeOf(request, base.remoteSha);
   let identical = true;
 
-  for (const sha of commits) {
-    const { commit, changes } = await git.readCommitWithChanges(previous.localSha, sha);
-    const [firstParent, ...otherParents] = commit.parents;
-    if (firstParent !== previous.localSha) {
-      throw new GitHubError(
-        'history_not_linear',
-        `Commit ${sha} does not build on ${previous.localSha} (its first parent is ${firstParent ?? 'none'})`,
-        {
-          userMessage:
-            'The branch’s history in the sandbox does not continue from what was published (was it rebased, reset or amended?). Nothing was pushed; make new commits on top of the published branch instead.',
-        },
-      );
-    }
+  for (const { commit, changes } of commits) {
+    const sha = commit.sha;
     const parents = [previous.remoteSha];
-    for (const other of otherParents)
+    for (const other of commit.parents.slice(1)) {
       parents.push(await mergeParentOnGitHub(request, commit, remoteOf.get(other) ?? other));
-
+    }
     await createBlobs(request, changes, createdBlobs);
     const tree = changes.length === 0 ? previousTree : await createTree(request, previousTree, changes);
     if (tree !== commit.tree) {
@@ -106,28 +138,23 @@ export async function replicateCommits(request: ReplicateRequest): Promise<Repli
       () =>
         octokit.rest.git.createCommit({
           ...target,
-          message: commit.message,
+          message: request.message(commit.message),
           tree,
           parents,
-          author: commit.author,
-          committer: commit.committer,
+          author: identity,
+          committer: identity,
           ...options,
         }),
       { signal },
     );
     const remoteSha = created.data.sha;
-    if (remoteSha !== sha) {
-      identical = false;
-      logger?.warn(
-        { localSha: sha, remoteSha, extraHeaders: commit.extraHeaders },
-        'a replayed commit got a different sha on GitHub; continuing from GitHub’s commit',
-      );
-    }
+    if (remoteSha !== sha) identical = false;
     previous = { localSha: sha, remoteSha };
     previousTree = tree;
     remoteOf.set(sha, remoteSha);
     replayed.push(previous);
   }
+  logger?.info({ commits: replayed.length, identical }, 'replayed the sandbox’s commits as the bot');
   return { head: previous, replayed, identical };
 }
 
@@ -219,18 +246,22 @@ async function createTree(request: ReplicateRequest, baseTree: string, changes: 
       type: typeOf(change.dstMode),
       sha: change.dstSha,
     }));
-  const { data } = await githubRequest(
-    'create a tree',
-    () =>
-      octokit.rest.git.createTree({
-        ...target,
-        base_tree: baseTree,
-        tree: [...deletions, ...updates],
-        ...requestOptions(signal),
-      }),
-    { signal },
-  );
-  return data.sha;
+  try {
+    const { data } = await octokit.rest.git.createTree({
+      ...target,
+      base_tree: baseTree,
+      tree: [...deletions, ...updates],
+      ...requestOptions(signal),
+    });
+    return data.sha;
+  } catch (error) {
+    if (signal?.aborted) throw new AbortedError(signal.reason);
+    const workflows = changes.filter((c) => c.path.startsWith('.github/workflows/')).map((c) => c.path);
+    // GitHub answers a bare 404 to a tree that touches workflows when the token may not change them.
+    if (isHttpError(error) && error.status === 404 && workflows.length > 0)
+      throw workflowPermissionError(workflows, error);
+    throw toGitHubError(error, 'create a tree');
+  }
 }
 
 function treeMode(mode: string): TreeMode {

@@ -1,11 +1,12 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { request } from '@octokit/request';
 import type { GitHubAuthConfig } from '../config/config.js';
-import { GitHubError, isHttpError, toGitHubError } from './github-errors.js';
+import { GitHubError, isHttpError, toGitHubError, workflowPermissionError } from './github-errors.js';
 import type { OctokitFactory } from './octokit.js';
 import type { RepoRef } from './repo-ref.js';
 
-export type TokenPurpose = 'read' | 'write';
+/** `write-workflows`: publishing an approved change to `.github/workflows/`, which needs its own permission. */
+export type TokenPurpose = 'read' | 'write' | 'write-workflows';
 
 /** Hands out a GitHub token for work on one repo; the App mode narrows it to that repo. */
 export interface GitHubCredentials {
@@ -49,7 +50,13 @@ export class AppInstallationCredentials implements GitHubCredentials {
   async tokenFor(repo: RepoRef, purpose: TokenPurpose): Promise<string> {
     const installationId = await this.installationOf(repo);
     const permissions: Record<string, string> =
-      purpose === 'read' ? { contents: 'read' } : { contents: 'write', pull_requests: 'write' };
+      purpose === 'read'
+        ? { contents: 'read' }
+        : {
+            contents: 'write',
+            pull_requests: 'write',
+            ...(purpose === 'write-workflows' ? { workflows: 'write' } : {}),
+          };
     try {
       const { token } = await this.auth({
         type: 'installation',
@@ -62,6 +69,9 @@ export class AppInstallationCredentials implements GitHubCredentials {
     } catch (error) {
       // The App may have been removed from the repo since: look the installation up again next time.
       this.installations.delete(keyOf(repo));
+      if (purpose === 'write-workflows' && isHttpError(error) && error.status === 422) {
+        throw workflowPermissionError(['.github/workflows/'], error);
+      }
       throw toGitHubError(error, 'mint a GitHub App installation token');
     }
   }

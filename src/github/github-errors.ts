@@ -10,6 +10,8 @@ export type GitHubErrorCode =
   | 'repo_archived'
   | 'repo_no_push'
   | 'publish_failed'
+  | 'approval_needed'
+  | 'workflow_permission'
   | 'mirror_failed'
   | 'nothing_to_publish'
   | 'branch_moved'
@@ -88,4 +90,13 @@ export async function githubRequest<T, Missing = never>(
     if (options.notFound && isHttpError(error) && error.status === 404) return options.notFound();
     throw toGitHubError(error, doing);
   }
+}
+
+/** Publishing (approved) workflow changes needs a permission the bot's credential lacks. */
+export function workflowPermissionError(paths: readonly string[], cause: unknown): GitHubError {
+  return new GitHubError('workflow_permission', `GitHub refused to write ${paths.join(', ')}: no workflow permission`, {
+    cause,
+    endsRun: true,
+    userMessage: `GitHub refused to publish the change to ${paths.join(', ')}: the bot's credential may not change workflows. A token needs the \`workflow\` scope; a GitHub App needs the “Workflows: write” permission. Ask the operator to grant it, then reply here to publish again.`,
+  });
 }

@@ -1,11 +1,13 @@
 import type { Octokit } from '@octokit/rest';
 import { AbortedError } from '../lib/errors.js';
+import { BOT_GIT_EMAIL, BOT_GIT_NAME } from '../sandbox/git-identity.js';
 import type { Workspace } from '../sandbox/workspace.js';
 import { BRANCH_PREFIX } from './branch-name.js';
-import { type PublishLogger, replicateCommits } from './commit-replicator.js';
+import { type PublishLogger, readCommits, replicateCommits } from './commit-replicator.js';
 import type { GitHubCredentials } from './credentials.js';
 import { GitHubError, githubRequest, isHttpError, toGitHubError } from './github-errors.js';
 import { type OctokitFactory, requestOptions } from './octokit.js';
+import { type GatedChange, gatedChanges, gateFingerprint } from './publish-gate.js';
 import { type PullRequestInfo, PullRequests } from './pull-requests.js';
 import { parseRepoRef } from './repo-ref.js';
 import { publishFailed, SandboxGit, SHA_RE } from './sandbox-git.js';
@@ -28,6 +30,10 @@ export interface PublishRequest {
   body: string;
   /** Stop: aborts the sandbox command or GitHub request in flight. */
   signal?: AbortSignal;
+  /** Fingerprints of gated changes (CI config, gitlinks, outside symlinks) a person approved in the thread. */
+  approved?: readonly string[];
+  /** Who asked (plain text), credited in a `Requested-by:` trailer of every published commit. */
+  requestedBy?: string;
 }
 
 export interface PublishResult {
@@ -46,6 +52,25 @@ export interface GitHubPublisherOptions {
   credentials: GitHubCredentials;
   octokitFor: OctokitFactory;
   logger?: PublishLogger;
+  /** Applied to every text the bot writes to GitHub: titles, bodies, commit messages. */
+  redact?: (text: string) => string;
+  /** The time commits are dated with. */
+  now?: () => Date;
+}
+
+/** Changes that wait for a person's approval in the thread before anything of the branch is published. */
+export class PublishNeedsApproval extends GitHubError {
+  constructor(
+    readonly repo: string,
+    readonly changes: readonly GatedChange[],
+    readonly fingerprint: string,
+  ) {
+    const files = [...new Set(changes.map((c) => c.path))];
+    super('approval_needed', `Publishing ${repo} needs an approval for ${files.join(', ')}`, {
+      endsRun: true,
+      userMessage: `This work changes ${files.join(', ')} (CI configuration, submodules or symlinks out of the repo), which can run code with the repository's secrets or reach outside it. Nothing was published: it waits for an approval in this thread.`,
+    });
+  }
 }
 
 /** Where the new commits start: a local commit and its counterpart on GitHub. */
@@ -70,11 +95,15 @@ export class GitHubPublisher implements Publisher {
   private readonly credentials: GitHubCredentials;
   private readonly octokitFor: OctokitFactory;
   private readonly logger: PublishLogger | undefined;
+  private readonly redact: (text: string) => string;
+  private readonly now: () => Date;
 
   constructor(options: GitHubPublisherOptions) {
     this.credentials = options.credentials;
     this.octokitFor = options.octokitFor;
     this.logger = options.logger;
+    this.redact = options.redact ?? ((text) => text);
+    this.now = options.now ?? (() => new Date());
   }
 
   async publish(request: PublishRequest): Promise<PublishResult> {
@@ -87,8 +116,7 @@ export class GitHubPublisher implements Publisher {
       throw new GitHubError('publish_failed', 'The stored publish state is not a pair of commit shas');
     }
     const target = { owner: repoRef.owner, repo: repoRef.name };
-    const token = await this.credentials.tokenFor(repoRef, 'write');
-    const octokit = this.octokitFor(token);
+    let octokit = this.octokitFor(await this.credentials.tokenFor(repoRef, 'write'));
     const git = new SandboxGit(workspace.sandbox, workspace.root, signal);
     const pulls = new PullRequests(octokit, { ...target, branch, baseBranch }, this.logger, signal);
 
@@ -98,7 +126,7 @@ export class GitHubPublisher implements Publisher {
     const head = await git.resolveCommit(`refs/heads/${branch}`);
     if (!head) throw publishFailed(`find the branch ${branch} in the sandbox`, 'it does not exist there');
     const remoteHead = await this.readBranch(octokit, target, branch, signal);
-    const base = await this.chooseBase(git, { head, remoteHead, published, baseBranch, branch });
+    const base = await this.chooseBase(git, octokit, target, { head, remoteHead, published, baseBranch, branch });
     const commits = base.localSha === head ? [] : await git.firstParentRange(base.localSha, head);
     if (commits.length === 0 && remoteHead === undefined && !published && !existing) {
       throw new GitHubError('nothing_to_publish', `nothing to publish: ${branch} has no commits beyond ${baseBranch}`, {
@@ -106,12 +134,29 @@ export class GitHubPublisher implements Publisher {
       });
     }
 
+    // Everything is read and checked before anything is written.
+    const read = await readCommits(git, base.localSha, commits);
+    const gated = await gatedChanges(
+      read.flatMap((c) => c.changes),
+      (sha) => git.symlinkTarget(sha),
+    );
+    if (gated.length > 0) {
+      const fingerprint = gateFingerprint(gated);
+      if (!request.approved?.includes(fingerprint)) throw new PublishNeedsApproval(workspace.repo, gated, fingerprint);
+      if (gated.some((c) => c.path.startsWith('.github/workflows/'))) {
+        octokit = this.octokitFor(await this.credentials.tokenFor(repoRef, 'write-workflows'));
+      }
+    }
+
+    const date = this.now().toISOString();
     const replay = await replicateCommits({
       octokit,
       target,
       git,
       base,
-      commits,
+      commits: read,
+      identity: { name: BOT_GIT_NAME, email: BOT_GIT_EMAIL, date },
+      message: (original) => withTrailer(this.redact(original), request.requestedBy),
       logger: this.logger,
       signal,
     });
@@ -126,7 +171,7 @@ export class GitHubPublisher implements Publisher {
       await this.writeBranch('move', octokit, target, branch, final.remoteSha, signal);
     }
 
-    const pr = await pulls.upsert({ existing, title, body });
+    const pr = await pulls.upsert({ existing, title: this.redact(title), body: this.redact(body) });
     this.logger?.info(
       {
         repo: workspace.repo,
@@ -145,6 +190,8 @@ export class GitHubPublisher implements Publisher {
 
   private async chooseBase(
     git: SandboxGit,
+    octokit: Octokit,
+    target: { owner: string; repo: string },
     state: {
       head: string;
       remoteHead: string | undefined;
@@ -179,6 +226,14 @@ export class GitHubPublisher implements Publisher {
         }
         return { localSha: remoteHead, remoteSha: remoteHead, source: 'remote' };
       }
+      const adopted = await this.ownCommitFor(git, octokit, target, remoteHead, head, baseBranch);
+      if (adopted) {
+        this.logger?.info(
+          { branch, remoteHead, local: adopted },
+          'the branch on GitHub holds our own replay of a local commit',
+        );
+        return { localSha: adopted, remoteSha: remoteHead, source: 'remote' };
+      }
       throw new GitHubError(
         'branch_moved',
         `Branch ${branch} on GitHub is at ${remoteHead}, which ${published ? `is not the published ${published.remoteSha} and ` : ''}is not in the sandbox's history`,
@@ -195,6 +250,32 @@ export class GitHubPublisher implements Publisher {
       throw publishFailed(`find where ${branch} starts`, `it shares no history with origin/${baseBranch}`);
     }
     return { localSha: mergeBase, remoteSha: mergeBase, source: 'merge-base' };
+  }
+
+  /**
+   * A publish that moved the branch and then died before its result was stored leaves GitHub holding
+   * the bot's replay of a local commit, under another sha. It is ours when the bot made it and its tree
+   * is exactly the tree of a local commit on the branch: then the work goes on from that pair.
+   */
+  private async ownCommitFor(
+    git: SandboxGit,
+    octokit: Octokit,
+    target: { owner: string; repo: string },
+    remoteHead: string,
+    head: string,
+    baseBranch: string,
+  ): Promise<string | undefined> {
+    const remote = await githubRequest(
+      `read commit ${remoteHead.slice(0, 12)}`,
+      async () => (await octokit.rest.git.getCommit({ ...target, commit_sha: remoteHead })).data,
+      { notFound: () => undefined },
+    );
+    if (!remote || remote.committer.email !== BOT_GIT_EMAIL || remote.author.email !== BOT_GIT_EMAIL) return undefined;
+    const upstream = await git.resolveCommit(`refs/remotes/origin/${baseBranch}`);
+    const start = upstream ? await git.mergeBase(head, upstream) : undefined;
+    if (!start) return undefined;
+    const local = (await git.firstParentTrees(head, start)).find((c) => c.tree === remote.tree.sha);
+    return local?.sha;
   }
 
   /** The branch's head on GitHub, or undefined when it does not exist. */
@@ -274,4 +355,11 @@ export function assertPublishableBranch(branch: string, baseBranch: string): voi
       userMessage: `I only publish to branches under ${BRANCH_PREFIX} (never ${baseBranch} or other branches); ${JSON.stringify(branch)} is not one.`,
     });
   }
+}
+
+/** Credits the person who asked in a git trailer, on a line of its own after the message. */
+function withTrailer(message: string, requestedBy: string | undefined): string {
+  const body = message.replace(/\s+$/, '');
+  if (!requestedBy) return `${body}\n`;
+  return `${body}\n\nRequested-by: ${requestedBy.replace(/[\r\n]+/g, ' ').trim()}\n`;
 }

@@ -123,6 +123,27 @@ export class SandboxGit {
     return exitCode === 0 ? assertSha(stdout.trim()) : undefined;
   }
 
+  /** A symlink's target (a small blob), capped so a huge blob cannot flood the bot. */
+  async symlinkTarget(sha: string): Promise<string> {
+    const { stdout } = await this.run(['cat-file', 'blob', assertSha(sha)], `read a symlink ${sha.slice(0, 12)}`);
+    return stdout.slice(0, 4096);
+  }
+
+  /** Each commit on the first-parent line from `head` back to (not into) `stop`, with its tree, newest first. */
+  async firstParentTrees(head: string, stop: string): Promise<Array<{ sha: string; tree: string }>> {
+    const { stdout } = await this.run(
+      ['log', '--first-parent', '--format=%H %T', '--end-of-options', `${assertSha(stop)}..${assertSha(head)}`],
+      'list the branch’s commits',
+    );
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [sha = '', tree = ''] = line.split(' ');
+        return { sha: assertSha(sha), tree: assertSha(tree) };
+      });
+  }
+
   /** Commits in `from..to` along first parents, oldest first. */
   async firstParentRange(from: string, to: string): Promise<string[]> {
     const { stdout } = await this.run(

@@ -1,9 +1,9 @@
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
-import type { ThreadStore } from '../store/thread-store.js';
+import type { ThreadState, ThreadStore } from '../store/thread-store.js';
 
 export interface ActiveThread {
   repos: string[];
-  status: 'running' | 'budget-reached' | 'interrupted';
+  status: Exclude<ThreadState['status'], 'idle'>;
   permalink?: string;
 }
 

@@ -23,6 +23,7 @@ export interface NewThread {
 
 export type SubmitResult = 'started' | 'queued' | 'unknown-thread';
 export type ResumeResult = SubmitResult | 'not-paused';
+export type ApproveResult = SubmitResult | 'not-waiting' | 'already-approved';
 
 interface ActiveRun {
   controller: AbortController;
@@ -123,6 +124,38 @@ export class RunCoordinator {
         state.queued.push({ user, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
         state.status = 'running';
         result = 'started';
+        return state;
+      }),
+    );
+    if (result === 'started') this.launch(channel, threadTs);
+    return result;
+  }
+
+  /**
+   * Records a person's approval of gated changes (exactly those the fingerprint names) and goes on:
+   * the model is told to publish, in a run started now or at the next turn of the one going on.
+   */
+  async approve(channel: string, threadTs: string, fingerprint: string, user: string): Promise<ApproveResult> {
+    const key = threadKeyOf(channel, threadTs);
+    let result = 'unknown-thread' as ApproveResult;
+    await this.claiming(key, () =>
+      this.deps.threads.mutate(channel, threadTs, (state) => {
+        if (!state) return undefined;
+        const repo = state.repos.find((r) => r.pendingApproval?.fingerprint === fingerprint);
+        if (!repo?.pendingApproval) {
+          result = state.repos.some((r) => r.approvals?.includes(fingerprint)) ? 'already-approved' : 'not-waiting';
+          return undefined;
+        }
+        const files = repo.pendingApproval.files.join(', ');
+        repo.approvals = [...(repo.approvals ?? []), fingerprint];
+        repo.pendingApproval = undefined;
+        state.queued.push({
+          user,
+          text: `I approve publishing the changes to ${files} in ${repo.repo}. Publish the work now with make_pull_request.`,
+          ts: `approve-${Date.now()}`,
+        });
+        result = this.claimLaunch(key) ? 'started' : 'queued';
+        if (result === 'started') state.status = 'running';
         return state;
       }),
     );
@@ -322,7 +355,7 @@ export class RunCoordinator {
       this.launches.delete(key);
       return false;
     }
-    const paused = outcome.kind === 'budget-reached';
+    const paused = outcome.kind === 'budget-reached' || outcome.kind === 'awaiting-approval';
     const stopped = outcome.kind === 'stopped';
     let again = false;
     let waiting = 0;
@@ -331,7 +364,7 @@ export class RunCoordinator {
       waiting = latest.queued.length;
       // After a Stop or a budget pause, waiting messages start nothing until someone acts again.
       again = waiting > 0 && !paused && !stopped;
-      latest.status = again ? 'running' : paused ? 'budget-reached' : 'idle';
+      latest.status = again ? 'running' : paused ? (outcome.kind as 'budget-reached' | 'awaiting-approval') : 'idle';
       // Decided under the record's lock: a message submitted from now on launches a new run.
       if (!again) this.launches.delete(key);
       return latest;

@@ -12,6 +12,8 @@ export interface IncomingMessage {
   /** The thread the message belongs to (its own ts for a top-level message). */
   threadTs: string;
   user: string;
+  /** The writer's organisation, when the chat tool says (a Slack Connect user's differs from the app's). */
+  team?: string;
   text: string;
   /** The bot was mentioned (a new task may start); a plain reply only continues a known thread. */
   mention: boolean;
@@ -29,6 +31,10 @@ export interface RunAnnouncement {
 export type IntakeDecision =
   | { kind: 'duplicate' }
   | { kind: 'not-allowed' }
+  /** Someone from another organisation, and ALLOW_EXTERNAL_USERS is not set. */
+  | { kind: 'outsider' }
+  /** Repos are linked here, but none is on ALLOW_REPOS (it was tightened after they were linked). */
+  | { kind: 'repos-not-allowed'; repos: string[] }
   /** A plain message outside the bot's threads: not for the bot. */
   | { kind: 'ignored' }
   | { kind: 'no-link' }
@@ -45,6 +51,8 @@ export interface IntakeDeps {
   ledger: EventLedger;
   coordinator: RunCoordinator;
   access: AccessPolicy;
+  /** The app's own organisation. */
+  appTeam: () => string | undefined;
 }
 
 /**
@@ -59,6 +67,7 @@ export async function acceptMessage(
   announce: (announcement: RunAnnouncement) => Promise<unknown>,
 ): Promise<IntakeDecision> {
   if (!(await deps.ledger.claimMessage(message.channel, message.ts))) return { kind: 'duplicate' };
+  if (deps.access.isOutsider(message.team, deps.appTeam())) return { kind: 'outsider' };
   if (!deps.access.mayRun(message.user)) return { kind: 'not-allowed' };
   const queued = { user: message.user, text: message.text, ts: message.ts };
   const existing = await deps.threads.get(message.channel, message.threadTs);
@@ -73,8 +82,10 @@ export async function acceptMessage(
     return result === 'queued' ? { kind: 'queued' } : { kind: 'started', followUp: true };
   }
   if (!message.mention) return { kind: 'ignored' };
-  const links = await deps.links.list(message.channel);
-  if (links.length === 0) return { kind: 'no-link' };
+  const linked = await deps.links.list(message.channel);
+  if (linked.length === 0) return { kind: 'no-link' };
+  const links = linked.filter((l) => deps.access.repoAllowed(l.repo));
+  if (links.length === 0) return { kind: 'repos-not-allowed', repos: linked.map((l) => l.repo) };
   if (message.text.trim() === '') return { kind: 'empty' };
   const chosen = pickRepos(links, message.text);
   const branch = branchName(message.text);

@@ -10,5 +10,6 @@ export interface RunReporter {
 /** Facts about a thread that live in the chat tool, looked up once per run. */
 export interface ThreadInfo {
   permalink?: string;
-  requester: string;
+  /** The requester's display name, when the chat tool gave it. */
+  requesterName?: string;
 }

@@ -20,6 +20,8 @@ export interface RunPublishingOptions {
   onNotice: (text: string) => void;
   /** Host-side text appended to every PR body (who asked, thread link, commands run). */
   prFooter: () => Promise<string>;
+  /** Who asked, for the `Requested-by:` trailer of every published commit. */
+  requestedBy: () => Promise<string>;
   /** Retries of a transient publish failure (GitHub 5xx, rate limits); default 3. */
   retries?: number;
 }
@@ -80,9 +82,12 @@ export class RunPublishing {
       title: request.title,
       body: footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body,
       signal: this.options.signal,
+      approved: entry.approvals ?? [],
+      requestedBy: await this.options.requestedBy(),
     });
     entry.published = result.published;
     entry.pr = { number: result.pr.number, url: result.pr.url };
+    entry.pendingApproval = undefined;
     await this.options.saveRepo(entry);
     const info: PullRequestInfo = {
       url: result.pr.url,
@@ -102,10 +107,15 @@ export class RunPublishing {
   }
 }
 
+/** Who asked, as the commit trailer and the PR footer name them (plain text, no Slack markup). */
+export function requesterText(info: ThreadInfo, user: string): string {
+  return info.requesterName ? `${info.requesterName} (Slack ${user})` : `Slack user ${user}`;
+}
+
 /** What the bot adds under every PR body: who asked, the thread, the commands run. */
-export function prFooter(info: ThreadInfo, commands: RunTotals['commands']): string {
+export function prFooter(info: ThreadInfo, user: string, commands: RunTotals['commands']): string {
   const lines = [
-    `Requested in Slack by ${info.requester}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
+    `Requested in Slack by ${requesterText(info, user)}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
   ];
   if (commands.length > 0) {
     lines.push('', 'Commands run in the sandbox:');

@@ -8,7 +8,7 @@ import type { Tool } from '../agent/tools/kit/define-tool.js';
 import type { Config } from '../config/config.js';
 import type { NetworkPolicy } from '../config/network.js';
 import type { RepoMirrors } from '../github/mirror.js';
-import type { Publisher } from '../github/publisher.js';
+import { type Publisher, PublishNeedsApproval } from '../github/publisher.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxProvider } from '../sandbox/sandbox.js';
@@ -16,7 +16,7 @@ import { branchBase, commitAll, type Workspace, workspaceChanges } from '../sand
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
-import { prFooter, RunPublishing } from './publishing.js';
+import { prFooter, RunPublishing, requesterText } from './publishing.js';
 import { toUserInput } from './user-input.js';
 import { RunWorkspaces } from './workspaces.js';
 
@@ -53,9 +53,6 @@ export interface RunControl {
   /** Queued messages for the model's next turn; the coordinator drains them atomically. */
   takeQueued: () => Promise<QueuedMessage[]>;
 }
-
-const GUIDANCE_FILES = ['AGENTS.md', 'CONTRIBUTING.md'];
-const GUIDANCE_MAX_CHARS = 12_000;
 
 /** One run of a thread: from its queued messages to a terminal outcome posted in the thread. */
 export async function executeRun(
@@ -98,9 +95,8 @@ export async function executeRun(
   };
 
   // Looked up in the background: the sandbox and the model must not wait on Slack (spec §6).
-  const info = deps.threadInfo(state.channel, state.threadTs, state.startedBy).catch(() => ({
-    requester: `<@${state.startedBy}>`,
-  }));
+  const requester = messages[0]?.user ?? state.startedBy;
+  const info: Promise<ThreadInfo> = deps.threadInfo(state.channel, state.threadTs, requester).catch(() => ({}));
   // Kept in the thread's record, so `/ai-dev list` can link the thread.
   void info
     .then(({ permalink }: ThreadInfo) =>
@@ -133,7 +129,8 @@ export async function executeRun(
     entry: (repo) => workspaces.entry(repo),
     saveRepo,
     onNotice: (text) => emit({ type: 'notice', text }),
-    prFooter: async () => prFooter(await info, commands),
+    prFooter: async () => prFooter(await info, requester, commands),
+    requestedBy: async () => requesterText(await info, requester),
   });
 
   let loop: LoopResult | undefined;
@@ -245,6 +242,7 @@ async function finish(
     };
   }
   if (end.kind === 'failed') {
+    if (end.error instanceof PublishNeedsApproval) return awaitingApproval(end.error, workspaces, totals(loop));
     const reference = errorReference();
     log.error({ err: end.error, reference }, `run failed: ${errorMessage(end.error)}`);
     return { kind: 'failed', reason: userReason(end.error), reference, totals: totals(loop) };
@@ -258,7 +256,12 @@ async function finish(
     if (await hasUnpublishedWork(ws, state, workspaces)) {
       // The commit tool's own rules: on the thread's branch only, no hooks, no signing.
       await commitAll(ws, titleFrom(task), { signal: context.signal });
-      await publishing.publish(ws, { title: titleFrom(task), body: end.text || task });
+      try {
+        await publishing.publish(ws, { title: titleFrom(task), body: end.text || task });
+      } catch (error) {
+        if (error instanceof PublishNeedsApproval) return awaitingApproval(error, workspaces, totals(loop));
+        throw error;
+      }
     }
   }
   const pr = publishing.published.at(-1);
@@ -277,6 +280,19 @@ async function finish(
     };
   }
   return { kind: 'no-changes', answer: end.text, totals: totals(loop) };
+}
+
+/** Publishing waits for an approval: the Approve button will name these files. */
+async function awaitingApproval(
+  error: PublishNeedsApproval,
+  workspaces: RunWorkspaces,
+  runTotals: RunTotals,
+): Promise<RunOutcome> {
+  const files = [...new Set(error.changes.map((c) => c.path))];
+  const entry = workspaces.entry(error.repo);
+  entry.pendingApproval = { fingerprint: error.fingerprint, files };
+  await workspaces.save(entry);
+  return { kind: 'awaiting-approval', repo: error.repo, files, fingerprint: error.fingerprint, totals: runTotals };
 }
 
 async function hasUnpublishedWork(ws: Workspace, state: ThreadState, workspaces: RunWorkspaces): Promise<boolean> {

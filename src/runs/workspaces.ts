@@ -74,6 +74,11 @@ export class RunWorkspaces {
     return promise;
   }
 
+  /** Persists a change to one repo's entry. */
+  save(entry: ThreadRepo): Promise<void> {
+    return this.options.saveRepo(entry);
+  }
+
   /** Ends this run's hold on its sandboxes: records their use; answers the sandbox time used. */
   async release(now = Date.now()): Promise<number> {
     let used = 0;

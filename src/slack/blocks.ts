@@ -6,6 +6,8 @@ export const STOP_ACTION_ID = 'ai_dev_stop';
 export const CONTINUE_ACTION_ID = 'ai_dev_continue';
 /** `action_id` of the Retry button on an "interrupted" reply. */
 export const RETRY_ACTION_ID = 'ai_dev_retry';
+/** Approves publishing gated changes (CI config, gitlinks, outside symlinks); the value is `<thread key>|<fingerprint>`. */
+export const APPROVE_ACTION_ID = 'ai_dev_approve';
 
 /** Slack's limits for one message (platform-notes §3), and the margins we keep under them. */
 export const SLACK_LIMITS = {
@@ -241,6 +243,15 @@ export function interruptedBlocks(mrkdwn: string, threadKey: string, extra: Know
     ...sectionBlocks(mrkdwn),
     ...extra,
     actions('ai_dev_interrupted', button('Retry', RETRY_ACTION_ID, threadKey, 'primary')),
+  ];
+}
+
+/** Blocks of an "awaiting approval" message: its text and an Approve button for exactly those changes. */
+export function approvalBlocks(mrkdwn: string, value: string, extra: KnownBlock[] = []): KnownBlock[] {
+  return [
+    ...sectionBlocks(mrkdwn),
+    ...extra,
+    actions('ai_dev_approval', button('Approve and publish', APPROVE_ACTION_ID, value, 'danger')),
   ];
 }
 

@@ -29,6 +29,7 @@ const THREAD_STATE: Record<ActiveThread['status'], string> = {
   running: 'working',
   'budget-reached': 'paused (budget reached)',
   interrupted: 'interrupted (Retry to go on)',
+  'awaiting-approval': 'waiting for an approval to publish',
 };
 
 export function listText(links: ChannelLink[], threads: ActiveThread[], sandboxes: LiveSandboxView[] = []): string {

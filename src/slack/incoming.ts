@@ -57,6 +57,19 @@ export async function handleIncoming(
       case 'ignored':
       case 'started':
         return;
+      case 'outsider':
+        await client.chat.postEphemeral({
+          channel: message.channel,
+          user: message.user,
+          thread_ts: message.threadTs,
+          text: 'Sorry, I only work for people of this workspace’s own organisation, so I left this message alone. The bot’s operator can allow others (ALLOW_EXTERNAL_USERS).',
+        });
+        return;
+      case 'repos-not-allowed':
+        await reply(
+          `${decision.repos.map((r) => `*${r}*`).join(', ')} ${decision.repos.length === 1 ? 'is' : 'are'} linked here but no longer on the bot’s list of allowed repos (ALLOW_REPOS), so I left this alone. Ask the bot’s operator.`,
+        );
+        return;
       case 'not-allowed':
         await client.chat.postEphemeral({
           channel: message.channel,
@@ -87,4 +100,10 @@ export async function handleIncoming(
       log.error({ err: postError }, 'could not tell the thread about a failure'),
     );
   }
+}
+
+/** The writer's organisation as Slack sends it (`user_team`; Slack Connect users' differs from the app's). */
+export function userTeam(event: object): { team?: string } {
+  const team = (event as { user_team?: unknown }).user_team;
+  return typeof team === 'string' && team !== '' ? { team } : {};
 }

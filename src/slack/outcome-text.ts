@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { RunOutcome, RunTotals } from '../agent/events.js';
 import { commandLine, formatDuration } from './action-text.js';
 import {
+  approvalBlocks,
   balanceFences,
   budgetReachedBlocks,
   contextBlock,
@@ -121,6 +122,12 @@ function headline(outcome: RunOutcome, maxAnswer: number): string[] {
         ':warning: This run was interrupted (the bot stopped while working) and was not picked up again by itself. ' +
           'Press *Retry* to go on where it stopped, or reply in this thread.',
       ];
+    case 'awaiting-approval':
+      return [
+        `:raised_hand: Waiting for an approval: this work changes ${outcome.files.map((f) => inlineCode(f, 150)).join(', ')} in ${escapeMrkdwn(outcome.repo)}. ` +
+          'CI configuration, submodules and links out of the repository can run code with its secrets or reach outside it, so nothing was published yet. ' +
+          'Someone who may approve (the people who may link repos, or a workspace admin) can press *Approve and publish*; or reply here to change the work instead.',
+      ];
     case 'failed':
       return [
         `:x: The run failed: ${escapeMrkdwn(trimEnd(outcome.reason.trim(), 1000))} ` +
@@ -154,6 +161,8 @@ export function outcomeMessage(outcome: RunOutcome, options: OutcomeTextOptions)
       ? budgetReachedBlocks(body, options.threadKey, [statsBlock])
       : outcome.kind === 'interrupted'
         ? interruptedBlocks(body, options.threadKey, [statsBlock])
-        : [...sectionBlocks(body), statsBlock];
+        : outcome.kind === 'awaiting-approval'
+          ? approvalBlocks(body, `${options.threadKey}|${outcome.fingerprint}`, [statsBlock])
+          : [...sectionBlocks(body), statsBlock];
   return { text, blocks };
 }

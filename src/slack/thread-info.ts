@@ -14,6 +14,6 @@ export function slackThreadInfo(client: WebClient) {
         .then((r) => r.user?.real_name || r.user?.name)
         .catch(() => undefined),
     ]);
-    return { permalink, requester: name ? `${name} (<@${user}>)` : `<@${user}>` };
+    return { ...(permalink ? { permalink } : {}), ...(name ? { requesterName: name } : {}) };
   };
 }

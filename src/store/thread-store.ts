@@ -21,6 +21,10 @@ export const threadRepoSchema = z.object({
   pr: z.object({ number: z.number().int(), url: z.string() }).optional(),
   /** The repo's guidance (AGENTS.md …) was given to the model in this thread. */
   guidanceGiven: z.boolean().optional(),
+  /** Gated changes (CI config, gitlinks, outside symlinks) people approved, by fingerprint. */
+  approvals: z.array(z.string()).optional(),
+  /** Gated changes waiting for an approval: what the Approve button names. */
+  pendingApproval: z.object({ fingerprint: z.string(), files: z.array(z.string()) }).optional(),
 });
 
 export const queuedMessageSchema = z.object({ user: z.string(), text: z.string(), ts: z.string() });
@@ -32,7 +36,8 @@ export const threadStateSchema = z.object({
   repos: z.array(threadRepoSchema),
   conversationId: z.string().optional(),
   /** `interrupted`: the bot stopped mid-run (crash, restart) and did not pick the run up again. */
-  status: z.enum(['idle', 'running', 'budget-reached', 'interrupted']),
+  /** `awaiting-approval`: publishing waits for a person to approve gated changes. */
+  status: z.enum(['idle', 'running', 'budget-reached', 'interrupted', 'awaiting-approval']),
   runId: z.string().optional(),
   /** Messages waiting for the model (arrived during a run, or the next run's input). */
   queued: z.array(queuedMessageSchema),

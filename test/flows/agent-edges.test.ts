@@ -115,9 +115,7 @@ describe.each(['local', 'e2b'] as const)('runs at the edges (%s sandbox)', (sand
     const before = h.openai.requests.length;
     root = await h.mention('look around');
     // The first answer is in and its command is running: a reply now must wait for the next turn.
-    await expect
-      .poll(() => h.openai.requests[before]?.outcome, { timeout: 10_000, interval: 20 })
-      .toBe('completed');
+    await expect.poll(() => h.openai.requests[before]?.outcome, { timeout: 10_000, interval: 20 }).toBe('completed');
     await h.reply(root, 'please also mention tabs');
     const end = await h.waitForEnd(root);
     expect(end).toContain('Noted the tabs');

@@ -93,7 +93,9 @@ describe.each(['local', 'e2b'] as const)(
       expect(pulls[0]?.headRef).toBe(branch);
       expect(pulls[0]?.baseRef).toBe('main');
       expect(pulls[0]?.body).toContain('Greets with Hello.');
-      expect(pulls[0]?.body).toContain('<@U0USER>');
+      // Who asked, in plain words GitHub can show (no Slack markup).
+      expect(pulls[0]?.body).toContain('Requested in Slack by User U0USER (Slack U0USER)');
+      expect(pulls[0]?.body).not.toContain('<@U0USER>');
       expect(pulls[0]?.body).toMatch(/\[thread\]\(https:\/\/example\.slack\.com\/archives\/C0TEST\/p\d+/);
       expect(pulls[0]?.body).toContain('`node test.js` → exit 0');
 
@@ -138,9 +140,10 @@ describe.each(['local', 'e2b'] as const)(
       expect(h.github.pulls('acme', 'widgets')).toHaveLength(1);
       expect(await h.github.readFile('acme', 'widgets', branch, 'README.md')).toBe('# widgets\nSays hello.\n');
       const log = await h.github.log('acme', 'widgets', branch);
+      // The bot is author and committer; the person who asked is in a trailer.
       expect(log.slice(0, 2).map((m) => m.trim())).toEqual([
-        'Mention the greeting in the README',
-        'Fix the greeting typo',
+        'Mention the greeting in the README\n\nRequested-by: User U0USER (Slack U0USER)',
+        'Fix the greeting typo\n\nRequested-by: User U0USER (Slack U0USER)',
       ]);
       h.openai.assertDone();
     });

@@ -6,7 +6,12 @@ import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticTokenCredentials } from '../../src/github/credentials.js';
 import { GitHubError } from '../../src/github/github-errors.js';
-import { GitHubPublisher, type PublishRequest, type PublishResult } from '../../src/github/publisher.js';
+import {
+  GitHubPublisher,
+  PublishNeedsApproval,
+  type PublishRequest,
+  type PublishResult,
+} from '../../src/github/publisher.js';
 import { LocalSandboxProvider } from '../../src/sandbox/local-sandbox.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { Workspace } from '../../src/sandbox/workspace.js';
@@ -27,6 +32,9 @@ const IDENTITY = '-c user.name=ai-dev -c user.email=ai-dev@users.noreply.github.
 // Every byte value, including sequences that are not UTF-8.
 const BINARY = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(4096)]);
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+/** The time the publisher dates its commits with (a clock of its own). */
+const PUBLISH_DATE = '2026-12-02T10:00:00.000Z';
+const BOT = { name: 'ai-dev', email: 'ai-dev@users.noreply.github.com' };
 
 let fake: FakeGitHub;
 let provider: LocalSandboxProvider;
@@ -68,7 +76,7 @@ interface Setup {
 }
 
 /** A fresh repo on the fake, cloned into a fresh sandbox exactly as production does, on the thread's branch. */
-async function setup(): Promise<Setup> {
+async function setup(options: { redact?: (text: string) => string; token?: string } = {}): Promise<Setup> {
   repoCounter += 1;
   const name = `app${repoCounter}`;
   await fake.addRepo({
@@ -94,9 +102,11 @@ async function setup(): Promise<Setup> {
   const workspace: Workspace = { repo: `${OWNER}/${name}`, sandbox, root, branch: BRANCH, baseBranch: 'main' };
   const log = captureLogger();
   const publisher = new GitHubPublisher({
-    credentials: new StaticTokenCredentials(TOKEN),
+    credentials: new StaticTokenCredentials(options.token ?? TOKEN),
     octokitFor: (auth) => new Octokit({ auth, baseUrl: fake.apiUrl, log: quiet }),
     logger: log.logger,
+    now: () => new Date(PUBLISH_DATE),
+    ...(options.redact ? { redact: options.redact } : {}),
   });
   const run = (command: string) => sh(sandbox, command, root);
   const state: { published?: PublishResult['published']; pr?: { number: number } } = {};
@@ -129,7 +139,7 @@ async function setup(): Promise<Setup> {
   };
 }
 
-/** The first two commits: text, binary, nested new dir, a deletion, an executable bit, a symlink. */
+/** The first two commits: text, binary, nested new dir, a deletion, an executable bit, a symlink inside the repo. */
 async function twoCommits(s: Setup): Promise<string[]> {
   await s.sandbox.writeFiles([
     { path: `${s.workspace.root}/src/keep.txt`, data: 'kept, and changed\n' },
@@ -141,9 +151,7 @@ async function twoCommits(s: Setup): Promise<string[]> {
   await s.run(
     'chmod +x scripts/run.sh && ln -s ../README.md a/readme-link && printf "ünïcödé\\n" > "a/b/naïve name.txt"',
   );
-  // A submodule entry (gitlink) too; `git add -A` in a later commit removes it again (no checkout).
-  await s.run(`git add -A && git update-index --add --cacheinfo 160000,${first},vendor/lib`);
-  const second = await s.commit('Make run.sh executable and link the readme', false);
+  const second = await s.commit('Make run.sh executable and link the readme');
   return [first, second];
 }
 
@@ -196,29 +204,36 @@ async function expectSameFiles(s: Setup): Promise<void> {
 
 // Each test has its own repo and sandbox, so they run concurrently.
 describe.concurrent('GitHubPublisher', () => {
-  it('publishes two new commits byte-exact, with the same shas, and opens a PR', async () => {
+  it('publishes two new commits with their exact trees, as the bot, and opens a PR', async () => {
     const s = await setup();
     const [first, second] = await twoCommits(s);
-    const result = await s.publish();
+    const result = await s.publish({ requestedBy: 'Ada Lovelace (Slack U0ADA)' });
 
     expect(result.commits).toBe(2);
     expect(result.pr).toMatchObject({ number: 1, created: true, branch: BRANCH });
     expect(result.pr.url).toBe(`${fake.serverUrl}/${OWNER}/${s.name}/pull/1`);
-    // Same tree, message, author and committer → GitHub's commits are the sandbox's commits.
-    expect(result.published).toEqual({ localSha: second, remoteSha: second });
-    expect(await fake.refSha(OWNER, s.name, BRANCH)).toBe(second);
-    const remoteSecond = await readCommit(fake.repoDir(OWNER, s.name), second as string);
-    expect(remoteSecond?.parents).toEqual([first]);
+    // Same trees; the bot is author and committer, dated when it published: GitHub's shas are its own.
+    expect(result.published.localSha).toBe(second);
+    expect(result.published.remoteSha).not.toBe(second);
+    expect(await fake.refSha(OWNER, s.name, BRANCH)).toBe(result.published.remoteSha);
+    const gitDir = fake.repoDir(OWNER, s.name);
+    const remoteSecond = await readCommit(gitDir, result.published.remoteSha);
+    const remoteFirst = await readCommit(gitDir, remoteSecond?.parents[0] ?? '');
+    expect(remoteFirst?.tree).toBe((await s.run(`git rev-parse ${first}^{tree}`)).trim());
+    expect(remoteSecond?.tree).toBe((await s.run(`git rev-parse ${second}^{tree}`)).trim());
+    for (const commit of [remoteFirst, remoteSecond]) {
+      expect(commit?.author).toMatchObject({ ...BOT });
+      expect(commit?.committer).toMatchObject({ ...BOT });
+    }
     expect(await fake.log(OWNER, s.name, BRANCH, 3)).toEqual([
-      'Make run.sh executable and link the readme',
-      'Add assets and a nested doc\n\nWith a body line.',
+      'Make run.sh executable and link the readme\n\nRequested-by: Ada Lovelace (Slack U0ADA)',
+      'Add assets and a nested doc\n\nWith a body line.\n\nRequested-by: Ada Lovelace (Slack U0ADA)',
       'Initial commit',
     ]);
     expect(await remoteTree(s.name, BRANCH)).toBe((await s.run('git rev-parse HEAD^{tree}')).trim());
     const modes = (await runGit(['ls-tree', '-r', BRANCH], { gitDir: fake.repoDir(OWNER, s.name) })).stdout.toString();
     expect(modes).toMatch(/^100755 blob \w+\tscripts\/run\.sh$/m);
     expect(modes).toMatch(/^120000 blob \w+\ta\/readme-link$/m);
-    expect(modes).toContain(`160000 commit ${first}\tvendor/lib`);
     expect(modes).not.toMatch(/src\/old\.txt/);
     expect(await fake.readFile(OWNER, s.name, BRANCH, 'a/readme-link')).toBe('../README.md');
     await expectSameFiles(s);
@@ -240,7 +255,7 @@ describe.concurrent('GitHubPublisher', () => {
     expect(writes.every((r) => r.authScheme === 'token')).toBe(true);
     expect(writes.find((r) => r.path.endsWith('/git/refs'))?.body).toEqual({
       ref: `refs/heads/${BRANCH}`,
-      sha: second,
+      sha: result.published.remoteSha,
     });
     expect(s.log.lines().filter((line) => line.level === 40)).toEqual([]);
   });
@@ -255,17 +270,19 @@ describe.concurrent('GitHubPublisher', () => {
 
     const second = await s.publish({ title: 'Fix the thing (v2)', body: 'Now also the third change.' });
     expect(second.commits).toBe(1);
-    expect(second.published).toEqual({ localSha: third, remoteSha: third });
+    expect(second.published.localSha).toBe(third);
     expect(second.pr).toEqual({ url: first.pr.url, number: first.pr.number, created: false, branch: BRANCH });
-    expect(await fake.refSha(OWNER, s.name, BRANCH)).toBe(third);
+    expect(await fake.refSha(OWNER, s.name, BRANCH)).toBe(second.published.remoteSha);
+    expect((await readCommit(fake.repoDir(OWNER, s.name), second.published.remoteSha))?.parents).toEqual([
+      first.published.remoteSha,
+    ]);
     const pulls = fake.pulls(OWNER, s.name);
     expect(pulls).toHaveLength(1);
     expect(pulls[0]).toMatchObject({ state: 'open', title: 'Fix the thing (v2)', body: 'Now also the third change.' });
     const update = fake.requests.find(
       (r) => r.method === 'PATCH' && r.path === `/repos/${OWNER}/${s.name}/git/refs/heads/${BRANCH}`,
     );
-    expect(update?.body).toEqual({ sha: third, force: false });
-    expect(await fake.readFile(OWNER, s.name, BRANCH, 'vendor/lib')).toBeUndefined();
+    expect(update?.body).toEqual({ sha: second.published.remoteSha, force: false });
     await expectSameFiles(s);
 
     // Nothing new: only the PR's title and body change.
@@ -365,7 +382,7 @@ describe.concurrent('GitHubPublisher', () => {
 
     const result = await s.publish();
     expect(result.commits).toBe(2);
-    expect(result.published.remoteSha).toBe(second);
+    expect(result.published.localSha).toBe(second);
     expect(await fake.log(OWNER, s.name, BRANCH, 10)).toHaveLength(3);
     expect(fake.pulls(OWNER, s.name)).toHaveLength(1);
     await expectSameFiles(s);
@@ -377,7 +394,9 @@ describe.concurrent('GitHubPublisher', () => {
     // The first attempt creates the branch, then fails opening the PR (and its state is never saved).
     fake.failNext({ method: 'POST', pathIncludes: `/repos/${OWNER}/${s.name}/pulls`, status: 502 });
     await expectError(s.publisher.publish({ workspace: s.workspace, title: 'T', body: 'B' }), 'github_unavailable');
-    expect(await fake.refSha(OWNER, s.name, BRANCH)).toBe(second);
+    const moved = await fake.refSha(OWNER, s.name, BRANCH);
+    expect(moved).toBeDefined();
+    expect(moved).not.toBe(second);
 
     // The retry's read of the ref is lost too, so it tries to create the ref and meets its own
     // first attempt as 422 "Reference already exists" — pointing at our commit, so that is success.
@@ -388,12 +407,15 @@ describe.concurrent('GitHubPublisher', () => {
       body: { message: 'Not Found' },
     });
     const result = await s.publisher.publish({ workspace: s.workspace, title: 'T', body: 'B' });
-    expect(result.published).toEqual({ localSha: second, remoteSha: second });
+    expect(result.published).toEqual({ localSha: second, remoteSha: moved });
     expect(result.pr).toMatchObject({ number: 1, created: true });
 
-    // Without any saved state, a third publish finds the branch (its head is in the sandbox's
-    // history) and the open PR: no second PR.
+    // Without any saved state, a third publish finds the branch (the bot's own replay of the
+    // sandbox's head, same tree) and the open PR: nothing replayed again, no second PR.
     const third = await s.publisher.publish({ workspace: s.workspace, title: 'T2', body: 'B2' });
+    expect(third.commits).toBe(0);
+    expect(third.published).toEqual({ localSha: second, remoteSha: moved });
+    expect(await fake.refSha(OWNER, s.name, BRANCH)).toBe(moved);
     expect(third.pr).toMatchObject({ number: 1, created: false });
     expect(fake.pulls(OWNER, s.name)).toHaveLength(1);
     expect(fake.pulls(OWNER, s.name)[0]?.title).toBe('T2');
@@ -436,29 +458,17 @@ describe.concurrent('GitHubPublisher', () => {
 
     const result = await s.publish();
     expect(result.commits).toBe(1);
-    expect(result.published).toEqual({ localSha: merge, remoteSha: merge });
-    expect((await readCommit(gitDir, merge))?.parents[1]).toBe(newMain);
+    expect(result.published.localSha).toBe(merge);
+    expect((await readCommit(gitDir, result.published.remoteSha))?.parents[1]).toBe(newMain);
     await expectSameFiles(s);
   });
 
-  it('carries on from GitHub’s sha when a replayed commit cannot keep its own, then from a recreated sandbox', async () => {
+  it('builds each later publish on GitHub’s commits, then from a recreated sandbox', async () => {
     const s = await setup();
     await twoCommits(s);
-    await s.sandbox.writeFiles([{ path: `${s.workspace.root}/latin.txt`, data: 'encoded\n' }]);
-    // An `encoding` header is not something the Git Data API can write: this commit's sha must change.
-    await s.run(`git add -A && TZ=UTC git ${IDENTITY} -c i18n.commitEncoding=ISO-8859-1 commit -q -m "Latin-1 commit"`);
-    const odd = (await s.run('git rev-parse HEAD')).trim();
     const first = await s.publish();
-    expect(first.commits).toBe(3);
-    expect(first.published.localSha).toBe(odd);
-    expect(first.published.remoteSha).not.toBe(odd);
-    const warnings = s.log.lines().filter((line) => line.level === 40);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({
-      localSha: odd,
-      remoteSha: first.published.remoteSha,
-      extraHeaders: ['encoding'],
-    });
+    expect(first.commits).toBe(2);
+    expect(first.published.remoteSha).not.toBe(first.published.localSha);
 
     // The next publish builds on GitHub's commit, thanks to the stored mapping.
     await s.sandbox.writeFiles([{ path: `${s.workspace.root}/next.txt`, data: 'next\n' }]);
@@ -489,7 +499,8 @@ describe.concurrent('GitHubPublisher', () => {
       body: 'B',
     });
     expect(third.commits).toBe(1);
-    expect(third.published).toEqual({ localSha: after, remoteSha: after });
+    expect(third.published.localSha).toBe(after);
+    expect((await readCommit(gitDir, third.published.remoteSha))?.parents).toEqual([second.published.remoteSha]);
     expect(third.pr).toMatchObject({ number: second.pr.number, created: false });
   });
 
@@ -507,5 +518,78 @@ describe.concurrent('GitHubPublisher', () => {
     expect(requestsSince(before, s.name, 'writes').map((r) => r.path)).not.toContainEqual(
       expect.stringMatching(/git\/refs|pulls/),
     );
+  });
+  it('never lets a forged author, committer or date reach GitHub', async () => {
+    const s = await setup();
+    await s.sandbox.writeFiles([{ path: `${s.workspace.root}/forged.txt`, data: 'x\n' }]);
+    await s.run(
+      'git add -A && GIT_AUTHOR_NAME="Jane Maintainer" GIT_AUTHOR_EMAIL=jane@example.com GIT_AUTHOR_DATE="2019-01-01T00:00:00Z" ' +
+        'GIT_COMMITTER_NAME="Jane Maintainer" GIT_COMMITTER_EMAIL=jane@example.com GIT_COMMITTER_DATE="2019-01-01T00:00:00Z" ' +
+        'git commit -q -m "Looks like Jane"',
+    );
+    const result = await s.publish({ requestedBy: 'Ada (Slack U0ADA)' });
+    const remote = await readCommit(fake.repoDir(OWNER, s.name), result.published.remoteSha);
+    expect(remote?.author).toMatchObject(BOT);
+    expect(remote?.committer).toMatchObject(BOT);
+    expect(JSON.stringify(remote)).not.toContain('jane@example.com');
+    expect(JSON.stringify(remote)).not.toMatch(/2019/);
+    expect(JSON.stringify(remote)).toMatch(/2026-12-02T10:00:00|1796205600/);
+    expect(remote?.message).toBe('Looks like Jane\n\nRequested-by: Ada (Slack U0ADA)\n');
+  });
+
+  it('redacts what it writes to GitHub: title, body and commit messages', async () => {
+    const secret = 'sk-proj-SECRETSECRETSECRET0123456789';
+    const s = await setup({ redact: (text) => text.replaceAll(secret, '[redacted]') });
+    await s.sandbox.writeFiles([{ path: `${s.workspace.root}/x.txt`, data: 'x\n' }]);
+    await s.commit(`Add x (key ${secret})`);
+    await s.publish({ title: `Title ${secret}`, body: `Body ${secret}` });
+    expect(JSON.stringify(fake.pulls(OWNER, s.name))).not.toContain(secret);
+    expect((await fake.log(OWNER, s.name, BRANCH, 1))[0]).toBe('Add x (key [redacted])');
+  });
+
+  for (const [what, change, gatedPath] of [
+    [
+      'a workflow file',
+      'mkdir -p .github/workflows && printf "on: push\\n" > .github/workflows/leak.yml && git add -A',
+      '.github/workflows/leak.yml',
+    ],
+    [
+      'a gitlink',
+      'git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,vendor/evil',
+      'vendor/evil',
+    ],
+    ['a symlink out of the repo', 'ln -s /etc/passwd passwd-link && git add -A', 'passwd-link'],
+  ] as const) {
+    it(`holds ${what} back until its exact content is approved, writing nothing before`, async () => {
+      const s = await setup();
+      await s.sandbox.writeFiles([{ path: `${s.workspace.root}/ok.txt`, data: 'fine\n' }]);
+      await s.run(`git add ok.txt && ${change}`);
+      await s.commit('Change something gated', false);
+      const before = fake.requests.length;
+      const error = (await expectError(s.publish(), 'approval_needed')) as PublishNeedsApproval;
+      expect(error).toBeInstanceOf(PublishNeedsApproval);
+      expect(error.changes.map((c) => c.path)).toEqual([gatedPath]);
+      expect(error.endsRun).toBe(true);
+      expect(requestsSince(before, s.name, 'writes')).toEqual([]);
+      expect(await fake.branches(OWNER, s.name)).toEqual(['main']);
+
+      // Another fingerprint does not open the gate; the right one does.
+      await expectError(s.publish({ approved: ['0'.repeat(24)] }), 'approval_needed');
+      const result = await s.publish({ approved: [error.fingerprint] });
+      expect(result.commits).toBe(1);
+    });
+  }
+  it('says which permission is missing when an approved workflow change meets a token without the workflow scope', async () => {
+    const narrow = `ghp_${randomBytes(16).toString('hex')}`;
+    fake.addToken(narrow, { login: 'bot', kind: 'user', scopes: ['repo'] });
+    const s = await setup({ token: narrow });
+    await s.run('mkdir -p .github/workflows && printf "on: push\\n" > .github/workflows/ci.yml && git add -A');
+    await s.commit('Add CI', false);
+    const gated = (await expectError(s.publish(), 'approval_needed')) as PublishNeedsApproval;
+    const error = await expectError(s.publish({ approved: [gated.fingerprint] }), 'workflow_permission');
+    expect(error.endsRun).toBe(true);
+    expect(error.userMessage).toMatch(/`workflow` scope/);
+    expect(error.userMessage).toMatch(/Workflows: write/);
+    expect(await fake.branches(OWNER, s.name)).toEqual(['main']);
   });
 });

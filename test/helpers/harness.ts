@@ -10,6 +10,7 @@ import { checkOpenAIAfterEach as checkFakeAfterEach, perTestCheck } from '../fak
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/openai-server.js';
 import {
   DEFAULT_IDS,
+  externalUser,
   type FakeSlack,
   type InboundResponse,
   mentionEvent,
@@ -40,7 +41,10 @@ export interface Harness {
     options?: { user?: string; channel?: string; expectResponse?: boolean },
   ): Promise<{ ack: InboundResponse; response?: RecordedResponse }>;
   /** A message in the channel that mentions the bot (both twin events, like Slack sends them). */
-  mention(text: string, options?: { channel?: string; user?: string; threadTs?: string }): Promise<string>;
+  mention(
+    text: string,
+    options?: { channel?: string; user?: string; threadTs?: string; userTeam?: string },
+  ): Promise<string>;
   /** A plain reply in a thread (only the `message` event). */
   reply(threadTs: string, text: string, options?: { channel?: string; user?: string }): Promise<string>;
   /** The bot's messages in a thread, oldest first. */
@@ -48,7 +52,11 @@ export interface Harness {
   /** Waits for the thread's terminal message (a run-end), newest run. */
   waitForEnd(threadTs: string, count?: number, channel?: string, timeoutMs?: number): Promise<string>;
   /** Clicks a button (Stop, Continue) whose value is the thread key. */
-  click(actionId: string, threadTs: string, options?: { channel?: string; user?: string }): Promise<InboundResponse>;
+  click(
+    actionId: string,
+    threadTs: string,
+    options?: { channel?: string; user?: string; value?: string; userTeam?: string },
+  ): Promise<InboundResponse>;
   restart(extraEnv?: Record<string, string>, overrides?: BotOverrides): Promise<void>;
   close(): Promise<void>;
 }
@@ -150,7 +158,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       arm();
       const ts = nextTs();
       const base = { channel: opts.channel ?? DEFAULT_IDS.channelId, user: opts.user ?? DEFAULT_IDS.userId, ts };
-      const fields = { ...base, text: `<@${DEFAULT_IDS.botUserId}> ${text}`, thread_ts: opts.threadTs };
+      const fields = {
+        ...base,
+        text: `<@${DEFAULT_IDS.botUserId}> ${text}`,
+        thread_ts: opts.threadTs,
+        ...(opts.userTeam ? externalUser(opts.userTeam) : {}),
+      };
       // Slack sends a mention in a channel we also read as two events with different ids.
       await Promise.all([
         sendEvent(harness.botUrl, SIGNING_SECRET, mentionEvent(fields)),
@@ -202,8 +215,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         message_ts: threadTs,
         thread_ts: threadTs,
         action_id: actionId,
-        value: `${channel}:${threadTs}`,
+        value: opts.value ?? `${channel}:${threadTs}`,
         response_url: slack.responseUrl(),
+        ...(opts.userTeam ? { user_team_id: opts.userTeam } : {}),
       });
     },
     async restart(extraEnv = {}, overrides = {}) {
@@ -224,7 +238,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 /** The first words of every terminal message (outcome-text). */
 const TERMINAL =
-  /^(:white_check_mark: ((Opened|Updated) pull request|Pull requests of this run)|:speech_balloon: No changes needed|:octagonal_sign: Stopped|:double_vertical_bar: Budget reached|:x: The run failed)/;
+  /^(:white_check_mark: ((Opened|Updated) pull request|Pull requests of this run)|:speech_balloon: No changes needed|:octagonal_sign: Stopped|:double_vertical_bar: Budget reached|:x: The run failed|:raised_hand: Waiting for an approval)/;
 
 /** The text of an ack body (Bolt answers a slash command ack with JSON). */
 export function ackText(ack: InboundResponse): string {

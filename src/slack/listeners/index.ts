@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { Logger } from '../../lib/logger.js';
 import type { IncomingDeps } from '../incoming.js';
+import { registerApproveButton } from './approve-button.js';
 import { type CommandDeps, registerCommand } from './command.js';
 import { registerContinueButtons } from './continue-button.js';
 import { registerMention } from './mention.js';
@@ -20,6 +21,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerThreadMessage(app, deps.incoming);
   registerStopButton(app, deps.incoming);
   registerContinueButtons(app, deps.incoming);
+  registerApproveButton(app, deps.incoming);
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { handleIncoming, type IncomingDeps } from '../incoming.js';
+import { handleIncoming, type IncomingDeps, userTeam } from '../incoming.js';
 
 /** `@ai-dev <task>`: a new task, or a follow-up when it is written in one of our threads. */
 export function registerMention(app: App, deps: IncomingDeps): void {
@@ -10,6 +10,7 @@ export function registerMention(app: App, deps: IncomingDeps): void {
       ts: event.ts,
       threadTs: event.thread_ts ?? event.ts,
       user: event.user,
+      ...userTeam(event),
       text: event.text,
       mention: true,
     });

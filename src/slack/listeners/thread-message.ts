@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { handleIncoming, type IncomingDeps } from '../incoming.js';
+import { handleIncoming, type IncomingDeps, userTeam } from '../incoming.js';
 
 /** A reply in one of our threads is a follow-up, mention or not. */
 export function registerThreadMessage(app: App, deps: IncomingDeps): void {
@@ -15,6 +15,7 @@ export function registerThreadMessage(app: App, deps: IncomingDeps): void {
       ts: event.ts,
       threadTs,
       user: event.user,
+      ...userTeam(event),
       text: 'text' in event && typeof event.text === 'string' ? event.text : '',
       mention: false,
     });

@@ -138,7 +138,7 @@ export function summarizeChecks(sha: string, checks: CheckResult[]): ChecksSumma
   return { sha, state, checks: sorted, failed, pending };
 }
 
-/** One line per failed check, e.g. `test (ubuntu) (failure)`, for a thread message or the card. */
+/** The failed checks' names, e.g. `test (ubuntu), lint`, for "checks failed: … — fixing, attempt 1/2". */
 export function failedCheckNames(summary: ChecksSummary): string {
   return summary.failed.map((check) => check.name).join(', ');
 }

@@ -37,6 +37,8 @@ export interface Config {
     auth: GitHubAuthConfig;
     apiUrl: string;
     serverUrl: string;
+    /** Verifies the webhooks on `POST /github/events`; without it checks are followed by polling. */
+    webhookSecret: string | undefined;
   };
   sandbox: SandboxConfig;
   /** What sandboxes may reach (SANDBOX_NETWORK, SANDBOX_ALLOW_HOSTS). */
@@ -56,6 +58,8 @@ export interface Config {
     sandboxIdleMinutes: number;
     /** What happens to an idle sandbox: `pause` keeps it resumable on E2B. */
     sandboxIdleAction: 'kill' | 'pause';
+    /** Fix attempts after a published head's checks fail; 0 only reports the failure. */
+    ciFixAttempts: number;
   };
   access: {
     linkUsers: string[];
@@ -141,6 +145,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       auth: githubAuth,
       apiUrl: trimSlash(e.GITHUB_API_URL ?? 'https://api.github.com'),
       serverUrl: trimSlash(e.GITHUB_SERVER_URL ?? 'https://github.com'),
+      webhookSecret: e.GITHUB_WEBHOOK_SECRET,
     },
     sandbox:
       e.SANDBOX_PROVIDER === 'local'
@@ -171,6 +176,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       outputMaxChars: e.OUTPUT_MAX_CHARS,
       sandboxIdleMinutes: e.SANDBOX_IDLE_MINUTES,
       sandboxIdleAction: e.SANDBOX_IDLE_ACTION,
+      ciFixAttempts: e.CI_FIX_ATTEMPTS,
     },
     access: {
       linkUsers: e.ALLOW_LINK_USERS,
@@ -184,7 +190,13 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
 
 /** Every secret value in the configuration, for the redactor. */
 export function secretValues(config: Config): string[] {
-  const values = [config.slack.botToken, config.slack.appToken, config.slack.signingSecret, config.openai.apiKey];
+  const values = [
+    config.slack.botToken,
+    config.slack.appToken,
+    config.slack.signingSecret,
+    config.openai.apiKey,
+    config.github.webhookSecret,
+  ];
   if (config.github.auth.mode === 'token') values.push(config.github.auth.token);
   else values.push(config.github.auth.privateKey);
   if (config.sandbox.provider === 'e2b') values.push(config.sandbox.apiKey);

@@ -8,6 +8,7 @@ export const LIMIT_DEFAULTS = {
   COMMAND_TIMEOUT_SECONDS: 900,
   OUTPUT_MAX_CHARS: 16_000,
   SANDBOX_IDLE_MINUTES: 30,
+  CI_FIX_ATTEMPTS: 2,
 } as const;
 
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -117,6 +118,14 @@ export const environmentSchema = z.object({
     'must be comma-separated host names such as pkg.example.com or *.example.com',
     (text) => text.toLowerCase(),
   ),
+  // Signs the GitHub App's webhooks (POST /github/events); the redactor ignores values under 8 characters.
+  GITHUB_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .min(16, { message: 'must be at least 16 characters; use a long random string (e.g. openssl rand -hex 32)' })
+      .optional(),
+  ),
   SANDBOX_PROVIDER: z.preprocess(
     emptyToUndefined,
     z.enum(['e2b', 'local'], { message: 'must be e2b or local' }).default('e2b'),
@@ -154,6 +163,8 @@ export const environmentSchema = z.object({
   // Below about a thousand characters the model cannot see enough of an error to act on it.
   OUTPUT_MAX_CHARS: positiveInt(LIMIT_DEFAULTS.OUTPUT_MAX_CHARS, 1_000_000, 1000),
   SANDBOX_IDLE_MINUTES: positiveInt(LIMIT_DEFAULTS.SANDBOX_IDLE_MINUTES, 24 * 60),
+  // 0 turns fixing failed checks off: the thread is told they failed and nothing more.
+  CI_FIX_ATTEMPTS: positiveInt(LIMIT_DEFAULTS.CI_FIX_ATTEMPTS, 10, 0),
   SANDBOX_IDLE_ACTION: z.preprocess(
     emptyToUndefined,
     z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('kill'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SANDBOX_PRICE_DEFAULTS } from './prices.js';
 
 /** Defaults for the limits of one run; documented in the README's environment table. */
 export const LIMIT_DEFAULTS = {
@@ -59,6 +60,46 @@ const idList = (what: string) =>
 const repoPatterns = commaList(
   /^[a-z0-9*][a-z0-9*-]*\/[a-z0-9._*-]+$/,
   'must be comma-separated repo patterns such as acme/* or acme/widgets',
+  (text) => text.toLowerCase(),
+);
+
+/** Defaults of the budgets in dollars; documented in the README's environment table. */
+export const BUDGET_DEFAULTS = {
+  RUN_MAX_DOLLARS: 10,
+  ALLOW_MAX_DOLLARS: 25,
+} as const;
+
+/** A positive amount (dollars, or a rate or size) with a default; `max` keeps a typo from meaning "unlimited". */
+const positiveNumber = (fallback: number, max: number, what = 'number') =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: `must be a ${what}` })
+      .refine((value) => Number.isFinite(value) && value > 0, { message: `must be a ${what} above 0` })
+      .refine((value) => value <= max, { message: `must be at most ${max}` })
+      .default(fallback),
+  );
+
+/** An amount of dollars: "10", "2.50" or "$2.50", at most in cents. */
+const dollarAmount = (fallback: number, max: number) =>
+  z.preprocess(
+    (value) => {
+      const v = emptyToUndefined(value);
+      return typeof v === 'string' ? v.trim().replace(/^\$/, '') : v;
+    },
+    z
+      .string()
+      .regex(/^\d+(\.\d{1,2})?$/, { message: 'must be an amount of dollars such as 10 or 2.50' })
+      .transform(Number)
+      .refine((value) => value > 0, { message: 'must be above $0' })
+      .refine((value) => value <= max, { message: `must be at most $${max}` })
+      .optional()
+      .transform((value) => value ?? fallback),
+  );
+
+const modelList = commaList(
+  /^[a-z0-9][a-z0-9._:-]*$/,
+  'must be comma-separated model names such as gpt-6.2-sol,gpt-6.2-astra',
   (text) => text.toLowerCase(),
 );
 
@@ -152,6 +193,15 @@ export const environmentSchema = z.object({
   ALLOW_LINK_USERS: idList('user'),
   ALLOW_RUN_USERS: idList('user'),
   ALLOW_REPOS: repoPatterns,
+  RUN_MAX_DOLLARS: dollarAmount(BUDGET_DEFAULTS.RUN_MAX_DOLLARS, 1_000_000),
+  ALLOW_MAX_DOLLARS: dollarAmount(BUDGET_DEFAULTS.ALLOW_MAX_DOLLARS, 1_000_000),
+  ALLOW_MODELS: modelList,
+  // JSON, checked in config.ts (prices.ts) so that its message can say what is wrong with it.
+  MODEL_PRICES: optionalString,
+  SANDBOX_VCPU_PRICE: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_VCPU_PRICE, 1, 'price in dollars per vCPU-second'),
+  SANDBOX_GIB_PRICE: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_GIB_PRICE, 1, 'price in dollars per GiB-second'),
+  SANDBOX_VCPUS: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_VCPUS, 1024, 'number of vCPUs'),
+  SANDBOX_MEMORY_GIB: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_MEMORY_GIB, 4096, 'number of GiB'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -54,6 +54,8 @@ export interface Config {
     sandboxIdleMinutes: number;
     /** What happens to an idle sandbox: `pause` keeps it resumable on E2B. */
     sandboxIdleAction: 'kill' | 'pause';
+    /** A request whose input would reach this many tokens is preceded by a compaction of the conversation. */
+    compactAtInputTokens: number;
   };
   access: {
     linkUsers: string[];
@@ -179,6 +181,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       outputMaxChars: e.OUTPUT_MAX_CHARS,
       sandboxIdleMinutes: e.SANDBOX_IDLE_MINUTES,
       sandboxIdleAction: e.SANDBOX_IDLE_ACTION,
+      compactAtInputTokens: e.COMPACT_AT_INPUT_TOKENS,
     },
     access: {
       linkUsers: e.ALLOW_LINK_USERS,

@@ -9,6 +9,8 @@ export const LIMIT_DEFAULTS = {
   COMMAND_TIMEOUT_SECONDS: 900,
   OUTPUT_MAX_CHARS: 16_000,
   SANDBOX_IDLE_MINUTES: 30,
+  /** Below the 272 000-token long-context price step of the current models, with room for one turn's growth. */
+  COMPACT_AT_INPUT_TOKENS: 200_000,
 } as const;
 
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -186,6 +188,8 @@ export const environmentSchema = z.object({
   // Below about a thousand characters the model cannot see enough of an error to act on it.
   OUTPUT_MAX_CHARS: positiveInt(LIMIT_DEFAULTS.OUTPUT_MAX_CHARS, 1_000_000, 1000),
   SANDBOX_IDLE_MINUTES: positiveInt(LIMIT_DEFAULTS.SANDBOX_IDLE_MINUTES, 24 * 60),
+  // Compacting below ~10 000 tokens would leave the model too little of the run to go on with.
+  COMPACT_AT_INPUT_TOKENS: positiveInt(LIMIT_DEFAULTS.COMPACT_AT_INPUT_TOKENS, 2_000_000, 10_000),
   SANDBOX_IDLE_ACTION: z.preprocess(
     emptyToUndefined,
     z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('kill'),

@@ -85,6 +85,7 @@ describe('cost and budget configuration', () => {
       gibSecondDollars: 0.0000045,
     });
     expect(result.config.cost.prices.models['gpt-6.2-sol']?.input).toBe(2);
+    expect(result.config.limits.compactAtInputTokens).toBe(200_000);
   });
 
   it('reads dollars, models and rates', () => {
@@ -98,9 +99,11 @@ describe('cost and budget configuration', () => {
       SANDBOX_GIB_PRICE: '0.000005',
       SANDBOX_VCPUS: '8',
       SANDBOX_MEMORY_GIB: '16',
+      COMPACT_AT_INPUT_TOKENS: '150000',
     });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
+    expect(result.config.limits.compactAtInputTokens).toBe(150_000);
     expect(result.config.budget).toEqual({
       runMaxDollars: 2.5,
       allowMaxDollars: 100,
@@ -131,6 +134,7 @@ describe('cost and budget configuration', () => {
     expect(text).toMatch(/SANDBOX_VCPUS must be a number of vCPUs above 0/);
     expect(text).toMatch(/SANDBOX_GIB_PRICE must be a price in dollars per GiB-second/);
     expect(problems({ RUN_MAX_DOLLARS: '1.005' })).toMatch(/RUN_MAX_DOLLARS must be an amount of dollars/);
+    expect(problems({ COMPACT_AT_INPUT_TOKENS: '500' })).toMatch(/COMPACT_AT_INPUT_TOKENS must be at least 10000/);
   });
 });
 

@@ -1,3 +1,5 @@
+import type { CostTotals, TokenUsage } from './cost.js';
+
 /**
  * What a run tells the outside world. The loop emits these; the Slack reporter (or a test,
  * or a CLI) turns them into something a person reads. Nothing here knows Slack.
@@ -11,7 +13,33 @@ export type RunEvent =
   /** Something a person should know that is not an action (work lost with a sandbox, a new PR …). */
   | { type: 'notice'; text: string }
   | { type: 'usage'; turns: number; inputTokens: number; outputTokens: number; totalTokens: number }
-  | { type: 'run-end'; outcome: RunOutcome };
+  | { type: 'run-end'; outcome: RunOutcome }
+  /** The settings this run goes with (after channel defaults and the mention's options); for the status card. */
+  | { type: 'run-settings'; model: string; effort: string; budgetDollars: number }
+  /** One model request's tokens and dollars, and the run's totals after it (also sent when sandbox time is added). */
+  | {
+      type: 'cost';
+      model: string;
+      /** Absent when only sandbox time was added. */
+      request?: TokenUsage & { dollars: number; longContext: boolean };
+      totals: CostTotals;
+    }
+  /** The conversation was compacted to keep requests under the input threshold. */
+  | {
+      type: 'compacted';
+      /** Input tokens of the last request before compaction. */
+      inputTokensBefore: number;
+      /** Set when the thread moved to a new OpenAI Conversation seeded with the compacted items. */
+      conversationId?: string;
+    };
+
+/** Status of one item of the model's checklist (the words of Slack's task cards). */
+export type PlanItemStatus = 'pending' | 'in_progress' | 'complete' | 'error';
+
+export interface PlanItem {
+  title: string;
+  status: PlanItemStatus;
+}
 
 /** One sandbox action as a person should see it. */
 export type ActionReport =
@@ -31,7 +59,9 @@ export type ActionReport =
     }
   | { kind: 'commit'; sha: string; message: string; files: number }
   | { kind: 'pull-request'; url: string; number: number; created: boolean; branch: string }
-  | { kind: 'failed'; error: string };
+  | { kind: 'failed'; error: string }
+  /** The model's checklist as it stands (the whole list each time, from update_plan). */
+  | { kind: 'plan'; items: PlanItem[] };
 
 export interface RunTotals {
   turns: number;

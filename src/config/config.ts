@@ -1,4 +1,5 @@
 import { type NetworkPolicy, networkPolicy } from './network.js';
+import { type PriceTable, parsePriceTable, type SandboxRates } from './prices.js';
 import { environmentSchema } from './schema.js';
 
 export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max';
@@ -60,6 +61,8 @@ export interface Config {
     sandboxIdleAction: 'kill' | 'pause';
     /** Fix attempts after a published head's checks fail; 0 only reports the failure. */
     ciFixAttempts: number;
+    /** A request whose input would reach this many tokens is preceded by a compaction of the conversation. */
+    compactAtInputTokens: number;
   };
   access: {
     linkUsers: string[];
@@ -67,6 +70,19 @@ export interface Config {
     repoPatterns: string[];
     /** Slack Connect users from another organisation may run the bot. */
     externalUsers: boolean;
+  };
+  /** What a run costs: the model price table and the sandbox rates. */
+  cost: {
+    prices: PriceTable;
+    sandbox: SandboxRates;
+  };
+  budget: {
+    /** Dollars one run may spend before it pauses (a channel default or `budget=` in the mention may change it). */
+    runMaxDollars: number;
+    /** The most a person who is not a workspace admin may set for one run. */
+    allowMaxDollars: number;
+    /** Models a mention may pick with `model=`; always includes `openai.model`. */
+    allowModels: string[];
   };
 }
 
@@ -120,7 +136,11 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     problems.push('E2B_API_KEY is missing; set your E2B API key, or SANDBOX_PROVIDER=local for development only');
   }
 
-  if (problems.length > 0 || !e) return { ok: false, problems: problems.length > 0 ? problems : ['invalid'] };
+  const prices = parsePriceTable(env.MODEL_PRICES);
+  if (!prices.ok) problems.push(...prices.problems);
+
+  if (problems.length > 0 || !e || !prices.ok)
+    return { ok: false, problems: problems.length > 0 ? problems : ['invalid'] };
 
   const githubAuth: GitHubAuthConfig = e.GITHUB_TOKEN
     ? { mode: 'token', token: e.GITHUB_TOKEN }
@@ -177,12 +197,27 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       sandboxIdleMinutes: e.SANDBOX_IDLE_MINUTES,
       sandboxIdleAction: e.SANDBOX_IDLE_ACTION,
       ciFixAttempts: e.CI_FIX_ATTEMPTS,
+      compactAtInputTokens: e.COMPACT_AT_INPUT_TOKENS,
     },
     access: {
       linkUsers: e.ALLOW_LINK_USERS,
       runUsers: e.ALLOW_RUN_USERS,
       repoPatterns: e.ALLOW_REPOS,
       externalUsers: e.ALLOW_EXTERNAL_USERS === 'true',
+    },
+    cost: {
+      prices: prices.table,
+      sandbox: {
+        vcpus: e.SANDBOX_VCPUS,
+        memoryGib: e.SANDBOX_MEMORY_GIB,
+        vcpuSecondDollars: e.SANDBOX_VCPU_PRICE,
+        gibSecondDollars: e.SANDBOX_GIB_PRICE,
+      },
+    },
+    budget: {
+      runMaxDollars: e.RUN_MAX_DOLLARS,
+      allowMaxDollars: e.ALLOW_MAX_DOLLARS,
+      allowModels: [...new Set([e.OPENAI_MODEL.toLowerCase(), ...e.ALLOW_MODELS])],
     },
   };
   return { ok: true, config: Object.freeze(config) };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SANDBOX_PRICE_DEFAULTS } from './prices.js';
 
 /** Defaults for the limits of one run; documented in the README's environment table. */
 export const LIMIT_DEFAULTS = {
@@ -9,6 +10,8 @@ export const LIMIT_DEFAULTS = {
   OUTPUT_MAX_CHARS: 16_000,
   SANDBOX_IDLE_MINUTES: 30,
   CI_FIX_ATTEMPTS: 2,
+  /** Below the 272 000-token long-context price step of the current models, with room for one turn's growth. */
+  COMPACT_AT_INPUT_TOKENS: 200_000,
 } as const;
 
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -60,6 +63,46 @@ const idList = (what: string) =>
 const repoPatterns = commaList(
   /^[a-z0-9*][a-z0-9*-]*\/[a-z0-9._*-]+$/,
   'must be comma-separated repo patterns such as acme/* or acme/widgets',
+  (text) => text.toLowerCase(),
+);
+
+/** Defaults of the budgets in dollars; documented in the README's environment table. */
+export const BUDGET_DEFAULTS = {
+  RUN_MAX_DOLLARS: 10,
+  ALLOW_MAX_DOLLARS: 25,
+} as const;
+
+/** A positive amount (dollars, or a rate or size) with a default; `max` keeps a typo from meaning "unlimited". */
+const positiveNumber = (fallback: number, max: number, what = 'number') =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: `must be a ${what}` })
+      .refine((value) => Number.isFinite(value) && value > 0, { message: `must be a ${what} above 0` })
+      .refine((value) => value <= max, { message: `must be at most ${max}` })
+      .default(fallback),
+  );
+
+/** An amount of dollars: "10", "2.50" or "$2.50", at most in cents. */
+const dollarAmount = (fallback: number, max: number) =>
+  z.preprocess(
+    (value) => {
+      const v = emptyToUndefined(value);
+      return typeof v === 'string' ? v.trim().replace(/^\$/, '') : v;
+    },
+    z
+      .string()
+      .regex(/^\d+(\.\d{1,2})?$/, { message: 'must be an amount of dollars such as 10 or 2.50' })
+      .transform(Number)
+      .refine((value) => value > 0, { message: 'must be above $0' })
+      .refine((value) => value <= max, { message: `must be at most $${max}` })
+      .optional()
+      .transform((value) => value ?? fallback),
+  );
+
+const modelList = commaList(
+  /^[a-z0-9][a-z0-9._:-]*$/,
+  'must be comma-separated model names such as gpt-6.2-sol,gpt-6.2-astra',
   (text) => text.toLowerCase(),
 );
 
@@ -165,6 +208,8 @@ export const environmentSchema = z.object({
   SANDBOX_IDLE_MINUTES: positiveInt(LIMIT_DEFAULTS.SANDBOX_IDLE_MINUTES, 24 * 60),
   // 0 turns fixing failed checks off: the thread is told they failed and nothing more.
   CI_FIX_ATTEMPTS: positiveInt(LIMIT_DEFAULTS.CI_FIX_ATTEMPTS, 10, 0),
+  // Compacting below ~10 000 tokens would leave the model too little of the run to go on with.
+  COMPACT_AT_INPUT_TOKENS: positiveInt(LIMIT_DEFAULTS.COMPACT_AT_INPUT_TOKENS, 2_000_000, 10_000),
   SANDBOX_IDLE_ACTION: z.preprocess(
     emptyToUndefined,
     z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('kill'),
@@ -176,6 +221,15 @@ export const environmentSchema = z.object({
     emptyToUndefined,
     z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   ),
+  RUN_MAX_DOLLARS: dollarAmount(BUDGET_DEFAULTS.RUN_MAX_DOLLARS, 1_000_000),
+  ALLOW_MAX_DOLLARS: dollarAmount(BUDGET_DEFAULTS.ALLOW_MAX_DOLLARS, 1_000_000),
+  ALLOW_MODELS: modelList,
+  // JSON, checked in config.ts (prices.ts) so that its message can say what is wrong with it.
+  MODEL_PRICES: optionalString,
+  SANDBOX_VCPU_PRICE: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_VCPU_PRICE, 1, 'price in dollars per vCPU-second'),
+  SANDBOX_GIB_PRICE: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_GIB_PRICE, 1, 'price in dollars per GiB-second'),
+  SANDBOX_VCPUS: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_VCPUS, 1024, 'number of vCPUs'),
+  SANDBOX_MEMORY_GIB: positiveNumber(SANDBOX_PRICE_DEFAULTS.SANDBOX_MEMORY_GIB, 4096, 'number of GiB'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

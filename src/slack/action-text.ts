@@ -113,6 +113,13 @@ export function actionText(action: ActionReport, options: ActionTextOptions = {}
     }
     case 'failed':
       return `:warning: ${escapeMrkdwn(trimMiddle(action.error.trim(), 600, { headShare: 0.6 }))}`;
+    case 'plan': {
+      // The status card shows the plan; this line is for front ends without one.
+      const done = action.items.filter((item) => item.status === 'complete').length;
+      const current = action.items.find((item) => item.status === 'in_progress');
+      const now = current ? ` · now: ${escapeMrkdwn(trimEnd(current.title.trim(), 120))}` : '';
+      return `:clipboard: Plan: ${done} of ${plural(action.items.length, 'step')} done${now}`;
+    }
   }
 }
 

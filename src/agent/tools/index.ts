@@ -8,8 +8,12 @@ import { readFile } from './read-file.js';
 import { runCommand } from './run-command.js';
 import { saveContentToFile } from './save-content-to-file.js';
 import { searchCode } from './search-code.js';
+import { updatePlan } from './update-plan.js';
 
-/** The model's tools, in the order of the spec (section 3); the names are fixed by it. */
+/**
+ * The model's tools: the nine of the spec (section 3), in its order and with its names, then the ones added since
+ * (update_plan, issue 12: the model's checklist for the run's status card).
+ */
 export const allTools: Tool[] = [
   listFiles,
   readFile,
@@ -20,6 +24,7 @@ export const allTools: Tool[] = [
   runCommand,
   commit,
   makePullRequest,
+  updatePlan,
 ];
 
 export const toolsByName: ReadonlyMap<string, Tool> = new Map(allTools.map((tool) => [tool.name, tool]));

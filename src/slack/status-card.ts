@@ -109,6 +109,7 @@ const OUTCOME_PHASE: Record<RunOutcome['kind'], CardPhase> = {
   'budget-reached': 'paused',
   failed: 'failed',
   interrupted: 'interrupted',
+  'awaiting-approval': 'paused',
 };
 
 function phaseNote(outcome: RunOutcome, state: CardState): string | undefined {
@@ -127,6 +128,8 @@ function phaseNote(outcome: RunOutcome, state: CardState): string | undefined {
       return escapeMrkdwn(trimEnd(outcome.reason, 300));
     case 'interrupted':
       return 'interrupted by a restart';
+    case 'awaiting-approval':
+      return `waiting for an approval of ${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}`;
     default:
       return undefined;
   }

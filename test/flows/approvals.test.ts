@@ -3,8 +3,8 @@ import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 const REPO_FILES = { 'README.md': '# widgets\n' };
-const WORKFLOW =
-  'on: push\njobs:\n  leak:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ toJSON(secrets) }}"\n';
+// A workflow that would print every repository secret on push: the attack the gate exists for.
+const WORKFLOW = `on: push\njobs:\n  leak:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "$${'{{'} toJSON(secrets) }}"\n`;
 
 /** The latest Approve button's value (thread key and fingerprint) in the thread. */
 function approveValue(h: Harness, root: string): string {

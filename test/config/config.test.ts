@@ -23,8 +23,24 @@ describe('parseConfig', () => {
     expect(config.github.serverUrl).toBe('https://github.com');
     expect(config.sandbox).toMatchObject({ provider: 'e2b', template: 'base' });
     expect(config.storeUrl).toBe('sqlite://data/ai-dev.sqlite');
-    expect(config.limits.maxTurns).toBeGreaterThan(0);
-    expect(config.access).toEqual({ linkUsers: [], runUsers: [], repoPatterns: [] });
+    expect(config.limits).toEqual({
+      maxTurns: 80,
+      maxTokens: 4_000_000,
+      maxMinutes: 45,
+      commandTimeoutSeconds: 900,
+      outputMaxChars: 16_000,
+      sandboxIdleMinutes: 30,
+      sandboxIdleAction: 'kill',
+      ciFixAttempts: 2,
+      compactAtInputTokens: 200_000,
+    });
+    expect(config.logLevel).toBe('info');
+    expect(config.mirrorDir).toBe('data/mirrors');
+    expect(config.network.mode).toBe('registries');
+    expect(config.network.allowHosts).toContain('registry.npmjs.org');
+    expect(config.network.allowHosts).toContain('github.com');
+    expect(config.sandbox).toMatchObject({ maxLifetimeMinutes: 60 });
+    expect(config.access).toEqual({ linkUsers: [], runUsers: [], repoPatterns: [], externalUsers: false });
     expect(Object.isFrozen(config)).toBe(true);
   });
 

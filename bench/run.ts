@@ -14,6 +14,7 @@ import { benchLoad, printLoad } from './healthz-load.js';
 import { linkRepo, print, section } from './lib.js';
 import { benchOverlap, printOverlap } from './overlap.js';
 import { benchSlackCalls, printSlackCalls } from './slack-calls.js';
+import { benchStartup, printStartup } from './startup.js';
 
 /** The bot at production log level (the harness defaults to debug, which costs time under load). */
 const ENV = { LOG_LEVEL: 'info' };
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
   await withHarness({ env: ENV }, async (h) => {
     printLoad(await benchLoad(h, LOAD_RUNS));
   });
+
+  section('5. Start-up: to a configuration error, to ready, and to exit when Slack cannot be reached');
+  printStartup(await benchStartup(Number(process.env.BENCH_START_RUNS ?? 5)));
 
   print(`\nbenchmark took ${((Date.now() - began) / 1000).toFixed(1)} s`);
 }

@@ -4,7 +4,6 @@ import { parseConfig, secretValues } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { errorMessage } from './lib/errors.js';
 import { createRedactor } from './lib/redact.js';
-import { type RunningBot, startBot } from './wiring.js';
 
 /** The process: configuration from the environment, the bot, and a clean exit on a signal. */
 async function main(): Promise<void> {
@@ -16,7 +15,10 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let bot: RunningBot;
+  // Loaded only once the configuration is good: a configuration error is reported without loading
+  // the SDKs (Slack, OpenAI, GitHub, E2B), which takes most of a start.
+  const { startBot } = await import('./wiring.js');
+  let bot: Awaited<ReturnType<typeof startBot>>;
   try {
     bot = await startBot(parsed.config);
   } catch (error) {

@@ -2,27 +2,35 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '@slack/bolt';
-import type { WebClientOptions } from '@slack/web-api';
+import type { FetchFunction, WebClientOptions } from '@slack/web-api';
 import OpenAI from 'openai';
 import { OpenAIModel } from './agent/openai-model.js';
 import { allTools } from './agent/tools/index.js';
-import { type Config, secretValues } from './config/config.js';
+import { describeResult } from './checks/check.js';
+import type { SlackCheckOptions } from './checks/slack.js';
+import { slackApiBase } from './checks/slack.js';
+import { checkSlackAtStart } from './checks/startup.js';
+import { type Config, type CoreConfig, secretValues } from './config/config.js';
 import { AppInstallationCredentials, type GitHubCredentials, StaticTokenCredentials } from './github/credentials.js';
 import { RepoMirrors } from './github/mirror.js';
-import { octokitFactory } from './github/octokit.js';
-import { GitHubPublisher } from './github/publisher.js';
+import { type OctokitFactory, octokitFactory } from './github/octokit.js';
+import { GitHubPublisher, type Publisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
 import { readRepoGuidance } from './github/repo-guidance.js';
 import { parseRepoRef } from './github/repo-ref.js';
 import { createLogger, type Logger } from './lib/logger.js';
-import { createRedactor } from './lib/redact.js';
+import { createRedactor, type SecretRedactor } from './lib/redact.js';
+import { Metrics, teeReporters } from './observability/metrics.js';
+import { observabilityRoutes, type ReadinessProbe } from './observability/probes.js';
+import { startupFacts } from './observability/startup.js';
 import { AccessPolicy } from './runs/access-policy.js';
 import { ChannelOverview } from './runs/channel-overview.js';
 import { RunCoordinator } from './runs/coordinator.js';
 import { Maintenance } from './runs/maintenance.js';
+import type { RunReporter, ThreadInfo } from './runs/ports.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { threadKeyOf } from './runs/thread-key.js';
-import { InProcessThreadLock, RedisThreadLock } from './runs/thread-lock.js';
+import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/thread-lock.js';
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
@@ -32,30 +40,27 @@ import { PostQueues } from './slack/post-queue.js';
 import { SlackReporter } from './slack/reporter.js';
 import { slackThreadInfo } from './slack/thread-info.js';
 import { EventLedger } from './store/event-ledger.js';
+import type { KeyValueStore } from './store/key-value-store.js';
 import { LinkStore } from './store/link-store.js';
 import { openStore } from './store/open-store.js';
 import { SandboxRegistry } from './store/sandbox-registry.js';
 import { ThreadStore } from './store/thread-store.js';
 
 /** What tests (and only tests) set beside the configuration. */
-export interface BotOverrides {
-  /** Where log lines go (tests scan them for secrets). */
-  logDestination?: NodeJS.WritableStream;
+export interface BotOverrides extends EngineOverrides {
   slackClientOptions?: Partial<WebClientOptions>;
-  /** Where the local sandbox provider makes its directories (tests keep them in their temp dir). */
-  localSandboxRoot?: string;
   /** Least time between two thread replies in one channel (Slack allows about one a second). */
   slackPostIntervalMs?: number;
-  /** The clock crash recovery judges a thread's age by (tests move it forward). */
-  recoveryClock?: () => number;
   /** How often threads left running by a dead instance are looked for. */
   recoveryIntervalMs?: number;
   /** Idle sweep timing in ms (tests shorten SANDBOX_IDLE_MINUTES). */
   idleSweep?: { idleMs: number; intervalMs: number };
   /** HTTP mode: where to listen (tests bind 127.0.0.1 port 0). Default: all interfaces on PORT. */
   listen?: { port: number; host?: string };
-  /** GitHub request pacing (tests turn the write spacing off and retry less). */
-  github?: { throttle?: boolean; retries?: number };
+  /** The start-up checks of Slack (tests shorten the retries). */
+  slackCheck?: SlackCheckOptions;
+  /** How long connecting to Slack may take at start before the bot gives up. Default 30 s. */
+  startDeadlineMs?: number;
 }
 
 export interface RunningBot {
@@ -63,25 +68,256 @@ export interface RunningBot {
   coordinator: RunCoordinator;
   threads: ThreadStore;
   logger: Logger;
+  metrics: Metrics;
   /** The HTTP port actually bound (HTTP mode), for tests that listen on port 0. */
   httpPort: number | undefined;
   stop(): Promise<void>;
 }
 
-/** The composition root: builds every client and service from the config and wires them. */
+/** The composition root of the bot: builds every client and service from the config and wires them. */
 export async function startBot(config: Config, overrides: BotOverrides = {}): Promise<RunningBot> {
+  const logging = buildLogging(config, overrides);
+  const { logger, redact } = logging;
+  const metrics = new Metrics();
+  // Every Slack Web API request (Bolt's client, the Socket Mode client's, the start-up checks) is counted.
+  const slackFetch: FetchFunction = metrics.slackFetch<Parameters<FetchFunction>[1]>(
+    overrides.slackClientOptions?.fetch ?? ((url, init) => fetch(url, init)),
+  );
+  // The checks that are cheap at start: a wrong token or an unreachable Slack stops the start here,
+  // naming the variable at fault or the URL tried, before the SDK's half-hour retry schedule begins.
+  const slackStart = await checkSlackAtStart(config.slack, { fetch: slackFetch, ...overrides.slackCheck });
+  for (const warning of slackStart.warnings) {
+    logger.warn({ check: warning.name, variable: warning.variable }, describeResult(warning));
+  }
+
+  let store: KeyValueStore | undefined;
+  const probes: ReadinessProbe[] = [
+    {
+      name: 'slack',
+      check: () =>
+        slack.connection.connected
+          ? undefined
+          : config.slack.socketMode
+            ? 'the Socket Mode connection is down'
+            : 'not listening yet',
+    },
+    {
+      name: 'store',
+      check: async () => {
+        if (!store) return 'not open yet';
+        await store.get('__ready__');
+        return undefined;
+      },
+    },
+  ];
+  const slack = createSlackApp({
+    slack: config.slack,
+    port: config.port,
+    logger,
+    clientOptions: { ...overrides.slackClientOptions, fetch: slackFetch },
+    routes: observabilityRoutes({ probes, metrics }),
+  });
+  const { app } = slack;
+  const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
+  const engine = await buildRunEngine(
+    config,
+    logging,
+    {
+      reporterFor: (channel, threadTs) =>
+        teeReporters(
+          new SlackReporter({
+            client: app.client,
+            channel,
+            threadTs,
+            redact,
+            logger,
+            queue: queues.forChannel(channel),
+            threadKey: threadKeyOf(channel, threadTs),
+          }),
+          metrics.runObserver(threadKeyOf(channel, threadTs)),
+        ),
+      threadInfo: slackThreadInfo(app.client),
+    },
+    overrides,
+  );
+  store = engine.store;
+  const { coordinator, threads, links, registry, provider, credentials, octokitFor, shared } = engine;
+  // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
+  // or for the recovery sweep.
+  metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
+  const access = new AccessPolicy(config.access);
+
+  const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
+  const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
+  const reaper = new SandboxReaper({
+    registry,
+    provider,
+    idleMs,
+    mode: config.limits.sandboxIdleAction,
+    isRunning,
+    logger,
+  });
+  registerListeners(app, {
+    command: {
+      links,
+      repoChecker: new RepoChecker(credentials, octokitFor),
+      access,
+      githubServerUrl: config.github.serverUrl,
+      logger,
+      overview: new ChannelOverview({ threads, registry, isRunning }),
+      onUnlink: async (channel, repo) => {
+        await reaper.releaseRepo(channel, repo);
+      },
+    },
+    incoming: {
+      links,
+      threads,
+      ledger: new EventLedger(engine.store),
+      coordinator,
+      access,
+      logger,
+      botUserId: () => slackStart.identity.userId,
+      appTeam: () => slackStart.identity.teamId,
+      network: config.network,
+    },
+    logger,
+  });
+
+  let httpPort: number | undefined;
+  const deadlineMs = overrides.startDeadlineMs ?? 30_000;
+  try {
+    await withDeadline(
+      deadlineMs,
+      () =>
+        new Error(
+          `could not connect to Slack within ${Math.round(deadlineMs / 1000)} s (${
+            config.slack.socketMode
+              ? `Socket Mode: ${slackApiBase(config.slack.apiUrl)}apps.connections.open, then the WebSocket URL it answers`
+              : `${slackApiBase(config.slack.apiUrl)}auth.test`
+          }); check the network, a proxy or firewall`,
+        ),
+      async () => {
+        await app.init();
+        if (config.slack.socketMode) {
+          await app.start();
+        } else {
+          const server = (await app.start(overrides.listen ?? { port: config.port })) as unknown as Server;
+          httpPort = (server.address() as AddressInfo | null)?.port;
+          slack.connection.markListening();
+        }
+      },
+    );
+  } catch (error) {
+    await app.stop().catch(() => {});
+    await engine.store.close().catch(() => {});
+    throw error;
+  }
+  const maintenance = new Maintenance({
+    coordinator,
+    store: engine.store,
+    reaper,
+    logger,
+    recoveryIntervalMs: overrides.recoveryIntervalMs,
+    reaperIntervalMs: overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)),
+  });
+  maintenance.start();
+  const startup = startupFacts(config, {
+    mode: config.slack.socketMode ? 'Socket Mode' : 'HTTP mode',
+    engine: shared ? 'local (Redis lock)' : 'local',
+    port: httpPort ?? config.port,
+  });
+  logger.info(startup.facts, startup.message);
+
+  return {
+    app,
+    logger,
+    metrics,
+    httpPort,
+    coordinator,
+    threads,
+    stop: async () => {
+      maintenance.stop();
+      coordinator.shutdown();
+      await Promise.race([coordinator.idle(), sleep(15_000, undefined, { ref: false })]);
+      // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
+      await Promise.race([queues.flushAll(), sleep(10_000, undefined, { ref: false })]);
+      await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping Slack app'));
+      await engine.store.close();
+    },
+  };
+}
+
+// ---- Shared by every front end: the bot above and the terminal (`ai-dev run`, src/cli/run.ts) ----
+
+/** What tests set beside the configuration, for any front end. */
+export interface EngineOverrides {
+  /** Where log lines go (tests scan them for secrets; the terminal sends them to stderr). */
+  logDestination?: NodeJS.WritableStream;
+  /** The terminal logs less than the bot (its own lines go to stdout). */
+  logLevel?: string;
+  /** Where the local sandbox provider makes its directories (tests keep them in their temp dir). */
+  localSandboxRoot?: string;
+  /** The clock crash recovery judges a thread's age by (tests move it forward). */
+  recoveryClock?: () => number;
+  /** GitHub request pacing (tests turn the write spacing off and retry less). */
+  github?: { throttle?: boolean; retries?: number };
+}
+
+export interface Logging {
+  logger: Logger;
+  redact: SecretRedactor;
+}
+
+/** The redactor (every configured secret) and the logger that passes every line through it. */
+export function buildLogging(
+  config: CoreConfig & { slack?: Config['slack'] | undefined },
+  overrides: EngineOverrides = {},
+): Logging {
   const redact = createRedactor(secretValues(config));
-  const logger = createLogger({ level: config.logLevel, redact, destination: overrides.logDestination });
+  const logger = createLogger({
+    level: overrides.logLevel ?? config.logLevel,
+    redact,
+    destination: overrides.logDestination,
+    format: config.logFormat,
+  });
+  return { logger, redact };
+}
+
+/** How a front end shows a run: where its events go and what it knows about a thread. */
+export interface FrontEnd {
+  reporterFor(channel: string, threadTs: string): RunReporter;
+  threadInfo(channel: string, threadTs: string, user: string): Promise<ThreadInfo>;
+  /** Wraps the GitHub publisher (the terminal's `--no-pr` keeps the branch unpublished). */
+  wrapPublisher?: (publisher: Publisher) => Publisher;
+}
+
+/** The run engine and what it stands on, built the same way for every front end. */
+export interface RunEngine {
+  store: KeyValueStore;
+  /** The Redis client when several instances share the store. */
+  shared: ReturnType<NonNullable<KeyValueStore['redisClient']>> | undefined;
+  lock: ThreadLock;
+  links: LinkStore;
+  threads: ThreadStore;
+  registry: SandboxRegistry;
+  provider: SandboxProvider;
+  credentials: GitHubCredentials;
+  octokitFor: OctokitFactory;
+  coordinator: RunCoordinator;
+}
+
+/**
+ * The store, GitHub, the sandbox provider, the model and the run coordinator: the same agent loop,
+ * tools, sandboxes, publishing and limits whichever front end shows the run.
+ */
+export async function buildRunEngine(
+  config: CoreConfig,
+  { logger, redact }: Logging,
+  front: FrontEnd,
+  overrides: EngineOverrides = {},
+): Promise<RunEngine> {
   const octokitFor = octokitFactory({ baseUrl: config.github.apiUrl, logger, ...overrides.github });
-  const credentials: GitHubCredentials =
-    config.github.auth.mode === 'token'
-      ? new StaticTokenCredentials(config.github.auth.token)
-      : new AppInstallationCredentials(config.github.auth, {
-          apiUrl: config.github.apiUrl,
-          octokitFor,
-          // A minted installation token is a secret from then on, in every form.
-          onToken: (token) => redact.add(token),
-        });
+  const credentials = githubCredentials(config, octokitFor, redact);
 
   const store = await openStore(config.storeUrl, logger);
   // Several bot instances share Redis: a thread runs on one of them at a time, and its record is
@@ -91,21 +327,14 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   const links = new LinkStore(store, logger);
   const threads = new ThreadStore(store, logger, shared ? lock : undefined);
   const registry = new SandboxRegistry(store, logger);
-  const access = new AccessPolicy(config.access);
   const provider = sandboxProvider(config, logger, overrides);
 
-  const app = createSlackApp({
-    slack: config.slack,
-    port: config.port,
-    logger,
-    clientOptions: overrides.slackClientOptions,
-  });
-  const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
   const openai = new OpenAI({
     apiKey: config.openai.apiKey,
     baseURL: config.openai.baseUrl,
     logger: openaiLogger(logger),
   });
+  const publisher = new GitHubPublisher({ credentials, octokitFor, logger, redact });
   const coordinator = new RunCoordinator({
     model: new OpenAIModel({
       client: openai,
@@ -122,7 +351,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       logger,
       path: config.hostPath,
     }),
-    publisher: new GitHubPublisher({ credentials, octokitFor, logger, redact }),
+    publisher: front.wrapPublisher ? front.wrapPublisher(publisher) : publisher,
     threads,
     registry,
     lock,
@@ -134,108 +363,34 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     githubServerUrl: config.github.serverUrl,
     logger,
     redact,
-    reporterFor: (channel, threadTs) =>
-      new SlackReporter({
-        client: app.client,
-        channel,
-        threadTs,
-        redact,
-        logger,
-        queue: queues.forChannel(channel),
-        threadKey: threadKeyOf(channel, threadTs),
-      }),
-    threadInfo: slackThreadInfo(app.client),
+    reporterFor: (channel, threadTs) => front.reporterFor(channel, threadTs),
+    threadInfo: (channel, threadTs, user) => front.threadInfo(channel, threadTs, user),
     network: config.network,
     guidance: async (repo, baseBranch, signal) => {
       const ref = parseRepoRef(repo, config.github.serverUrl);
       return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;
     },
   });
-
-  const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
-  const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
-  const reaper = new SandboxReaper({
-    registry,
-    provider,
-    idleMs,
-    mode: config.limits.sandboxIdleAction,
-    isRunning,
-    logger,
-  });
-  let botUserId: string | undefined;
-  let appTeam: string | undefined;
-  registerListeners(app, {
-    command: {
-      links,
-      repoChecker: new RepoChecker(credentials, octokitFor),
-      access,
-      githubServerUrl: config.github.serverUrl,
-      logger,
-      overview: new ChannelOverview({ threads, registry, isRunning }),
-      onUnlink: async (channel, repo) => {
-        await reaper.releaseRepo(channel, repo);
-      },
-    },
-    incoming: {
-      links,
-      threads,
-      ledger: new EventLedger(store),
-      coordinator,
-      access,
-      logger,
-      botUserId: () => botUserId,
-      appTeam: () => appTeam,
-      network: config.network,
-    },
-    logger,
-  });
-
-  let httpPort: number | undefined;
-  try {
-    await app.init();
-    const auth = await app.client.auth.test();
-    botUserId = auth.user_id;
-    appTeam = auth.team_id;
-    if (config.slack.socketMode) {
-      await app.start();
-    } else {
-      const server = (await app.start(overrides.listen ?? { port: config.port })) as unknown as Server;
-      httpPort = (server.address() as AddressInfo | null)?.port;
-    }
-  } catch (error) {
-    await store.close().catch(() => {});
-    throw error;
-  }
-  const maintenance = new Maintenance({
-    coordinator,
-    store,
-    reaper,
-    logger,
-    recoveryIntervalMs: overrides.recoveryIntervalMs,
-    reaperIntervalMs: overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)),
-  });
-  maintenance.start();
-  logger.info({ mode: config.slack.socketMode ? 'socket' : 'http', port: config.port }, 'ai-dev is running');
-
-  return {
-    app,
-    logger,
-    httpPort,
-    coordinator,
-    threads,
-    stop: async () => {
-      maintenance.stop();
-      coordinator.shutdown();
-      await Promise.race([coordinator.idle(), sleep(15_000, undefined, { ref: false })]);
-      // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
-      await Promise.race([queues.flushAll(), sleep(10_000, undefined, { ref: false })]);
-      await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping Slack app'));
-      await store.close();
-    },
-  };
+  return { store, shared, lock, links, threads, registry, provider, credentials, octokitFor, coordinator };
 }
 
-function sandboxProvider(config: Config, logger: Logger, overrides: BotOverrides): SandboxProvider {
+/** The GitHub credential: one token, or the App minting a token per repo. */
+export function githubCredentials(
+  config: CoreConfig,
+  octokitFor: OctokitFactory,
+  redact: SecretRedactor,
+): GitHubCredentials {
+  return config.github.auth.mode === 'token'
+    ? new StaticTokenCredentials(config.github.auth.token)
+    : new AppInstallationCredentials(config.github.auth, {
+        apiUrl: config.github.apiUrl,
+        octokitFor,
+        // A minted installation token is a secret from then on, in every form.
+        onToken: (token) => redact.add(token),
+      });
+}
+
+function sandboxProvider(config: CoreConfig, logger: Logger, overrides: EngineOverrides): SandboxProvider {
   if (config.sandbox.provider === 'local') {
     logger.warn(
       'SANDBOX_PROVIDER=local runs the model’s commands on this host, as this user, with its network: it is no security boundary (SANDBOX_NETWORK does not apply). Use it for development only, never with a private repo or real keys.',
@@ -264,4 +419,19 @@ function openaiLogger(logger: Logger) {
     warn: (message: string, ...rest: unknown[]) => child.warn({ rest }, message),
     error: (message: string, ...rest: unknown[]) => child.error({ rest }, message),
   };
+}
+
+/** The work, or the deadline's error once `ms` have passed (the work is left to fail on its own). */
+async function withDeadline<T>(ms: number, error: () => Error, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+  });
+  const running = work();
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

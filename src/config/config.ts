@@ -1,6 +1,6 @@
 import { type NetworkPolicy, networkPolicy } from './network.js';
 import { type PriceTable, parsePriceTable, type SandboxRates } from './prices.js';
-import { environmentSchema } from './schema.js';
+import { cliEnvironmentSchema, environmentSchema, SLACK_VARIABLES } from './schema.js';
 
 export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max';
 
@@ -50,6 +50,8 @@ export interface Config {
   /** PATH of the bot's host, where its own git is found. */
   hostPath: string;
   logLevel: string;
+  /** `auto`: human-readable lines when standard output is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   limits: {
     maxTurns: number;
     maxTokens: number;
@@ -88,6 +90,15 @@ export interface Config {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
+export type SlackConfig = Config['slack'];
+/** Everything a run needs, whatever the front end: the configuration without Slack. */
+export type CoreConfig = Omit<Config, 'slack'>;
+/** The terminal's configuration (`ai-dev run`, `ai-dev doctor`): Slack only when SLACK_BOT_TOKEN is set. */
+export interface CliConfig extends CoreConfig {
+  slack: SlackConfig | undefined;
+}
+export type CliConfigResult = { ok: true; config: CliConfig } | { ok: false; problems: string[] };
+
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
 /** A PEM pasted into one env line keeps its newlines as \n. */
@@ -98,7 +109,28 @@ const unescapePem = (pem: string) => (pem.includes('\\n') ? pem.replaceAll('\\n'
  * Pure: it reads only the record it is given.
  */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const parsed = environmentSchema.safeParse(env);
+  const result = parseEnvironment(env, true);
+  if (!result.ok) return result;
+  const { slack } = result.config;
+  if (!slack) return { ok: false, problems: ['SLACK_BOT_TOKEN is missing'] };
+  return { ok: true, config: Object.freeze({ ...result.config, slack }) };
+}
+
+/**
+ * The terminal's configuration: the bot's variables without the Slack ones. When SLACK_BOT_TOKEN is
+ * set, the Slack variables are checked as the bot checks them (`ai-dev doctor` then tests them live);
+ * otherwise they are ignored.
+ */
+export function parseCliConfig(env: Record<string, string | undefined>): CliConfigResult {
+  const withSlack = (env.SLACK_BOT_TOKEN ?? '').trim() !== '';
+  if (withSlack) return parseEnvironment(env, true);
+  const rest = { ...env };
+  for (const name of SLACK_VARIABLES) delete rest[name];
+  return parseEnvironment(rest, false);
+}
+
+function parseEnvironment(env: Record<string, string | undefined>, slackRequired: boolean): CliConfigResult {
+  const parsed = (slackRequired ? environmentSchema : cliEnvironmentSchema).safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -109,7 +141,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const e = parsed.success ? parsed.data : undefined;
   const raw = (name: string) => (env[name] ?? '').trim();
 
-  if (!raw('SLACK_APP_TOKEN') && !raw('SLACK_SIGNING_SECRET')) {
+  if (slackRequired && !raw('SLACK_APP_TOKEN') && !raw('SLACK_SIGNING_SECRET')) {
     problems.push(
       'SLACK_SIGNING_SECRET is missing; HTTP mode (no SLACK_APP_TOKEN) needs the signing secret from Basic Information, or set SLACK_APP_TOKEN for Socket Mode',
     );
@@ -146,14 +178,17 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     ? { mode: 'token', token: e.GITHUB_TOKEN }
     : { mode: 'app', appId: e.GITHUB_APP_ID ?? '', privateKey: unescapePem(e.GITHUB_APP_PRIVATE_KEY ?? '') };
 
-  const config: Config = {
-    slack: {
-      botToken: e.SLACK_BOT_TOKEN,
-      appToken: e.SLACK_APP_TOKEN,
-      signingSecret: e.SLACK_SIGNING_SECRET,
-      apiUrl: e.SLACK_API_URL,
-      socketMode: e.SLACK_APP_TOKEN !== undefined,
-    },
+  const config: CliConfig = {
+    slack:
+      e.SLACK_BOT_TOKEN === undefined
+        ? undefined
+        : {
+            botToken: e.SLACK_BOT_TOKEN,
+            appToken: e.SLACK_APP_TOKEN,
+            signingSecret: e.SLACK_SIGNING_SECRET,
+            apiUrl: e.SLACK_API_URL,
+            socketMode: e.SLACK_APP_TOKEN !== undefined,
+          },
     port: e.PORT,
     openai: {
       apiKey: e.OPENAI_API_KEY,
@@ -188,6 +223,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     mirrorDir: e.MIRROR_DIR,
     hostPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     limits: {
       maxTurns: e.RUN_MAX_TURNS,
       maxTokens: e.RUN_MAX_TOKENS,
@@ -224,11 +260,11 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
 }
 
 /** Every secret value in the configuration, for the redactor. */
-export function secretValues(config: Config): string[] {
+export function secretValues(config: CoreConfig & { slack?: SlackConfig | undefined }): string[] {
   const values = [
-    config.slack.botToken,
-    config.slack.appToken,
-    config.slack.signingSecret,
+    config.slack?.botToken,
+    config.slack?.appToken,
+    config.slack?.signingSecret,
     config.openai.apiKey,
     config.github.webhookSecret,
   ];

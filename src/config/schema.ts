@@ -199,6 +199,10 @@ export const environmentSchema = z.object({
       })
       .default('info'),
   ),
+  LOG_FORMAT: z.preprocess(
+    emptyToUndefined,
+    z.enum(['auto', 'json', 'pretty'], { message: 'must be auto, json or pretty' }).default('auto'),
+  ),
   RUN_MAX_TURNS: positiveInt(LIMIT_DEFAULTS.RUN_MAX_TURNS, 10_000),
   RUN_MAX_TOKENS: positiveInt(LIMIT_DEFAULTS.RUN_MAX_TOKENS, 1_000_000_000),
   RUN_MAX_MINUTES: positiveInt(LIMIT_DEFAULTS.RUN_MAX_MINUTES, 24 * 60),
@@ -233,3 +237,9 @@ export const environmentSchema = z.object({
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
+
+/** The Slack variables: the terminal front end (`ai-dev run`, `ai-dev doctor`) does not need them. */
+export const SLACK_VARIABLES = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL'] as const;
+
+/** The same variables with the Slack bot token optional: the terminal's configuration. */
+export const cliEnvironmentSchema = environmentSchema.extend({ SLACK_BOT_TOKEN: z.string().optional() });

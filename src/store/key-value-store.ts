@@ -18,6 +18,8 @@ export interface KeyValueStore {
    * drops an expired row when it is read, so old event ids and threads would pile up without this.
    */
   sweepExpired(): Promise<number>;
+  /** Every key that starts with `prefix` (a full scan: for `ai-dev doctor`, not for a request path). */
+  keys(prefix: string): Promise<string[]>;
   /** Redis stores only: the node-redis client, for what keyv cannot do (the per-thread lock). */
   redisClient?(): RedisCommands;
   close(): Promise<void>;

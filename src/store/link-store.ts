@@ -30,6 +30,13 @@ export class LinkStore {
     return readValidList(channelLinkSchema, await this.store.get(key), key, this.logger);
   }
 
+  /** Every channel with linked repos, and its links (a full scan of the store: for `ai-dev doctor`). */
+  async all(): Promise<Array<{ channel: string; links: ChannelLink[] }>> {
+    const channels = (await this.store.keys(LINKS_PREFIX)).map((key) => key.slice(LINKS_PREFIX.length));
+    const all = await Promise.all(channels.map(async (channel) => ({ channel, links: await this.list(channel) })));
+    return all.filter((entry) => entry.links.length > 0);
+  }
+
   async find(channel: string, repo: string): Promise<ChannelLink | undefined> {
     const wanted = repo.toLowerCase();
     return (await this.list(channel)).find((link) => link.repo.toLowerCase() === wanted);
@@ -63,4 +70,5 @@ export class LinkStore {
   }
 }
 
-const linksKey = (channel: string) => `links:${channel}`;
+const LINKS_PREFIX = 'links:';
+const linksKey = (channel: string) => `${LINKS_PREFIX}${channel}`;

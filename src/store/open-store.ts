@@ -57,6 +57,7 @@ async function openSqlite(path: string, logger: Logger): Promise<KeyValueStore> 
       )) as unknown[];
       return deleted.length;
     },
+    keys: (prefix) => guard(() => keysOf(keyv, prefix), 'list the store’s keys'),
     close: () => keyv.disconnect(),
   };
 }
@@ -107,9 +108,20 @@ async function openRedis(rawUrl: string, logger: Logger): Promise<KeyValueStore>
       return result === 'OK';
     },
     sweepExpired: async () => 0,
+    keys: (prefix) => guard(() => keysOf(keyv, prefix), 'list the store’s keys'),
     redisClient: () => (keyv.store as KeyvRedis<unknown>).client,
     close: () => keyv.disconnect(),
   };
+}
+
+/** Keys of the namespace (keyv's iterator strips the namespace) that start with `prefix`. */
+async function keysOf(keyv: Keyv, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  if (!keyv.iterator) return keys;
+  for await (const [key] of keyv.iterator(keyv.namespace)) {
+    if (typeof key === 'string' && key.startsWith(prefix)) keys.push(key);
+  }
+  return keys;
 }
 
 interface RedisLike {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, secretValues } from '../../src/config/config.js';
+import { parseCliConfig, parseConfig, secretValues } from '../../src/config/config.js';
 
 const base = {
   SLACK_BOT_TOKEN: 'xoxb-1-abc',
@@ -140,5 +140,52 @@ describe('parseConfig', () => {
         base.E2B_API_KEY,
       ].sort(),
     );
+  });
+});
+
+describe('parseCliConfig (the terminal: ai-dev run, ai-dev doctor)', () => {
+  const { SLACK_BOT_TOKEN: _bot, SLACK_SIGNING_SECRET: _secret, ...withoutSlack } = base;
+
+  it('needs no Slack variable, and then has no Slack configuration', () => {
+    const result = parseCliConfig(withoutSlack);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.slack).toBeUndefined();
+    expect(result.config.openai.model).toBe('gpt-6.2-sol');
+    // The bot still refuses the same environment.
+    expect(parseConfig(withoutSlack).ok).toBe(false);
+  });
+
+  it('ignores stray Slack variables without a bot token, and checks them all when it is set', () => {
+    expect(parseCliConfig({ ...withoutSlack, SLACK_APP_TOKEN: 'not-an-app-token', SLACK_API_URL: 'nope' }).ok).toBe(
+      true,
+    );
+    const checked = parseCliConfig({ ...withoutSlack, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'not-an-app-token' });
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    expect(checked.problems.join('\n')).toContain('SLACK_APP_TOKEN must be an app-level token');
+    const socket = parseCliConfig({ ...withoutSlack, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' });
+    expect(socket.ok && socket.config.slack?.socketMode).toBe(true);
+  });
+
+  it('still names every other problem', () => {
+    const result = parseCliConfig({});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = result.problems.join('\n');
+    for (const name of ['OPENAI_API_KEY', 'GITHUB_TOKEN', 'E2B_API_KEY']) expect(text).toContain(name);
+    expect(text).not.toContain('SLACK');
+  });
+});
+
+describe('LOG_FORMAT', () => {
+  it('is auto unless set to json or pretty', () => {
+    const auto = parseConfig(base);
+    expect(auto.ok && auto.config.logFormat).toBe('auto');
+    const json = parseConfig({ ...base, LOG_FORMAT: 'json' });
+    expect(json.ok && json.config.logFormat).toBe('json');
+    const bad = parseConfig({ ...base, LOG_FORMAT: 'xml' });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.problems.join('\n')).toContain('LOG_FORMAT must be auto, json or pretty');
   });
 });

@@ -18,7 +18,7 @@ export interface TestBoltApp {
 /** The bot's Bolt app in HTTP mode against the Slack fake, for one listener's tests: register, then `start()`. */
 export function testBoltApp(fake: FakeSlack): TestBoltApp {
   const log = captureLogger();
-  const app = createSlackApp({
+  const { app } = createSlackApp({
     slack: {
       botToken: fake.ids.botToken,
       appToken: undefined,

@@ -20,6 +20,7 @@ export type ControlPlaneOp =
   | 'pause'
   | 'network'
   | 'metrics'
+  | 'template'
   | 'unknown';
 
 /** One control-plane call as the fake saw it (the API key value is never stored). */
@@ -57,6 +58,8 @@ interface Route {
 }
 
 function route(method: string, path: string): Route {
+  const alias = /^\/templates\/aliases\/([^/]+)$/.exec(path);
+  if (alias?.[1] && method === 'GET') return { op: 'template', sandboxId: decodeURIComponent(alias[1]) };
   if (path === '/v2/sandboxes' || path === '/sandboxes') {
     if (method === 'POST' && path === '/v2/sandboxes') return { op: 'create' };
     if (method === 'GET') return { op: 'list' };
@@ -112,6 +115,8 @@ export class ControlPlane {
   constructor(
     private readonly registry: SandboxRegistry,
     private readonly apiKey: string,
+    /** Template names `GET /templates/aliases/{name}` knows (`Template.exists`); create takes any. */
+    private readonly templates: readonly string[] = ['base'],
   ) {}
 
   failNext(rule: FailRule): void {
@@ -264,6 +269,12 @@ export class ControlPlane {
       case 'metrics':
         known(sandboxId);
         return { status: 200, body: [] };
+      case 'template': {
+        // `sandboxId` carries the alias here. (unverified) E2B's wording of the 404.
+        const name = sandboxId ?? '';
+        if (!this.templates.includes(name)) throw new ApiError(404, `template alias '${name}' not found`);
+        return { status: 200, body: { templateID: `tpl-${name}`, public: true } };
+      }
       default:
         throw new ApiError(404, 'not found (route not implemented by the e2b fake)');
     }

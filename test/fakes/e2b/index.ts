@@ -87,6 +87,8 @@ export interface FakeE2BOptions {
   childPath?: string;
   /** How often expired sandboxes are swept (besides on every request); default 200 ms. */
   sweepIntervalMs?: number;
+  /** Template names `GET /templates/aliases/{name}` (the SDK's `Template.exists`) finds; default `['base']`. */
+  templates?: string[];
 }
 
 export interface FakeE2BConnectionOpts {
@@ -177,7 +179,7 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
   });
   // outside every sandbox root (those are `<rootDir>/<sandboxId>`, ids never start with a dot)
   const recorder = new Recorder(join(rootDir, '.file-writes'));
-  const controlPlane = new ControlPlane(registry, apiKey);
+  const controlPlane = new ControlPlane(registry, apiKey, options.templates);
   let apiServer: Server | undefined;
   let envd: Envd;
   let envdServer: Server;

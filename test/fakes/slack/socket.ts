@@ -137,6 +137,11 @@ export class FakeSocketMode {
     for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(message);
   }
 
+  /** Drops every connection without a word (a network cut): the client notices the close and reconnects. */
+  drop(): void {
+    for (const ws of this.sockets) ws.terminate();
+  }
+
   /** Terminates every connection and rejects pending acks. */
   async close(): Promise<void> {
     for (const [id, entry] of this.pending) {

@@ -145,7 +145,7 @@ describe.each([
     });
     proc.once('exit', () => void log.close());
     child = proc;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 45_000;
     while (Date.now() < deadline) {
       if (
         await fetch(`http://127.0.0.1:${port}/healthz`).then(
@@ -156,7 +156,7 @@ describe.each([
         return proc;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error('the bot did not start');
+    throw new Error(`the bot did not start (exit ${proc.exitCode}, signal ${proc.signalCode}):\n${(await readFile(join(dir, 'bot.log'), 'utf8').catch(() => '')).slice(-3000)}`);
   };
 
   beforeAll(async () => {

@@ -164,6 +164,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       access,
       githubServerUrl: config.github.serverUrl,
       logger,
+      redact,
       overview: new ChannelOverview({ threads, registry, isRunning }),
       onUnlink: async (channel, repo) => {
         await reaper.releaseRepo(channel, repo);
@@ -179,6 +180,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       botUserId: () => slackStart.identity.userId,
       appTeam: () => slackStart.identity.teamId,
       network: config.network,
+      redact,
     },
     logger,
   });

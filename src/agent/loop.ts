@@ -5,6 +5,8 @@ import { RepetitionGuard } from './repetition-guard.js';
 import type { ToolContext } from './tools/kit/context.js';
 import type { Tool } from './tools/kit/define-tool.js';
 
+const DEFAULT_MAX_PARALLEL_CALLS = 8;
+
 export interface LoopLimits {
   maxTurns: number;
   maxTokens: number;
@@ -30,6 +32,8 @@ export interface LoopOptions {
   savePendingInput?: (items: InputItem[]) => Promise<void>;
   /** Applied to everything sent to the model (tool outputs and messages): no secret leaves. */
   redact?: (text: string) => string;
+  /** Tool calls of one turn run at once up to this many; the rest are told to wait for the next turn. Default 8. */
+  maxParallelCalls?: number;
   now?: () => number;
 }
 
@@ -115,8 +119,16 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     await options.savePendingInput?.(owed);
     let stop: string | undefined;
     let fatal: unknown;
+    const allowed = options.maxParallelCalls ?? DEFAULT_MAX_PARALLEL_CALLS;
     const outputs = await Promise.all(
       turn.calls.map(async (call, index): Promise<InputItem> => {
+        if (index >= allowed) {
+          return {
+            type: 'function_call_output',
+            call_id: call.callId,
+            output: `Error: too many tool calls at once: ${turn.calls.length} in one turn, and at most ${allowed} run together. This one did not run; call it again in your next turn.`,
+          };
+        }
         const ran = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
         if (ran.fatal !== undefined) fatal ??= ran.fatal;
         const verdict = guard.record({ name: call.name, arguments: call.arguments, ...ran });

@@ -56,6 +56,8 @@ export interface Config {
     maxTurns: number;
     maxTokens: number;
     maxMinutes: number;
+    /** Runs at once on one instance; the rest wait, told their place. */
+    maxConcurrentRuns: number;
     commandTimeoutSeconds: number;
     outputMaxChars: number;
     sandboxIdleMinutes: number;
@@ -228,6 +230,7 @@ function parseEnvironment(env: Record<string, string | undefined>, slackRequired
       maxTurns: e.RUN_MAX_TURNS,
       maxTokens: e.RUN_MAX_TOKENS,
       maxMinutes: e.RUN_MAX_MINUTES,
+      maxConcurrentRuns: e.RUN_MAX_CONCURRENT,
       commandTimeoutSeconds: e.COMMAND_TIMEOUT_SECONDS,
       outputMaxChars: e.OUTPUT_MAX_CHARS,
       sandboxIdleMinutes: e.SANDBOX_IDLE_MINUTES,

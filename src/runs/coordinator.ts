@@ -1,7 +1,8 @@
 import type { RunOutcome, RunTotals } from '../agent/events.js';
-import { errorReference } from '../lib/errors.js';
+import { AbortedError, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadState, ThreadStore } from '../store/thread-store.js';
+import { RunSlots } from './run-slots.js';
 import { threadKeyOf } from './thread-key.js';
 import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
 import { executeRun, type RunnerDeps } from './thread-runner.js';
@@ -41,6 +42,7 @@ export class RunCoordinator {
   /** The run in progress of each launched thread, for Stop. */
   private readonly active = new Map<string, ActiveRun>();
   private shuttingDown = false;
+  private readonly slots: RunSlots;
 
   constructor(
     private readonly deps: RunnerDeps & {
@@ -54,7 +56,9 @@ export class RunCoordinator {
       /** With several instances, how often a run looks for a Stop pressed elsewhere (off when unset). */
       stopPollMs?: number;
     },
-  ) {}
+  ) {
+    this.slots = new RunSlots(deps.limits.maxConcurrentRuns);
+  }
 
   /**
    * Hands a message to a thread: creates the thread when `newThread` is given and it does not
@@ -339,14 +343,31 @@ export class RunCoordinator {
       : undefined;
     watch?.unref();
     let outcome: RunOutcome;
+    let release: (() => void) | undefined;
     try {
+      release = await this.slots.acquire(run.controller.signal, (ahead) =>
+        this.deps.reporterFor(channel, threadTs).handle({
+          type: 'notice',
+          text: `Queued: ${ahead} run${ahead === 1 ? ' is' : 's are'} ahead of this one on this bot (at most ${this.deps.limits.maxConcurrentRuns} at once); I will start as soon as a place is free.`,
+        }),
+      );
       outcome = await executeRun(this.deps, state, taken, {
         signal: run.controller.signal,
         stoppedBy: () => run.stoppedBy,
         shuttingDown: () => this.shuttingDown,
         takeQueued: () => this.takeQueued(channel, threadTs),
       });
+    } catch (error) {
+      if (!(error instanceof AbortedError) || release) throw error;
+      // Stopped (or shut down) while waiting for a place: the run never started.
+      if (this.shuttingDown) {
+        this.launches.delete(key);
+        return false;
+      }
+      outcome = { kind: 'stopped', by: run.stoppedBy, totals: emptyTotals() };
+      this.deps.reporterFor(channel, threadTs).handle({ type: 'run-end', outcome });
     } finally {
+      release?.();
       if (watch) clearInterval(watch);
       this.active.delete(key);
     }

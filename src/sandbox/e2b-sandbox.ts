@@ -29,6 +29,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type FileToWrite,
+  fileTooLarge,
   type Sandbox,
   SandboxError,
   type SandboxErrorCode,
@@ -321,13 +322,34 @@ export class E2BSandbox implements Sandbox {
     throw await this.failure(error, 'exec');
   }
 
-  async readFile(path: string): Promise<Uint8Array> {
+  async readFile(path: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
     this.ensureAlive();
+    const max = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    let stream: ReadableStream<Uint8Array>;
     try {
-      return await this.sdk.files.read(path, { format: 'bytes', requestTimeoutMs: this.requestTimeoutMs });
+      stream = await this.sdk.files.read(path, { format: 'stream', requestTimeoutMs: this.requestTimeoutMs });
     } catch (error) {
       throw await this.failure(error, 'read', path);
     }
+    // Streamed and counted, so a huge or endless file (a device) never fills the bot's memory.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.length;
+        if (total > max) throw fileTooLarge(path, max);
+        chunks.push(value);
+      }
+    } catch (error) {
+      if (error instanceof SandboxError) throw error;
+      throw await this.failure(error, 'read', path);
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    return new Uint8Array(Buffer.concat(chunks));
   }
 
   async writeFiles(files: FileToWrite[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AbortedError } from '../lib/errors.js';
@@ -10,6 +11,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type FileToWrite,
+  fileTooLarge,
   type Sandbox,
   SandboxError,
   SandboxGoneError,
@@ -152,9 +154,32 @@ export class LocalSandbox implements Sandbox {
     });
   }
 
-  async readFile(path: string): Promise<Uint8Array> {
+  async readFile(path: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
     this.ensureAlive();
-    return new Uint8Array(await readFile(path));
+    // Non-blocking, so a FIFO is refused instead of waiting forever for a writer.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      // A device, a FIFO or a socket has no size to trust (/dev/zero never ends): only regular files.
+      if (!info.isFile()) {
+        throw new SandboxError('not_a_file', `${path} is not a regular file`, {
+          cause: Object.assign(new Error(path), { code: info.isDirectory() ? 'EISDIR' : 'EINVAL' }),
+        });
+      }
+      const max = options.maxBytes ?? Number.POSITIVE_INFINITY;
+      if (info.size > max) throw fileTooLarge(path, max);
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of handle.createReadStream({ highWaterMark: 64 * 1024 })) {
+        total += (chunk as Buffer).length;
+        // It may have grown since the stat.
+        if (total > max) throw fileTooLarge(path, max);
+        chunks.push(chunk as Buffer);
+      }
+      return new Uint8Array(Buffer.concat(chunks));
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   async writeFiles(files: FileToWrite[]): Promise<void> {

@@ -45,7 +45,11 @@ export interface Sandbox {
   /** Absolute path of the home directory; repos are cloned below it. */
   readonly home: string;
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
-  readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Reads a file, at most `maxBytes` of it into the bot's memory (streamed, never more): a bigger one
+   * — or an endless one such as a device — fails with `file_too_large`.
+   */
+  readFile(path: string, options?: { maxBytes?: number }): Promise<Uint8Array>;
   /** Writes several files at once, creating parent directories. */
   writeFiles(files: FileToWrite[]): Promise<void>;
   listDirectory(path: string): Promise<DirectoryEntry[]>;
@@ -93,7 +97,9 @@ export type SandboxErrorCode =
   | 'branch_failed'
   | 'git_failed'
   | 'not_on_branch'
-  | 'empty_commit_message';
+  | 'empty_commit_message'
+  | 'file_too_large'
+  | 'not_a_file';
 
 export class SandboxError extends AppError<SandboxErrorCode> {}
 
@@ -108,4 +114,13 @@ export class SandboxGoneError extends SandboxError {
         'The sandbox for this thread is gone (expired or stopped). Reply in this thread to go on: I will start a fresh one from the published branch.',
     });
   }
+}
+
+/** A file too big (or endless) to read into the bot's memory. */
+export function fileTooLarge(path: string, maxBytes: number): SandboxError {
+  return new SandboxError(
+    'file_too_large',
+    `${path} is larger than ${maxBytes} bytes (or never ends); it was not read`,
+    { userMessage: `${path} is too large to read here.` },
+  );
 }

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { NetworkPolicy } from '../config/network.js';
 import type { Logger } from '../lib/logger.js';
+import { redactDeep } from '../lib/redact.js';
 import { acceptMessage, type IncomingMessage, type IntakeDeps, type RunAnnouncement } from '../runs/intake.js';
 import { threadKeyOf } from '../runs/thread-key.js';
 import { workingMessage } from './blocks.js';
@@ -13,6 +14,7 @@ export interface IncomingDeps extends IntakeDeps {
   botUserId: () => string | undefined;
   /** What sandboxes may reach: the first reply of every run says it in one line. */
   network: NetworkPolicy;
+  redact: (text: string) => string;
 }
 
 /**
@@ -30,8 +32,8 @@ export async function handleIncoming(
     client.chat.postMessage({
       channel: message.channel,
       thread_ts: message.threadTs,
-      text,
-      ...(blocks ? { blocks: blocks as never } : {}),
+      text: deps.redact(text),
+      ...(blocks ? { blocks: redactDeep(blocks, deps.redact) as never } : {}),
     });
   const announce = (announcement: RunAnnouncement) => {
     const working = workingMessage({

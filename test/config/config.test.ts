@@ -27,6 +27,7 @@ describe('parseConfig', () => {
       maxTurns: 80,
       maxTokens: 4_000_000,
       maxMinutes: 45,
+      maxConcurrentRuns: 10,
       commandTimeoutSeconds: 900,
       outputMaxChars: 16_000,
       sandboxIdleMinutes: 30,

@@ -156,7 +156,9 @@ describe.each([
         return proc;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`the bot did not start (exit ${proc.exitCode}, signal ${proc.signalCode}):\n${(await readFile(join(dir, 'bot.log'), 'utf8').catch(() => '')).slice(-3000)}`);
+    throw new Error(
+      `the bot did not start (exit ${proc.exitCode}, signal ${proc.signalCode}):\n${(await readFile(join(dir, 'bot.log'), 'utf8').catch(() => '')).slice(-3000)}`,
+    );
   };
 
   beforeAll(async () => {

@@ -274,6 +274,19 @@ describe('E2BSandbox files', () => {
   });
 });
 
+describe('E2BSandbox reads are bounded', () => {
+  // The read is streamed and counted (an endless device is cut the same way; the fake serves a device as
+  // empty, since it sends the stat size as content-length, so only the local test shows that case).
+  it('stops reading a file at its byte cap', async () => {
+    const sandbox = await create();
+    await sandbox.exec('head -c 3000000 /dev/zero > big.bin', { timeoutMs: 10_000 });
+    await expect(sandbox.readFile(`${sandbox.home}/big.bin`, { maxBytes: 2 * 1024 * 1024 })).rejects.toMatchObject({
+      code: 'file_too_large',
+    });
+    expect((await sandbox.readFile(`${sandbox.home}/big.bin`)).length).toBe(3_000_000);
+  });
+});
+
 describe('E2B lifecycle', () => {
   it('connect by id returns the same sandbox and extends its life', async () => {
     const sandbox = await create();

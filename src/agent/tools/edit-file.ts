@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { countLineChanges, splitLines } from '../../lib/line-diff.js';
 import { trimOutput } from '../../lib/trim-output.js';
 import { defineTool, repoArgument } from './kit/define-tool.js';
-import { fileError, readText } from './kit/files.js';
+import { checkWriteSize, fileError, readText } from './kit/files.js';
 import { resolveRepoPath } from './kit/repo-path.js';
 import { summaryLine } from './kit/summary-line.js';
 import { ToolError } from './kit/tool-error.js';
@@ -33,6 +33,7 @@ export const editFile = defineTool({
     const path = resolveRepoPath(workspace.root, args.path, { write: true });
     const before = await readText(workspace, path);
     const edit = planEdit(before, args.old_text, args.new_text, path.relative);
+    checkWriteSize(path, edit.after);
     try {
       await workspace.sandbox.writeFiles([{ path: path.absolute, data: edit.after }]);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { countLineChanges, splitLines } from '../../lib/line-diff.js';
 import { defineTool, repoArgument } from './kit/define-tool.js';
-import { decodeText, fileError, readIfExists } from './kit/files.js';
+import { checkWriteSize, decodeText, fileError, readIfExists } from './kit/files.js';
 import { resolveRepoPath } from './kit/repo-path.js';
 import { summaryLine } from './kit/summary-line.js';
 
@@ -20,7 +20,10 @@ export const saveContentToFile = defineTool({
   run: async (args, context) => {
     const workspace = await context.workspace(args.repo);
     const path = resolveRepoPath(workspace.root, args.path, { write: true });
-    const old = await readIfExists(workspace, path);
+    checkWriteSize(path, args.content);
+    const found = await readIfExists(workspace, path);
+    // A file too big to read is replaced all the same; its lines are simply not compared.
+    const old = found === 'too-large' ? new Uint8Array() : found;
     try {
       await workspace.sandbox.writeFiles([{ path: path.absolute, data: args.content }]);
     } catch (error) {

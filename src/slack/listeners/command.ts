@@ -23,6 +23,7 @@ export interface CommandDeps {
   access: AccessPolicy;
   githubServerUrl: string;
   logger: Logger;
+  redact: (text: string) => string;
   /** Threads at work and live sandboxes, for `/ai-dev list`. */
   overview?: ChannelOverview;
   /** Frees what a link kept alive (its sandboxes) once it is removed. */
@@ -37,7 +38,9 @@ export function registerCommand(app: App, deps: CommandDeps): void {
   app.command('/ai-dev', async ({ command, ack, respond }) => {
     const parsed = parseCommand(command.text ?? '', deps.githubServerUrl);
     const log = deps.logger.child({ command: parsed.kind, channel: command.channel_id, user: command.user_id });
-    const ephemeral = (text: string) => respond({ response_type: 'ephemeral', text, replace_original: false });
+    // What GitHub or a failure said goes through the redactor like every other post.
+    const ephemeral = (text: string) =>
+      respond({ response_type: 'ephemeral', text: deps.redact(text), replace_original: false });
     const fail = (error: unknown) => ephemeral(describeFailure(error, log, { command: parsed.kind }));
 
     switch (parsed.kind) {

@@ -93,4 +93,17 @@ describe('read_file', () => {
       expect((await h.call(readFile, { path })).output).toMatch(/^Error: .*(outside the repo root|absolute)/);
     }
   });
+
+  it('never reads more than 2 MB into the bot: a big file, a device behind a symlink', async () => {
+    await h.sh('head -c 3000000 /dev/zero | tr "\\0" a > huge.txt && ln -s /dev/zero zero && mkfifo pipe');
+    const huge = await h.call(readFile, { path: 'huge.txt' });
+    expect(huge.ok).toBe(false);
+    expect(huge.output).toMatch(
+      /^Error: huge\.txt is larger than 2097152 bytes \(or never ends\), so it is not read here/,
+    );
+    const zero = await h.call(readFile, { path: 'zero' });
+    expect(zero.output).toBe('Error: zero is not a regular file (a device, a pipe or a socket), so it is not read.');
+    const pipe = await h.call(readFile, { path: 'pipe' });
+    expect(pipe.output).toMatch(/pipe is not a regular file/);
+  });
 });

@@ -41,6 +41,17 @@ describe('save_content_to_file', () => {
     expect(await h.sh('wc -c < empty')).toBe('0\n');
   });
 
+  it('refuses content over 2 MB, and still replaces a file too big to read with small content', async () => {
+    const big = await h.call(saveContentToFile, { path: 'big.txt', content: 'a'.repeat(2 * 1024 * 1024 + 1) });
+    expect(big.ok).toBe(false);
+    expect(big.output).toMatch(/would be 2097153 bytes, more than the 2097152 bytes a tool writes/);
+    expect(await h.sh('test -e big.txt && echo there || echo absent')).toBe('absent\n');
+    await h.sh('head -c 3000000 /dev/zero > huge.bin');
+    const replaced = await h.call(saveContentToFile, { path: 'huge.bin', content: 'small\n' });
+    expect(replaced.ok).toBe(true);
+    expect(await h.sh('cat huge.bin')).toBe('small\n');
+  });
+
   it.each([
     ['.git/config', /inside \.git/],
     ['../outside.txt', /outside the repo root/],

@@ -3,7 +3,14 @@ import type { RepoPath } from './repo-path.js';
 import { ToolError } from './tool-error.js';
 
 type FileOperation = 'read' | 'list' | 'write' | 'mkdir';
-type FileProblem = 'not-found' | 'not-a-directory' | 'is-a-directory' | 'exists' | 'permission';
+type FileProblem =
+  | 'not-found'
+  | 'not-a-directory'
+  | 'is-a-directory'
+  | 'exists'
+  | 'permission'
+  | 'too-large'
+  | 'not-a-file';
 
 /**
  * Turns a file-system error from a sandbox into a sentence about the repo path the model gave
@@ -30,6 +37,12 @@ export function fileError(error: unknown, path: RepoPath, operation: FileOperati
       return new ToolError(`${name} (or a directory above it) already exists as a file.`);
     case 'permission':
       return new ToolError(`Permission denied for ${name}.`);
+    case 'too-large':
+      return new ToolError(
+        `${name} is larger than ${MAX_TOOL_FILE_BYTES} bytes (or never ends), so it is not read here; look at parts of it with run_command (head -c, sed -n '1,200p', grep).`,
+      );
+    case 'not-a-file':
+      return new ToolError(`${name} is not a regular file (a device, a pipe or a socket), so it is not read.`);
     default:
       return error;
   }
@@ -40,6 +53,10 @@ function fileProblem(error: unknown): FileProblem | undefined {
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
     const code = (current as NodeJS.ErrnoException).code;
+    if (code === 'file_too_large') return 'too-large';
+    if (code === 'not_a_file' && (current.cause as NodeJS.ErrnoException | undefined)?.code !== 'EISDIR') {
+      return 'not-a-file';
+    }
     if (code === 'ENOENT' || current.name === 'FileNotFoundError') return 'not-found';
     if (code === 'ENOTDIR') return 'not-a-directory';
     if (code === 'EISDIR') return 'is-a-directory';
@@ -50,20 +67,38 @@ function fileProblem(error: unknown): FileProblem | undefined {
   return undefined;
 }
 
+/** The most a tool reads from or writes to one file: a bigger one is worked with through commands. */
+export const MAX_TOOL_FILE_BYTES = 2 * 1024 * 1024;
+
 export async function readBytes(workspace: Workspace, path: RepoPath): Promise<Uint8Array> {
   try {
-    return await workspace.sandbox.readFile(path.absolute);
+    return await workspace.sandbox.readFile(path.absolute, { maxBytes: MAX_TOOL_FILE_BYTES });
   } catch (error) {
     throw fileError(error, path, 'read');
   }
 }
 
-/** The file's bytes, or undefined when there is no file yet. */
-export async function readIfExists(workspace: Workspace, path: RepoPath): Promise<Uint8Array | undefined> {
+/** Refuses content too big to write through a tool, with what to do instead. */
+export function checkWriteSize(path: RepoPath, content: string): void {
+  const bytes = Buffer.byteLength(content, 'utf8');
+  if (bytes > MAX_TOOL_FILE_BYTES) {
+    throw new ToolError(
+      `${path.relative} would be ${bytes} bytes, more than the ${MAX_TOOL_FILE_BYTES} bytes a tool writes; generate big files with run_command instead.`,
+    );
+  }
+}
+
+/** The file's bytes, undefined when there is no file yet, or `too-large` when it is too big to read here. */
+export async function readIfExists(
+  workspace: Workspace,
+  path: RepoPath,
+): Promise<Uint8Array | undefined | 'too-large'> {
   try {
-    return await workspace.sandbox.readFile(path.absolute);
+    return await workspace.sandbox.readFile(path.absolute, { maxBytes: MAX_TOOL_FILE_BYTES });
   } catch (error) {
-    if (fileProblem(error) === 'not-found') return undefined;
+    const problem = fileProblem(error);
+    if (problem === 'not-found') return undefined;
+    if (problem === 'too-large') return 'too-large';
     throw fileError(error, path, 'read');
   }
 }

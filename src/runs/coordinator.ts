@@ -39,6 +39,11 @@ interface ActiveRun {
 export class RunCoordinator {
   /** Threads this instance is working on (waiting for the lock, running, or between runs). */
   private readonly launches = new Map<string, Promise<void>>();
+  /**
+   * Every thread's work until its last store write is done. A launch is given back inside that
+   * write (so a message arriving after it starts a new run), before the write itself lands.
+   */
+  private readonly working = new Set<Promise<void>>();
   /** The run in progress of each launched thread, for Stop. */
   private readonly active = new Map<string, ActiveRun>();
   private shuttingDown = false;
@@ -262,8 +267,8 @@ export class RunCoordinator {
 
   /** Waits for every thread this instance is working on (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.launches.size > 0) {
-      await Promise.allSettled([...this.launches.values()]);
+    while (this.launches.size > 0 || this.working.size > 0) {
+      await Promise.allSettled([...this.launches.values(), ...this.working]);
       // A claim waiting for its store write is already settled: let the write happen.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -288,9 +293,11 @@ export class RunCoordinator {
       .catch((error: unknown) => this.failThread(channel, threadTs, error))
       .finally(() => {
         this.active.delete(key);
+        this.working.delete(done);
         if (this.launches.get(key) === done) this.launches.delete(key);
       });
     this.launches.set(key, done);
+    this.working.add(done);
   }
 
   /**

@@ -9,7 +9,7 @@
  * never write to the host by accident. Commands run on the host and are not confined.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { NetworkChange, SandboxNetworkConfig } from './network.js';
@@ -226,6 +226,36 @@ export class FakeSandbox {
     for (const proc of this.processes.values()) {
       proc.signal('SIGCONT');
       proc.signal('SIGKILL');
+    }
+    this.killStrays();
+  }
+
+  /**
+   * A real sandbox takes every process with it, also those that left their process group
+   * (`nohup … &`, double forks). Here they are host processes: find them by the sandbox's HOME,
+   * which they inherit, so that a hostile test's background watcher does not outlive its sandbox.
+   */
+  private killStrays(): void {
+    const marker = `HOME=${this.homeDir}\0`;
+    let pids: string[];
+    try {
+      pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+    } catch {
+      return; // not Linux: nothing to scan
+    }
+    for (const pid of pids) {
+      let environ: string;
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      } catch {
+        continue; // gone, or not ours to read
+      }
+      if (!`\0${environ}`.includes(`\0${marker}`)) continue;
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }
 

@@ -19,6 +19,9 @@ import { benchStartup, printStartup } from './startup.js';
 /** The bot at production log level (the harness defaults to debug, which costs time under load). */
 const ENV = { LOG_LEVEL: 'info' };
 const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 50);
+/** `BENCH_ONLY=3,5` measures those figures only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean).map(Number));
+const wanted = (figure: number) => ONLY.size === 0 || ONLY.has(figure);
 
 /**
  * Restarts the harness's bot with another least gap between Slack posts per channel (the harness
@@ -63,36 +66,43 @@ async function main(): Promise<void> {
   );
   print('bot in-process in HTTP mode against loopback fakes (Slack, GitHub, OpenAI, E2B); LOG_LEVEL=info');
 
-  await withHarness({ env: ENV }, async (h) => {
-    section('1. Mention → first thread reply (local sandbox; model answers after 200 ms)');
-    printFirstReply(await benchFirstReply(h, 20, 2));
+  if (wanted(1) || wanted(2))
+    await withHarness({ env: ENV }, async (h) => {
+      section('1. Mention → first thread reply (local sandbox; model answers after 200 ms)');
+      printFirstReply(await benchFirstReply(h, 20, 2));
 
-    section('2. Slack Web API calls per run (local sandbox)');
-    const fast = await benchSlackCalls(h, 20);
-    await restartWithPostInterval(h, 1000);
-    const production = await benchSlackCalls(h, 1000);
-    printSlackCalls([...fast, ...production]);
-  });
-
-  section('3. Mention → first tool result: sandbox prep and first model request overlap (E2B fake)');
-  const proxy = await startDelayProxy();
-  try {
-    await withHarness({ sandbox: 'e2b', env: { ...ENV, E2B_API_URL: proxy.url } }, async (h) => {
-      if (!h.e2b) throw new Error('the harness started no E2B fake');
-      proxy.target = h.e2b.apiUrl;
-      printOverlap(await benchOverlap(h, proxy, 1500, 1500, 3));
+      section('2. Slack Web API calls per run (local sandbox)');
+      const fast = await benchSlackCalls(h, 20);
+      await restartWithPostInterval(h, 1000);
+      const production = await benchSlackCalls(h, 1000);
+      printSlackCalls([...fast, ...production]);
     });
-  } finally {
-    await proxy.close();
+
+  if (wanted(3)) {
+    section('3. Mention → first tool result: sandbox prep and first model request overlap (E2B fake)');
+    const proxy = await startDelayProxy();
+    try {
+      await withHarness({ sandbox: 'e2b', env: { ...ENV, E2B_API_URL: proxy.url } }, async (h) => {
+        if (!h.e2b) throw new Error('the harness started no E2B fake');
+        proxy.target = h.e2b.apiUrl;
+        printOverlap(await benchOverlap(h, proxy, 1500, 1500, 3));
+      });
+    } finally {
+      await proxy.close();
+    }
   }
 
-  section(`4. GET /healthz while ${LOAD_RUNS} runs go at once (local sandbox, one channel)`);
-  await withHarness({ env: ENV }, async (h) => {
-    printLoad(await benchLoad(h, LOAD_RUNS));
-  });
+  if (wanted(4)) {
+    section(`4. GET /healthz while ${LOAD_RUNS} runs go at once (local sandbox, one channel)`);
+    await withHarness({ env: ENV }, async (h) => {
+      printLoad(await benchLoad(h, LOAD_RUNS));
+    });
+  }
 
-  section('5. Start-up: to a configuration error, to ready, and to exit when Slack cannot be reached');
-  printStartup(await benchStartup(Number(process.env.BENCH_START_RUNS ?? 5)));
+  if (wanted(5)) {
+    section('5. Start-up: to a configuration error, to ready, and to exit when Slack cannot be reached');
+    printStartup(await benchStartup(Number(process.env.BENCH_START_RUNS ?? 5)));
+  }
 
   print(`\nbenchmark took ${((Date.now() - began) / 1000).toFixed(1)} s`);
 }

@@ -60,7 +60,7 @@ export async function runTask(args: RunArgs, io: CliIO): Promise<number> {
     logging,
     {
       reporterFor: () => reporter,
-      threadInfo: async () => ({ requesterName: `${requester} (terminal)` }),
+      threadInfo: async () => ({ requesterName: requester, surface: 'terminal' }),
       ...(unpublished ? { wrapPublisher: () => unpublished } : {}),
     },
     io.overrides,

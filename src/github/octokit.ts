@@ -19,6 +19,9 @@ export interface OctokitFactoryOptions {
 
 const GitHubOctokit = Octokit.plugin(retry, throttling);
 
+/** How Octokit's request log names a 4xx answer: `GET /repos/… - 404 with id … in 87ms`. */
+const CLIENT_ERROR = / - 4\d\d with id /;
+
 /**
  * The one place that builds GitHub clients: the retry plugin tries a request again after a 5xx,
  * the throttling plugin waits out primary and secondary rate limits (twice, then the error reaches
@@ -46,7 +49,9 @@ export function octokitFactory(options: OctokitFactoryOptions): OctokitFactory {
         debug: () => {},
         info: () => {},
         warn: (m: string) => logger.warn(m),
-        error: (m: string) => logger.error(m),
+        // Octokit logs every failed request; a 4xx is an answer its caller handles (a missing
+        // AGENTS.md, a branch not published yet) and logs itself when it matters.
+        error: (m: string) => (CLIENT_ERROR.test(m) ? logger.debug(m) : logger.warn(m)),
       },
     });
 }

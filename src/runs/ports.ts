@@ -12,4 +12,6 @@ export interface ThreadInfo {
   permalink?: string;
   /** The requester's display name, when the chat tool gave it. */
   requesterName?: string;
+  /** Where the request came from, as the PR and the commit trailer name it; Slack unless said. */
+  surface?: 'slack' | 'terminal';
 }

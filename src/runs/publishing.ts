@@ -109,13 +109,14 @@ export class RunPublishing {
 
 /** Who asked, as the commit trailer and the PR footer name them (plain text, no Slack markup). */
 export function requesterText(info: ThreadInfo, user: string): string {
+  if (info.surface === 'terminal') return `${info.requesterName ?? user} (terminal)`;
   return info.requesterName ? `${info.requesterName} (Slack ${user})` : `Slack user ${user}`;
 }
 
 /** What the bot adds under every PR body: who asked, the thread, the commands run. */
 export function prFooter(info: ThreadInfo, user: string, commands: RunTotals['commands']): string {
   const lines = [
-    `Requested in Slack by ${requesterText(info, user)}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
+    `Requested ${info.surface === 'terminal' ? 'with `ai-dev run`' : 'in Slack'} by ${requesterText(info, user)}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
   ];
   if (commands.length > 0) {
     lines.push('', 'Commands run in the sandbox:');

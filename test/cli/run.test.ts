@@ -43,7 +43,9 @@ describe('ai-dev run: a task from the terminal, against the loopback fakes', () 
     expect(out.indexOf('node test.js')).toBeLessThan(out.indexOf('Opened pull request'));
     const pulls = bench.github.pulls('acme', 'widgets');
     expect(pulls).toHaveLength(1);
-    expect(pulls[0]?.body).toContain('(terminal)');
+    // Said as it happened: asked in a terminal, not in Slack.
+    expect(pulls[0]?.body).toMatch(/Requested with `ai-dev run` by \S+ \(terminal\)\. Made by ai-dev\./);
+    expect(pulls[0]?.body).not.toContain('Slack');
     expect(await bench.github.readFile('acme', 'widgets', pulls[0]?.headRef ?? '', 'src/greet.js')).toContain('Hello');
   });
 

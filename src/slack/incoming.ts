@@ -35,6 +35,9 @@ export async function handleIncoming(
       text: deps.redact(text),
       ...(blocks ? { blocks: redactDeep(blocks, deps.redact) as never } : {}),
     });
+  /** Only the sender sees it: a refusal is no news for the rest of the thread. */
+  const whisper = (text: string) =>
+    client.chat.postEphemeral({ channel: message.channel, user: message.user, thread_ts: message.threadTs, text });
   const announce = (announcement: RunAnnouncement) => {
     const working = workingMessage({
       repo: announcement.repos.join(', '),
@@ -60,12 +63,9 @@ export async function handleIncoming(
       case 'started':
         return;
       case 'outsider':
-        await client.chat.postEphemeral({
-          channel: message.channel,
-          user: message.user,
-          thread_ts: message.threadTs,
-          text: 'Sorry, I only work for people of this workspace’s own organisation, so I left this message alone. The bot’s operator can allow others (ALLOW_EXTERNAL_USERS).',
-        });
+        await whisper(
+          'Sorry, I only work for people of this workspace’s own organisation, so I left this message alone. The bot’s operator can allow others (ALLOW_EXTERNAL_USERS).',
+        );
         return;
       case 'repos-not-allowed':
         await reply(
@@ -73,12 +73,9 @@ export async function handleIncoming(
         );
         return;
       case 'not-allowed':
-        await client.chat.postEphemeral({
-          channel: message.channel,
-          user: message.user,
-          thread_ts: message.threadTs,
-          text: 'Sorry, you are not on the list of people who may start or steer my work here, so I left this message alone. Ask the bot’s operator (ALLOW_RUN_USERS).',
-        });
+        await whisper(
+          'Sorry, you are not on the list of people who may start or steer my work here, so I left this message alone. Ask the bot’s operator (ALLOW_RUN_USERS).',
+        );
         return;
       case 'links-gone':
         await reply(

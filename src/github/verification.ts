@@ -1,4 +1,5 @@
 import type { Octokit } from '@octokit/rest';
+import { formatDuration } from '../lib/duration.js';
 import { trimOutput } from '../lib/trim-output.js';
 import type { ChecksSummary } from './checks.js';
 import { githubRequest } from './github-errors.js';
@@ -210,14 +211,6 @@ function icon(record: CommandRecord): string {
 function result(record: CommandRecord): string {
   const time = formatDuration(record.durationMs);
   return record.timedOut ? `timed out after ${time}` : `exit ${record.exitCode} in ${time}`;
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
 }
 
 /** Text from a command or a check, safe in HTML (summary lines) and unable to fake the section's markers. */

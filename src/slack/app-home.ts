@@ -1,6 +1,6 @@
 import type { ContextBlock, HomeView, KnownBlock, SectionBlock } from '@slack/types';
 import { formatDollars } from '../agent/cost.js';
-import { formatDuration } from './action-text.js';
+import { formatDuration } from '../lib/duration.js';
 import { escapeMrkdwn, link, SLACK_LIMITS, trimEnd } from './blocks.js';
 
 /** A run in progress (or paused at a budget) in one of the user's channels. */

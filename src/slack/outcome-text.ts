@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { RunOutcome, RunTotals } from '../agent/events.js';
-import { commandLine, formatDuration } from './action-text.js';
+import { formatDuration } from '../lib/duration.js';
+import { commandLine } from './action-text.js';
 import {
   approvalBlocks,
   balanceFences,

@@ -1,7 +1,7 @@
 import type { ActionsBlock, ContextBlock, KnownBlock, PlanBlock, RichTextBlock, TaskCardBlock } from '@slack/types';
 import { formatDollars } from '../agent/cost.js';
 import type { PlanItem, RunEvent, RunOutcome } from '../agent/events.js';
-import { formatDuration } from './action-text.js';
+import { formatDuration } from '../lib/duration.js';
 import { escapeMrkdwn, inlineCode, SLACK_LIMITS, type SlackMessage, STOP_ACTION_ID, trimEnd } from './blocks.js';
 
 /** The four statuses of Slack's task cards. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ActionReport } from '../../src/agent/events.js';
-import { actionText, formatDuration, lineDelta, narrationText, stillRunningText } from '../../src/slack/action-text.js';
+import { formatDuration } from '../../src/lib/duration.js';
+import { actionText, lineDelta, narrationText, stillRunningText } from '../../src/slack/action-text.js';
 import { codeBlock, inlineCode, markdownToMrkdwn, sectionBlocks, trimMiddle } from '../../src/slack/blocks.js';
 
 const fenceCount = (text: string): number => text.split('```').length - 1;

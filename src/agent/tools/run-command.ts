@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { formatDuration } from '../../lib/duration.js';
 import { errorMessage, throwIfAborted } from '../../lib/errors.js';
 import { lastLines, trimOutput, trimParts } from '../../lib/trim-output.js';
 import { BOT_GIT_ENV } from '../../sandbox/git-identity.js';
@@ -282,8 +283,4 @@ function formatStreams(stdout: StreamView, stderr: StreamView, maxChars: number)
 function formatStream(view: StreamView, maxChars: number): string {
   if (view.omittedBytes === 0) return trimOutput(view.head, maxChars, { headShare: 0.4 });
   return trimParts(view.head, view.tail, view.omittedBytes, maxChars, { headShare: 0.4 });
-}
-
-function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -4,6 +4,7 @@ import type { FunctionCall, InputItem, Model, ModelRequest, ModelTurn } from '..
 import type { ToolContext } from '../../src/agent/tools/kit/context.js';
 import { defineTool, type Tool } from '../../src/agent/tools/kit/define-tool.js';
 import type { RunReporter } from '../../src/runs/ports.js';
+import type { Sandbox, SandboxProvider, SandboxSpec } from '../../src/sandbox/sandbox.js';
 import type { KeyValueStore } from '../../src/store/key-value-store.js';
 
 /**
@@ -170,4 +171,33 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** A port the code under test must not touch in this test: any use fails, naming the port. */
+export function unusedPort<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get(_target, property) {
+      // Not a thenable: it may sit in a resolved promise.
+      if (property === 'then') return undefined;
+      throw new Error(`the ${name} port was used (${String(property)}) in a test that does not expect it`);
+    },
+  });
+}
+
+/** A sandbox provider that records what it was asked for and never makes a sandbox. */
+export class RecordingSandboxProvider implements SandboxProvider {
+  readonly name = 'e2b' as const;
+  readonly created: SandboxSpec[] = [];
+  readonly connected: Array<{ id: string; timeoutMs: number }> = [];
+  async create(spec: SandboxSpec): Promise<Sandbox> {
+    this.created.push(spec);
+    throw new Error('no sandbox in this test');
+  }
+  async connect(id: string, timeoutMs: number): Promise<Sandbox | undefined> {
+    this.connected.push({ id, timeoutMs });
+    return undefined;
+  }
+  async release(): Promise<boolean> {
+    return false;
+  }
 }

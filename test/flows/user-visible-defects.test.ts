@@ -138,6 +138,8 @@ describe('defects a user would notice', () => {
   });
 
   it('takes another app’s post in a bot thread as nothing: no run, not given to the model', async () => {
+    // Everyone may run (the default): only the bot filter stands between another app and a run.
+    await h.restart({ ALLOW_RUN_USERS: '' });
     h.openai.script([text('Done.')]);
     const root = await h.mention('look at the README');
     await h.waitForEnd(root);
@@ -162,5 +164,6 @@ describe('defects a user would notice', () => {
     const sent = h.openai.requests.map((r) => r.inputText).join('\n');
     expect(sent).not.toContain(botText);
     expect(occurrences(threadText(root), 'Working on')).toBe(2);
+    await h.restart();
   });
 });

@@ -3,9 +3,15 @@ import type { RunEvent } from '../../src/agent/events.js';
 import type { FunctionCall, InputItem, Model, ModelRequest, ModelTurn } from '../../src/agent/model.js';
 import type { ToolContext } from '../../src/agent/tools/kit/context.js';
 import { defineTool, type Tool } from '../../src/agent/tools/kit/define-tool.js';
+import type { Config } from '../../src/config/config.js';
+import { createRedactor } from '../../src/lib/redact.js';
 import type { RunReporter } from '../../src/runs/ports.js';
+import type { RunnerDeps } from '../../src/runs/thread-runner.js';
 import type { Sandbox, SandboxProvider, SandboxSpec } from '../../src/sandbox/sandbox.js';
 import type { KeyValueStore } from '../../src/store/key-value-store.js';
+import { SandboxRegistry } from '../../src/store/sandbox-registry.js';
+import { ThreadStore } from '../../src/store/thread-store.js';
+import { captureLogger } from './logger.js';
 
 /**
  * Fakes of our own ports (Model, KeyValueStore, RunReporter, ToolContext) for unit tests of the core.
@@ -200,4 +206,62 @@ export class RecordingSandboxProvider implements SandboxProvider {
   async release(): Promise<boolean> {
     return false;
   }
+}
+
+/** The documented defaults (README), for runs driven through port fakes. */
+export const DEFAULT_LIMITS: Config['limits'] = {
+  maxTurns: 20,
+  maxTokens: 4_000_000,
+  maxMinutes: 45,
+  maxConcurrentRuns: 4,
+  commandTimeoutSeconds: 900,
+  outputMaxChars: 16_000,
+  sandboxIdleMinutes: 30,
+  sandboxIdleAction: 'kill',
+  ciFixAttempts: 0,
+  compactAtInputTokens: 1_000_000,
+};
+
+export interface FakeRunnerPorts {
+  deps: RunnerDeps;
+  store: MemoryKeyValueStore;
+  threads: ThreadStore;
+  reporter: RecordingReporter;
+  provider: RecordingSandboxProvider;
+  /** The run's clock (epoch ms); tests move it. */
+  clock: { now: number };
+  logs: () => string;
+}
+
+/**
+ * The thread runner's dependencies as fakes of our ports: a scripted model, an in-memory store, a
+ * provider that makes no sandbox, a mirror that hands nothing over, a publisher that must not be used.
+ */
+export function fakeRunnerPorts(model: Model, overrides: Partial<RunnerDeps> = {}): FakeRunnerPorts {
+  const store = new MemoryKeyValueStore();
+  const log = captureLogger();
+  const threads = new ThreadStore(store, log.logger);
+  const reporter = new RecordingReporter();
+  const provider = new RecordingSandboxProvider();
+  const clock = { now: 1_000_000 };
+  const deps: RunnerDeps = {
+    model,
+    tools: [fakeTool('echo', async ({ value }) => ({ output: `echo: ${value}` }))],
+    provider,
+    mirrors: { handover: () => Promise.reject(new Error('no mirror in this test')) } as never,
+    publisher: unusedPort('publisher'),
+    threads,
+    registry: new SandboxRegistry(store, log.logger),
+    limits: DEFAULT_LIMITS,
+    githubServerUrl: 'https://github.com',
+    logger: log.logger,
+    reporterFor: () => reporter,
+    redact: createRedactor([]),
+    threadInfo: async () => ({}),
+    network: { mode: 'open', allowHosts: [] },
+    guidance: async () => undefined,
+    now: () => clock.now,
+    ...overrides,
+  };
+  return { deps, store, threads, reporter, provider, clock, logs: log.text };
 }

@@ -1,36 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../../src/agent/events.js';
-import type { Config } from '../../src/config/config.js';
 import { AppError } from '../../src/lib/errors.js';
-import { createRedactor } from '../../src/lib/redact.js';
 import { executeRun, type RunControl, type RunnerDeps } from '../../src/runs/thread-runner.js';
 import { toUserInput } from '../../src/runs/user-input.js';
-import { SandboxRegistry } from '../../src/store/sandbox-registry.js';
-import { type QueuedMessage, type ThreadState, ThreadStore } from '../../src/store/thread-store.js';
-import { captureLogger } from '../helpers/logger.js';
+import type { QueuedMessage, ThreadState, ThreadStore } from '../../src/store/thread-store.js';
 import {
   answer,
   calls,
-  fakeTool,
-  MemoryKeyValueStore,
-  RecordingReporter,
-  RecordingSandboxProvider,
+  DEFAULT_LIMITS,
+  fakeRunnerPorts,
+  type RecordingReporter,
+  type RecordingSandboxProvider,
   ScriptedModel,
-  unusedPort,
 } from '../helpers/port-fakes.js';
 
-const LIMITS: Config['limits'] = {
-  maxTurns: 20,
-  maxTokens: 4_000_000,
-  maxMinutes: 45,
-  maxConcurrentRuns: 4,
-  commandTimeoutSeconds: 900,
-  outputMaxChars: 16_000,
-  sandboxIdleMinutes: 30,
-  sandboxIdleAction: 'kill',
-  ciFixAttempts: 0,
-  compactAtInputTokens: 1_000_000,
-};
+const LIMITS = DEFAULT_LIMITS;
 
 const MESSAGE: QueuedMessage = { user: 'U1', text: 'tidy the README', ts: '1700000000.000100' };
 
@@ -46,12 +30,7 @@ interface Setup {
 
 /** The thread runner with fakes of every port; the thread holds one repo and one taken message. */
 async function setup(model: ScriptedModel, overrides: Partial<RunnerDeps> = {}): Promise<Setup> {
-  const store = new MemoryKeyValueStore();
-  const log = captureLogger();
-  const threads = new ThreadStore(store, log.logger);
-  const reporter = new RecordingReporter();
-  const provider = new RecordingSandboxProvider();
-  const clock = { now: 1_000_000 };
+  const ports = fakeRunnerPorts(model, overrides);
   const fresh: ThreadState = {
     channel: 'C1',
     threadTs: '1700000000.000100',
@@ -64,27 +43,8 @@ async function setup(model: ScriptedModel, overrides: Partial<RunnerDeps> = {}):
     createdAt: new Date(0).toISOString(),
     updatedAt: new Date(0).toISOString(),
   };
-  const state = (await threads.mutate('C1', fresh.threadTs, () => fresh)) as ThreadState;
-  const deps: RunnerDeps = {
-    model,
-    tools: [fakeTool('echo', async ({ value }) => ({ output: `echo: ${value}` }))],
-    provider,
-    mirrors: { handover: () => Promise.reject(new Error('no mirror in this test')) } as never,
-    publisher: unusedPort('publisher'),
-    threads,
-    registry: new SandboxRegistry(store, log.logger),
-    limits: LIMITS,
-    githubServerUrl: 'https://github.com',
-    logger: log.logger,
-    reporterFor: () => reporter,
-    redact: createRedactor([]),
-    threadInfo: async () => ({}),
-    network: { mode: 'open', allowHosts: [] },
-    guidance: async () => undefined,
-    now: () => clock.now,
-    ...overrides,
-  };
-  return { deps, threads, reporter, provider, state, clock, logs: log.text };
+  const state = (await ports.threads.mutate('C1', fresh.threadTs, () => fresh)) as ThreadState;
+  return { ...ports, state };
 }
 
 function control(overrides: Partial<RunControl> = {}): RunControl {

@@ -76,7 +76,7 @@ export class ScriptedModel implements Model {
 const ZERO = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
 /** A turn that answers in words (ends the loop). */
-export function answer(text: string, totalTokens = 10): ModelStep {
+export function answer(text: string, totalTokens = 10): (request: ModelRequest) => ModelTurn {
   return () => ({ responseId: `resp_text_${text.length}`, calls: [], text, usage: { ...ZERO, totalTokens } });
 }
 
@@ -85,7 +85,7 @@ let callCounter = 0;
 export function calls(
   list: Array<{ name: string; arguments: unknown }>,
   options: { totalTokens?: number; text?: string } = {},
-): ModelStep {
+): (request: ModelRequest) => ModelTurn {
   return () => ({
     responseId: `resp_calls_${++callCounter}`,
     calls: list.map(

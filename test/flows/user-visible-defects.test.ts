@@ -167,3 +167,43 @@ describe('defects a user would notice', () => {
     await h.restart();
   });
 });
+
+describe('defects a user would notice (E2B sandbox)', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ sandbox: 'e2b' });
+    await h.github.addRepo({ owner: 'acme', name: 'widgets', private: true, files: { 'README.md': '# widgets\n' } });
+    await h.command('link acme/widgets', { expectResponse: true });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('gives no command a secret in its environment, and the model no form of the GitHub token', async () => {
+    h.openai.script([
+      toolCalls([{ name: 'run_command', arguments: { command: 'echo "token:[$GITHUB_TOKEN][$GH_TOKEN]" | rev' } }]),
+      (req) => {
+        const output = String(req.functionCallOutputs[0]?.output ?? '');
+        expect(output).toContain('][][:nekot');
+        expect(output).not.toContain('[redacted]');
+        return text('Looked.');
+      },
+    ]);
+    const root = await h.mention('show me the token');
+    await h.waitForEnd(root);
+    const secrets = [h.env.GITHUB_TOKEN, h.env.OPENAI_API_KEY, h.env.SLACK_BOT_TOKEN, h.env.E2B_API_KEY].filter(
+      (s): s is string => typeof s === 'string' && s.length > 0,
+    );
+    const commands = h.e2b?.allCommands() ?? [];
+    expect(commands.length).toBeGreaterThan(0);
+    // Every command the bot started in any sandbox, its own git commands included.
+    for (const command of commands) {
+      const env = JSON.stringify(command.envs);
+      for (const secret of secrets) expect(env).not.toContain(secret);
+      expect(Object.keys(command.envs)).not.toContain('GITHUB_TOKEN');
+    }
+    const reversed = [...(h.env.GITHUB_TOKEN ?? '')].reverse().join('');
+    expect(JSON.stringify(h.openai.requests.map((r) => r.body))).not.toContain(reversed);
+  });
+});

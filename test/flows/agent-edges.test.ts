@@ -134,19 +134,12 @@ describe.each(['local', 'e2b'] as const)('runs at the edges (%s sandbox)', (sand
     h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: marker, timeout_seconds: 120 } }])]);
     const root = await h.mention('run the slow thing');
     // Wait until the command is running in the sandbox.
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && !h.thread(root).some((m) => m.text.includes(marker))) {
-      if (h.openai.requests.at(-1)?.outcome === 'completed') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    while (Date.now() < deadline && (await processesMatching(marker)).length === 0) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(await processesMatching(marker)).not.toEqual([]);
-    const clicked = Date.now();
+    await expect
+      .poll(async () => (await processesMatching(marker)).length, { timeout: 10_000, interval: 20 })
+      .toBeGreaterThan(0);
     await h.click('ai_dev_stop', root, { user: 'U0STOPPER' });
+    // Not killed, the 60 s command would outlive waitForEnd's 30 s: no clock needed to see it.
     const end = await h.waitForEnd(root);
-    expect(Date.now() - clicked).toBeLessThan(5000);
     expect(end).toMatch(/Stopped by <@U0STOPPER>/);
 
     expect(await processesMatching(marker)).toEqual([]);

@@ -1,11 +1,12 @@
 import { LogLevel, WebClient } from '@slack/web-api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../../src/agent/events.js';
 import { createRedactor, REDACTED } from '../../src/lib/redact.js';
 import { blockTextLength, CONTINUE_ACTION_ID, STOP_ACTION_ID, workingMessage } from '../../src/slack/blocks.js';
 import { PostQueue, PostQueues } from '../../src/slack/post-queue.js';
 import { SlackReporter, type SlackReporterOptions } from '../../src/slack/reporter.js';
 import { type FakeSlack, type RecordedCall, type StoredMessage, startFakeSlack } from '../fakes/slack-server.js';
+import { drive, useFakeClock } from '../helpers/fake-clock.js';
 import { captureLogger } from '../helpers/logger.js';
 
 const CHANNEL = 'C0REPORT';
@@ -25,6 +26,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await fake.close();
 });
 
@@ -110,13 +112,20 @@ describe('SlackReporter', () => {
 
   it('coalesces 50 quick actions into few replies, every action shown in order', async () => {
     const interval = 100;
+    useFakeClock();
     const { reporter: r } = reporter('100.000002', { interval });
     const started = Date.now();
-    for (const i of range(50)) {
-      r.handle(actionEnd(i));
-      await sleep(4);
-    }
-    await r.flush();
+    // An action every 4 ms of the reporter's clock.
+    await drive(
+      (async () => {
+        for (const i of range(50)) {
+          r.handle(actionEnd(i));
+          await new Promise((resolve) => setTimeout(resolve, 4));
+        }
+        await r.flush();
+      })(),
+      4,
+    );
     const elapsed = Date.now() - started;
     const posts = accepted('100.000002');
     expect(posts.length).toBeLessThanOrEqual(Math.floor(elapsed / interval) + 1);
@@ -128,22 +137,29 @@ describe('SlackReporter', () => {
 
   it('shares one channel budget between two runs in the same channel', async () => {
     const interval = 120;
+    useFakeClock();
     const log = captureLogger();
     const queues = new PostQueues({ logger: log.logger, minIntervalMs: interval });
     const a = reporter('200.000001', { queue: queues.forChannel(CHANNEL) }).reporter;
     const b = reporter('200.000002', { queue: queues.forChannel(CHANNEL) }).reporter;
-    for (const i of range(25)) {
-      a.handle(actionEnd(i));
-      b.handle(actionEnd(i));
-      await sleep(8);
-    }
-    a.handle({ type: 'run-end', outcome: prOutcome });
-    b.handle({ type: 'run-end', outcome: { kind: 'stopped', by: 'U0STOPPER', totals } });
-    await Promise.all([a.flush(), b.flush()]);
+    await drive(
+      (async () => {
+        for (const i of range(25)) {
+          a.handle(actionEnd(i));
+          b.handle(actionEnd(i));
+          await new Promise((resolve) => setTimeout(resolve, 8));
+        }
+        a.handle({ type: 'run-end', outcome: prOutcome });
+        b.handle({ type: 'run-end', outcome: { kind: 'stopped', by: 'U0STOPPER', totals } });
+        await Promise.all([a.flush(), b.flush()]);
+      })(),
+      4,
+    );
 
+    // Arrival times on the (fake) clock both reporters share: the channel's spacing holds exactly.
     const posts = accepted();
     for (let i = 1; i < posts.length; i += 1) {
-      expect((posts[i]?.at ?? 0) - (posts[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(interval - 5);
+      expect((posts[i]?.at ?? 0) - (posts[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(interval);
     }
     expect(fileNumbers('200.000001')).toEqual(range(25));
     expect(fileNumbers('200.000002')).toEqual(range(25));
@@ -343,6 +359,7 @@ describe('SlackReporter', () => {
   });
 
   it('shows a run_command still going after a while, and not a quick one', async () => {
+    useFakeClock();
     const { reporter: r } = reporter('800.000001', { slowCommandMs: 40 });
     r.handle({ type: 'action-start', id: 'quick', tool: 'run_command', summary: 'echo hi' });
     r.handle({
@@ -352,14 +369,15 @@ describe('SlackReporter', () => {
       action: { kind: 'command', command: 'echo hi', exitCode: 0, durationMs: 5, timedOut: false, output: 'hi' },
     });
     r.handle({ type: 'action-start', id: 'slow', tool: 'run_command', summary: 'npm test' });
-    await sleep(120);
+    // 120 ms of the reporter's clock pass while npm test runs; the quick command had ended at once.
+    await drive(new Promise((resolve) => setTimeout(resolve, 120)));
     r.handle({
       type: 'action-end',
       id: 'slow',
       tool: 'run_command',
       action: { kind: 'command', command: 'npm test', exitCode: 0, durationMs: 120, timedOut: false, output: '' },
     });
-    await r.flush();
+    await drive(r.flush());
     const text = thread('800.000001')
       .map((m) => m.text)
       .join('\n');

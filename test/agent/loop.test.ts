@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/agent/events.js';
 import { type LoopOptions, runLoop } from '../../src/agent/loop.js';
 import type { InputItem } from '../../src/agent/model.js';
+import { AppError } from '../../src/lib/errors.js';
 import { createRedactor } from '../../src/lib/redact.js';
 import { answer, bareToolContext, calls, deferred, fakeTool, outputsOf, ScriptedModel } from '../helpers/port-fakes.js';
 
@@ -197,5 +198,18 @@ describe('runLoop', () => {
     );
     expect(model.seen()).not.toContain(secret);
     expect(model.seen()).toContain('[redacted]');
+  });
+
+  it('ends the run on a tool failure that no call can fix, still owing the model its output', async () => {
+    model = new ScriptedModel([calls([{ name: 'gone', arguments: { value: 'x' } }])]);
+    const gone = fakeTool('gone', async () => {
+      throw new AppError('sandbox_gone', 'the sandbox is gone', { endsRun: true });
+    });
+    const result = await runLoop(options({ tools: [gone] }));
+    expect(result.end.kind).toBe('failed');
+    expect(result.end.kind === 'failed' && result.end.error).toBeInstanceOf(AppError);
+    expect(outputsOf({ input: result.pendingInput } as never)).toEqual([
+      'Error: gone failed and the run ended: the sandbox is gone',
+    ]);
   });
 });

@@ -43,6 +43,15 @@ describe('defects a user would notice', () => {
     const sent = h.openai.requests.map((r) => r.inputText).join('\n');
     expect(occurrences(sent, task)).toBe(1);
     expect(occurrences(threadText(ts), 'Working on')).toBe(1);
+
+    // A retry that comes after the run: not a follow-up either. A person's reply after it shows what the model got.
+    await sendEvent(h.botUrl, SIGNING_SECRET, event, { eventId: 'EvTwin1', retryNum: 3, retryReason: 'http_timeout' });
+    h.openai.script([text('Still three.')]);
+    await h.reply(ts, 'are you sure?');
+    expect(await h.waitForEnd(ts, 2)).toContain('Still three.');
+    const all = h.openai.requests.map((r) => r.inputText).join('\n');
+    expect(occurrences(all, task)).toBe(1);
+    expect(occurrences(threadText(ts), 'Working on')).toBe(2);
   });
 
   it('never gives a command the GitHub token, even in a form the redactor cannot recognise', async () => {

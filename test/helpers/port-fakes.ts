@@ -52,7 +52,11 @@ export class ScriptedModel implements Model {
     return step(request);
   }
 
-  async reconcile(_conversationId: string, input: InputItem[]): Promise<InputItem[]> {
+  /** What reconcile was asked to fit to each conversation (a resumed run). */
+  readonly reconciled: Array<{ conversationId: string; input: InputItem[] }> = [];
+
+  async reconcile(conversationId: string, input: InputItem[]): Promise<InputItem[]> {
+    this.reconciled.push({ conversationId, input: input.map((item) => ({ ...item })) });
     return input;
   }
 

@@ -165,4 +165,55 @@ describe('RunCoordinator', () => {
     expect(state?.pendingInput).toHaveLength(1);
     expect(await c.runs.submit(CHANNEL, THREAD, message('later'))).toBe('queued');
   });
+
+  it('after a restart picks up a thread left running, and says so in the thread', async () => {
+    const first = held();
+    const model = new ScriptedModel([first.step]);
+    const before = coordinator(model);
+    await before.runs.submit(CHANNEL, THREAD, message('long job'), NEW_THREAD);
+    await first.started;
+    before.runs.shutdown();
+    await before.runs.idle();
+
+    // A new coordinator over the same store: the next start of the bot.
+    model.script((request) => {
+      expect(request.input).toEqual([
+        expect.objectContaining({ type: 'message', content: expect.stringContaining('long job') }),
+      ]);
+      return answer('Finished after the restart.')(request);
+    });
+    const after = new RunCoordinator({ ...before.deps, lock: new InProcessThreadLock(), recoveryGraceMs: 0 });
+    expect(await after.recoverAll()).toBe(1);
+    await after.idle();
+    expect(before.reporter.ofType('notice').map((e) => e.text)).toContain(
+      'I was restarted in the middle of this run; picking it up where it stopped.',
+    );
+    expect(before.outcomes()).toEqual([
+      expect.objectContaining({ kind: 'no-changes', answer: 'Finished after the restart.' }),
+    ]);
+    expect((await before.threads.get(CHANNEL, THREAD))?.status).toBe('idle');
+    model.assertDone();
+  });
+
+  it('after a long outage marks a thread left running as interrupted instead of resuming it', async () => {
+    const first = held();
+    const model = new ScriptedModel([first.step]);
+    const before = coordinator(model);
+    await before.runs.submit(CHANNEL, THREAD, message('long job'), NEW_THREAD);
+    await first.started;
+    before.runs.shutdown();
+    await before.runs.idle();
+
+    const later = Date.now() + (DEFAULT_LIMITS.maxMinutes + 1) * 60_000;
+    const after = new RunCoordinator({
+      ...before.deps,
+      lock: new InProcessThreadLock(),
+      recoveryGraceMs: 0,
+      recoveryClock: () => later,
+    });
+    expect(await after.recoverAll()).toBe(0);
+    expect(before.outcomes().map((o) => o.kind)).toEqual(['interrupted']);
+    expect((await before.threads.get(CHANNEL, THREAD))?.status).toBe('interrupted');
+    expect(model.requests).toHaveLength(1);
+  });
 });

@@ -165,4 +165,25 @@ describe('executeRun', () => {
     expect(reference).toMatch(/^ERR-[0-9A-F]{8}$/);
     expect(s.logs()).toContain(reference);
   });
+
+  it('resumes the thread’s conversation, fitting what was owed to it, redacted', async () => {
+    const secret = 'ghp_0123456789abcdefghij0123456789ABCDEF';
+    const model = new ScriptedModel([answer('Picked up.')]);
+    const s = await setup(model);
+    const owed = { type: 'function_call_output' as const, call_id: 'call_9', output: `printed ${secret}` };
+    s.state.conversationId = 'conv_existing';
+    s.state.pendingInput = [owed, toUserInput(MESSAGE)];
+    s.state.repos[0] = { ...s.state.repos[0], guidanceGiven: true } as ThreadState['repos'][number];
+    const outcome = await executeRun(s.deps, s.state, [MESSAGE], control());
+    expect(outcome.kind).toBe('no-changes');
+    expect(model.conversations).toEqual([]);
+    expect(model.reconciled).toEqual([
+      {
+        conversationId: 'conv_existing',
+        input: [{ ...owed, output: 'printed [redacted]' }, toUserInput(MESSAGE)],
+      },
+    ]);
+    expect(model.requests[0]?.conversationId).toBe('conv_existing');
+    expect(model.seen()).not.toContain(secret);
+  });
 });

@@ -174,9 +174,8 @@ describe('E2BSandbox.exec', () => {
   });
 
   it('a command past its timeout comes back quickly as timedOut with exit 124 and the output so far', async () => {
-    const started = Date.now();
+    // Killed at 1 s: "after" never comes.
     const result = await sandbox.exec('echo before; sleep 5; echo after', { timeoutMs: 1_000 });
-    expect(Date.now() - started).toBeLessThan(3_500);
     expect(result).toMatchObject({ timedOut: true, exitCode: 124, stdout: 'before\n' });
     await expect.poll(() => fake.sandbox(sandbox.id)?.runningPids, { timeout: 2_000 }).toEqual([]);
   });
@@ -190,10 +189,9 @@ describe('E2BSandbox.exec', () => {
     const controller = new AbortController();
     const running = sandbox.exec('sleep 30', { timeoutMs: 60_000, signal: controller.signal });
     await expect.poll(() => fake.sandbox(sandbox.id)?.runningPids.length, { timeout: 3_000 }).toBe(1);
-    const started = Date.now();
     controller.abort(new Error('stopped by U1'));
+    // Not killed, the 30 s sleep would outlive the test's timeout.
     await expect(running).rejects.toBeInstanceOf(AbortedError);
-    expect(Date.now() - started).toBeLessThan(1_500);
     expect(fake.sandbox(sandbox.id)?.runningPids).toEqual([]);
   });
 
@@ -330,10 +328,9 @@ describe('E2B lifecycle', () => {
   it('a connect that times out is treated as gone', async () => {
     const { url, server } = await silentServer();
     try {
-      const started = Date.now();
+      // The server never answers: without the request timeout this would hang until the test's own timeout.
       const result = await provider({ apiUrl: url, requestTimeoutMs: 300 }).connect('i-silent', 60_000);
       expect(result).toBeUndefined();
-      expect(Date.now() - started).toBeLessThan(3_000);
       expect(log.text()).toContain('treating the sandbox as gone');
     } finally {
       server.closeAllConnections();

@@ -118,9 +118,8 @@ function behaviour(name: string, makeProvider: () => SandboxProvider): void {
     it('a command printing 50 MB completes; the model gets its head and tail and the exact bytes left out', async () => {
       const rssBefore = process.memoryUsage().rss;
       const receivedBefore = counts.received;
-      const started = Date.now();
+      // How fast is for `npm run bench`; here: it completes, bounded in memory, with both ends.
       const result = await run(`echo first-line; head -c ${BIG} /dev/zero | tr '\\0' a; echo; echo last-line`);
-      expect(Date.now() - started).toBeLessThan(10_000);
       expect(result.exitCode).toBe(0);
       expect(result.output.length).toBeLessThanOrEqual(OUTPUT_MAX_CHARS);
       const [, section = ''] = result.output.split('\nstdout:\n');
@@ -190,12 +189,12 @@ function behaviour(name: string, makeProvider: () => SandboxProvider): void {
 
     it('a command killed by its timeout comes back as timed out, with what it wrote before', async () => {
       const pidFile = `${inner.home}/timeout.pid`;
-      const started = Date.now();
       const result = await run(
-        `echo $$ > ${pidFile}; echo started; echo complaint >&2; head -c 3000000 /dev/zero | tr '\\0' b; sleep 10`,
+        `echo $$ > ${pidFile}; echo started; echo complaint >&2; head -c 3000000 /dev/zero | tr '\\0' b; sleep 10; echo finished`,
         context({ commandTimeoutSeconds: 1 }),
       );
-      expect(Date.now() - started).toBeLessThan(6_000);
+      // Killed at its limit: what it would print after the sleep never comes.
+      expect(result.output).not.toContain('finished');
       expect(result.action).toMatchObject({ kind: 'command', timedOut: true });
       expect(result.exitCode).not.toBe(0);
       expect(result.output).toContain('timed out after 1 s and was killed');

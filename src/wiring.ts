@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '@slack/bolt';
 import type { FetchFunction, WebClientOptions } from '@slack/web-api';
 import OpenAI from 'openai';
+import { PriceBook } from './agent/cost.js';
 import { OpenAIModel } from './agent/openai-model.js';
 import { allTools } from './agent/tools/index.js';
 import { describeResult } from './checks/check.js';
@@ -39,6 +40,7 @@ import { registerListeners } from './slack/listeners/index.js';
 import { PostQueues } from './slack/post-queue.js';
 import { SlackReporter } from './slack/reporter.js';
 import { slackThreadInfo } from './slack/thread-info.js';
+import { ChannelSettingsStore } from './store/channel-settings.js';
 import { EventLedger } from './store/event-ledger.js';
 import type { KeyValueStore } from './store/key-value-store.js';
 import { LinkStore } from './store/link-store.js';
@@ -306,6 +308,8 @@ export interface RunEngine {
   credentials: GitHubCredentials;
   octokitFor: OctokitFactory;
   coordinator: RunCoordinator;
+  /** Each channel's run defaults (`/ai-dev config`). */
+  channelSettings: ChannelSettingsStore;
 }
 
 /**
@@ -337,6 +341,7 @@ export async function buildRunEngine(
     logger: openaiLogger(logger),
   });
   const publisher = new GitHubPublisher({ credentials, octokitFor, logger, redact });
+  const channelSettings = new ChannelSettingsStore(store, logger);
   const coordinator = new RunCoordinator({
     model: new OpenAIModel({
       client: openai,
@@ -368,12 +373,34 @@ export async function buildRunEngine(
     reporterFor: (channel, threadTs) => front.reporterFor(channel, threadTs),
     threadInfo: (channel, threadTs, user) => front.threadInfo(channel, threadTs, user),
     network: config.network,
+    costing: {
+      prices: new PriceBook({ table: config.cost.prices, logger }),
+      sandbox: config.cost.sandbox,
+      defaults: {
+        model: config.openai.model,
+        effort: config.openai.reasoningEffort,
+        runMaxDollars: config.budget.runMaxDollars,
+      },
+      channelSettings: (channel) => channelSettings.get(channel),
+    },
     guidance: async (repo, baseBranch, signal) => {
       const ref = parseRepoRef(repo, config.github.serverUrl);
       return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;
     },
   });
-  return { store, shared, lock, links, threads, registry, provider, credentials, octokitFor, coordinator };
+  return {
+    store,
+    shared,
+    lock,
+    links,
+    threads,
+    registry,
+    provider,
+    credentials,
+    octokitFor,
+    coordinator,
+    channelSettings,
+  };
 }
 
 /** The GitHub credential: one token, or the App minting a token per repo. */

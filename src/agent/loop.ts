@@ -1,5 +1,7 @@
+import type { ReasoningEffort } from '../config/config.js';
 import { AbortedError, endsRun, errorMessage } from '../lib/errors.js';
-import type { ActionReport, RunEvent } from './events.js';
+import type { CostMeter } from './cost.js';
+import type { ActionReport, BudgetLimit, RunEvent } from './events.js';
 import type { InputItem, Model, Usage } from './model.js';
 import { RepetitionGuard } from './repetition-guard.js';
 import type { ToolContext } from './tools/kit/context.js';
@@ -34,13 +36,20 @@ export interface LoopOptions {
   redact?: (text: string) => string;
   /** Tool calls of one turn run at once up to this many; the rest are told to wait for the next turn. Default 8. */
   maxParallelCalls?: number;
+  /** This run's model and effort, sent with every request (default: the model adapter's own). */
+  settings?: { model?: string; effort?: ReasoningEffort };
+  /**
+   * Prices every response as it arrives (a `cost` event each); with `maxDollars` the loop ends at the `dollars`
+   * budget before the next request once the run's dollars reach it.
+   */
+  cost?: { meter: CostMeter; model: string; maxDollars?: number };
   now?: () => number;
 }
 
 export type LoopEnd =
   | { kind: 'answered'; text: string }
   | { kind: 'stopped' }
-  | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes' }
+  | { kind: 'budget-reached'; limit: BudgetLimit }
   /** The model kept repeating the same failing (or fruitless) call. */
   | { kind: 'repeating'; message: string }
   | { kind: 'failed'; error: unknown };
@@ -60,7 +69,8 @@ export interface LoopResult {
  */
 export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const now = options.now ?? Date.now;
-  const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  const usage: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  const cost = options.cost;
   const actions: ActionReport[] = [];
   let turns = 0;
   const guard = new RepetitionGuard();
@@ -72,12 +82,17 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     if (turns >= options.limits.maxTurns) return result({ kind: 'budget-reached', limit: 'turns' });
     if (usage.totalTokens >= options.limits.maxTokens) return result({ kind: 'budget-reached', limit: 'tokens' });
     if (now() >= options.limits.deadline) return result({ kind: 'budget-reached', limit: 'minutes' });
+    if (cost?.maxDollars !== undefined && cost.meter.reached(cost.maxDollars)) {
+      return result({ kind: 'budget-reached', limit: 'dollars' });
+    }
 
     let turn: Awaited<ReturnType<Model['respond']>>;
     try {
       turn = await withDeadline(options, (signal) =>
         options.model.respond({
           conversationId: options.conversationId,
+          ...(options.settings?.model ? { model: options.settings.model } : {}),
+          ...(options.settings?.effort ? { effort: options.settings.effort } : {}),
           instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
           input: redactInput(input, options.redact),
           tools: options.tools,
@@ -91,10 +106,26 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     }
     turns += 1;
     usage.inputTokens += turn.usage.inputTokens;
+    usage.cachedInputTokens = (usage.cachedInputTokens ?? 0) + (turn.usage.cachedInputTokens ?? 0);
     usage.outputTokens += turn.usage.outputTokens;
     usage.totalTokens += turn.usage.totalTokens;
     input = [];
-    options.emit({ type: 'usage', turns, ...usage });
+    options.emit({
+      type: 'usage',
+      turns,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      totalTokens: usage.totalTokens,
+    });
+    if (cost) {
+      const tokens = {
+        inputTokens: turn.usage.inputTokens,
+        cachedInputTokens: turn.usage.cachedInputTokens ?? 0,
+        outputTokens: turn.usage.outputTokens,
+      };
+      const priced = cost.meter.addRequest(cost.model, tokens);
+      options.emit({ type: 'cost', model: cost.model, request: { ...tokens, ...priced }, totals: cost.meter.totals() });
+    }
 
     if (turn.calls.length === 0) {
       // What was sent has reached the conversation: nothing is owed any more.

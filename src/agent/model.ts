@@ -1,3 +1,4 @@
+import type { ReasoningEffort } from '../config/config.js';
 import type { Tool } from './tools/kit/define-tool.js';
 
 /** What the loop sends the model besides the conversation's history. */
@@ -14,6 +15,8 @@ export interface FunctionCall {
 
 export interface Usage {
   inputTokens: number;
+  /** The part of the input served from the prompt cache (billed cheaper); absent when the API did not say. */
+  cachedInputTokens?: number;
   outputTokens: number;
   totalTokens: number;
 }
@@ -28,6 +31,9 @@ export interface ModelTurn {
 
 export interface ModelRequest {
   conversationId: string;
+  /** This run's model and effort when they differ from the adapter's defaults (`model=`, `effort=`, channel). */
+  model?: string;
+  effort?: ReasoningEffort;
   instructions: string;
   input: InputItem[];
   tools: Tool[];

@@ -55,7 +55,7 @@ export class OpenAIModel implements Model {
   private async once(request: ModelRequest, input: InputItem[]): Promise<ModelTurn> {
     const response = await this.options.client.responses.create(
       {
-        model: this.options.model,
+        model: request.model ?? this.options.model,
         conversation: request.conversationId,
         instructions: request.instructions,
         input,
@@ -67,7 +67,9 @@ export class OpenAIModel implements Model {
           strict: true,
         })),
         parallel_tool_calls: true,
-        reasoning: { effort: effortFor(this.options.model, this.options.reasoningEffort) },
+        reasoning: {
+          effort: effortFor(request.model ?? this.options.model, request.effort ?? this.options.reasoningEffort),
+        },
       },
       // Retrying a conversation-bound request blindly can append its input twice.
       { signal: request.signal, maxRetries: 0 },
@@ -94,6 +96,7 @@ export class OpenAIModel implements Model {
       text: texts.join('\n').trim(),
       usage: {
         inputTokens: response.usage?.input_tokens ?? 0,
+        cachedInputTokens: response.usage?.input_tokens_details?.cached_tokens ?? 0,
         outputTokens: response.usage?.output_tokens ?? 0,
         totalTokens: response.usage?.total_tokens ?? 0,
       },

@@ -25,6 +25,7 @@ import { Metrics, teeReporters } from './observability/metrics.js';
 import { observabilityRoutes, type ReadinessProbe } from './observability/probes.js';
 import { startupFacts } from './observability/startup.js';
 import { AccessPolicy } from './runs/access-policy.js';
+import { type MentionOptionRules, resolveRunSettings } from './runs/budget.js';
 import { ChannelOverview } from './runs/channel-overview.js';
 import { RunCoordinator } from './runs/coordinator.js';
 import { Maintenance } from './runs/maintenance.js';
@@ -148,6 +149,24 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   // or for the recovery sweep.
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
   const access = new AccessPolicy(config.access);
+  const runOptions: MentionOptionRules = {
+    allowMaxDollars: config.budget.allowMaxDollars,
+    allowModels: config.budget.allowModels,
+    resolve: async (channel, thread) =>
+      resolveRunSettings(
+        {
+          model: config.openai.model,
+          effort: config.openai.reasoningEffort,
+          runMaxDollars: config.budget.runMaxDollars,
+        },
+        await engine.channelSettings.get(channel),
+        thread,
+      ),
+    isWorkspaceAdmin: async (user) => {
+      const info = await app.client.users.info({ user });
+      return info.user?.is_admin === true || info.user?.is_owner === true;
+    },
+  };
 
   const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
   const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
@@ -171,6 +190,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       onUnlink: async (channel, repo) => {
         await reaper.releaseRepo(channel, repo);
       },
+      config: { store: engine.channelSettings, rules: runOptions },
     },
     incoming: {
       links,
@@ -183,6 +203,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       appTeam: () => slackStart.identity.teamId,
       network: config.network,
       redact,
+      runOptions,
     },
     logger,
   });

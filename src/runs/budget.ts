@@ -2,6 +2,7 @@ import { CostMeter, type CostTotals, type PriceBook } from '../agent/cost.js';
 import type { ReasoningEffort } from '../config/config.js';
 import type { SandboxRates } from '../config/prices.js';
 import type { StoredRunSettings } from '../store/channel-settings.js';
+import { type ParsedRunOptions, parseRunOptions, type RunOptions } from './run-options.js';
 
 /** What one run goes with, once the mention, the channel and the configuration have had their say. */
 export interface RunSettings {
@@ -57,4 +58,41 @@ export function costFields(totals: CostTotals): Record<string, number> {
     outputTokens: totals.outputTokens,
     sandboxSeconds: Math.round(totals.sandboxSeconds),
   };
+}
+
+/** What the intake needs to read `budget=`, `model=` and `effort=` in a mention. */
+export interface MentionOptionRules {
+  allowMaxDollars: number;
+  allowModels: readonly string[];
+  /** The settings a run in the channel gets without options (channel defaults over the configuration). */
+  resolve: (channel: string, thread?: StoredRunSettings) => Promise<RunSettings>;
+  /** Asked only when the mention sets a budget: admins may go above ALLOW_MAX_DOLLARS. */
+  isWorkspaceAdmin: (user: string) => Promise<boolean>;
+}
+
+/** The mention's options checked against the rules (see run-options.ts), and the task without them. */
+export async function readMentionOptions(
+  rules: MentionOptionRules,
+  channel: string,
+  user: string,
+  text: string,
+): Promise<ParsedRunOptions> {
+  const isAdmin = /(^|\s)budget=/i.test(text) ? await rules.isWorkspaceAdmin(user).catch(() => false) : false;
+  const defaults = await rules.resolve(channel);
+  return parseRunOptions(text, {
+    isAdmin,
+    allowMaxDollars: rules.allowMaxDollars,
+    allowModels: rules.allowModels,
+    defaultModel: defaults.model,
+  });
+}
+
+/** The run options as the thread keeps them. */
+export function storedOptions(options: RunOptions): StoredRunSettings | undefined {
+  const stored: StoredRunSettings = {
+    ...(options.budgetDollars !== undefined ? { budgetDollars: options.budgetDollars } : {}),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.effort ? { effort: options.effort } : {}),
+  };
+  return Object.keys(stored).length > 0 ? stored : undefined;
 }

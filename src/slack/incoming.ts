@@ -5,6 +5,7 @@ import { redactDeep } from '../lib/redact.js';
 import { acceptMessage, type IncomingMessage, type IntakeDeps, type RunAnnouncement } from '../runs/intake.js';
 import { threadKeyOf } from '../runs/thread-key.js';
 import { workingMessage } from './blocks.js';
+import { settingsLine } from './channel-config.js';
 import { describeFailure } from './failure.js';
 import { describeNetwork } from './network-text.js';
 import { boundText, slackToPlainText } from './text.js';
@@ -42,6 +43,7 @@ export async function handleIncoming(
       threadKey: threadKeyOf(message.channel, message.threadTs),
       note: [
         announcement.followUp ? 'Follow-up on the same branch and pull request.' : undefined,
+        announcement.settings ? `Settings: ${settingsLine(announcement.settings)}.` : undefined,
         describeNetwork(deps.network),
       ]
         .filter(Boolean)
@@ -95,6 +97,9 @@ export async function handleIncoming(
         return;
       case 'queued':
         await reply('Got it: I’ll read this at my next step.');
+        return;
+      case 'options-refused':
+        await reply(`I did not start: ${decision.problems.join(' ')} Mention me again with the task.`);
         return;
     }
   } catch (error) {

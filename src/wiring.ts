@@ -36,10 +36,12 @@ import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/th
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
+import { AgentSessions } from './slack/agent-session.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PostQueues } from './slack/post-queue.js';
 import { SlackReporter } from './slack/reporter.js';
+import { RunSurfaces } from './slack/run-surfaces.js';
 import { slackThreadInfo } from './slack/thread-info.js';
 import { ChannelSettingsStore } from './store/channel-settings.js';
 import { EventLedger } from './store/event-ledger.js';
@@ -64,6 +66,8 @@ export interface BotOverrides extends EngineOverrides {
   slackCheck?: SlackCheckOptions;
   /** How long connecting to Slack may take at start before the bot gives up. Default 30 s. */
   startDeadlineMs?: number;
+  /** Least time between two edits of a run's status card (default 2000 ms). */
+  cardIntervalMs?: number;
 }
 
 export interface RunningBot {
@@ -122,6 +126,16 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   });
   const { app } = slack;
   const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
+  const sessions = new AgentSessions({ client: app.client, logger, redact });
+  const surfaces = new RunSurfaces({
+    client: app.client,
+    logger,
+    redact,
+    sessions,
+    queueFor: (channel) => queues.forChannel(channel),
+    network: config.network,
+    ...(overrides.cardIntervalMs !== undefined ? { cardIntervalMs: overrides.cardIntervalMs } : {}),
+  });
   const engine = await buildRunEngine(
     config,
     logging,
@@ -137,6 +151,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
             queue: queues.forChannel(channel),
             threadKey: threadKeyOf(channel, threadTs),
           }),
+          surfaces.reporterFor(channel, threadTs),
           metrics.runObserver(threadKeyOf(channel, threadTs)),
         ),
       threadInfo: slackThreadInfo(app.client),
@@ -204,7 +219,9 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       network: config.network,
       redact,
       runOptions,
+      onFirstReply: (channel, threadTs, ts) => surfaces.noteFirstReply(channel, threadTs, ts),
     },
+    sessions,
     logger,
   });
 

@@ -5,7 +5,14 @@ import type { CostTotals, TokenUsage } from './cost.js';
  * or a CLI) turns them into something a person reads. Nothing here knows Slack.
  */
 export type RunEvent =
-  | { type: 'run-start'; repo: string; baseBranch: string; branch: string }
+  | {
+      type: 'run-start';
+      repo: string;
+      baseBranch: string;
+      branch: string;
+      /** What the run was asked, in a person's words (a title for the card and the agent session). */
+      task?: string;
+    }
   | { type: 'sandbox-ready'; repo: string; sandboxId: string; reused: boolean; note?: string }
   | { type: 'action-start'; id: string; tool: string; summary: string }
   | { type: 'action-end'; id: string; tool: string; action: ActionReport }

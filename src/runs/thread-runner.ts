@@ -121,7 +121,16 @@ export async function executeRun(
     )
     .catch((error: unknown) => log.warn({ err: error }, 'could not keep the thread permalink'));
   const primary = state.repos[0];
-  if (primary) emit({ type: 'run-start', repo: primary.repo, baseBranch: primary.baseBranch, branch: primary.branch });
+  if (primary) {
+    const task = messages[0]?.text;
+    emit({
+      type: 'run-start',
+      repo: primary.repo,
+      baseBranch: primary.baseBranch,
+      branch: primary.branch,
+      ...(task ? { task: titleFrom(task) } : {}),
+    });
+  }
 
   const workspaces = new RunWorkspaces({
     repos: state.repos,

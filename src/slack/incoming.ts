@@ -16,6 +16,8 @@ export interface IncomingDeps extends IntakeDeps {
   /** What sandboxes may reach: the first reply of every run says it in one line. */
   network: NetworkPolicy;
   redact: (text: string) => string;
+  /** The run's first reply was posted: it becomes the run's live status card. */
+  onFirstReply?: (channel: string, threadTs: string, ts: string | undefined) => void;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function handleIncoming(
       text: deps.redact(text),
       ...(blocks ? { blocks: redactDeep(blocks, deps.redact) as never } : {}),
     });
-  const announce = (announcement: RunAnnouncement) => {
+  const announce = async (announcement: RunAnnouncement) => {
     const working = workingMessage({
       repo: announcement.repos.join(', '),
       baseBranch: announcement.branch,
@@ -49,7 +51,9 @@ export async function handleIncoming(
         .filter(Boolean)
         .join('\n'),
     });
-    return reply(working.text, working.blocks);
+    const posted = await reply(working.text, working.blocks);
+    deps.onFirstReply?.(message.channel, message.threadTs, posted.ts);
+    return posted;
   };
   try {
     const text = boundText(slackToPlainText(message.text, deps.botUserId()));

@@ -10,6 +10,7 @@ export const MANIFEST_BOT_SCOPES = [
   'channels:history',
   'groups:history',
   'chat:write',
+  'assistant:write',
   'commands',
   'users:read',
 ] as const;

@@ -43,7 +43,36 @@ export interface LoopOptions {
    * budget before the next request once the run's dollars reach it.
    */
   cost?: { meter: CostMeter; model: string; maxDollars?: number };
+  /**
+   * Keeps every request's input under `atInputTokens`: when the next request would reach it, the conversation and
+   * what is owed to it are compacted into a new conversation (Model.compact), whose id `onCompacted` records.
+   */
+  compaction?: {
+    atInputTokens: number;
+    metadata: Record<string, string>;
+    onCompacted: (conversationId: string) => Promise<void>;
+  };
   now?: () => number;
+}
+
+/** What the model reads after a compaction, in place of the outputs and messages compacted with the history. */
+export const AFTER_COMPACTION =
+  'The conversation so far was compacted above (your latest tool results and any new messages included). Go on with the task from where you were.';
+
+/** Characters per token of our estimate: fewer than the usual four, so the estimate errs high. */
+const ESTIMATE_CHARS_PER_TOKEN = 3;
+const ESTIMATE_ITEM_TOKENS = 16;
+
+/** The next request's input, estimated: the last one, what the model added to it, and what we send now. */
+function nextInputEstimate(last: Usage, input: InputItem[]): number {
+  const sent = input.reduce(
+    (sum, item) =>
+      sum +
+      ESTIMATE_ITEM_TOKENS +
+      Math.ceil((item.type === 'message' ? item.content : item.output).length / ESTIMATE_CHARS_PER_TOKEN),
+    0,
+  );
+  return last.inputTokens + last.outputTokens + sent;
 }
 
 export type LoopEnd =
@@ -71,6 +100,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const now = options.now ?? Date.now;
   const usage: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, totalTokens: 0 };
   const cost = options.cost;
+  let conversationId = options.conversationId;
   const actions: ActionReport[] = [];
   let turns = 0;
   const guard = new RepetitionGuard();
@@ -90,7 +120,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     try {
       turn = await withDeadline(options, (signal) =>
         options.model.respond({
-          conversationId: options.conversationId,
+          conversationId,
           ...(options.settings?.model ? { model: options.settings.model } : {}),
           ...(options.settings?.effort ? { effort: options.settings.effort } : {}),
           instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
@@ -173,6 +203,45 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     if (options.signal.aborted) return result({ kind: 'stopped' });
     if (fatal !== undefined) return result({ kind: 'failed', error: fatal });
     if (stop) return result({ kind: 'repeating', message: stop });
+    const compaction = options.compaction;
+    if (compaction && options.model.compact && nextInputEstimate(turn.usage, input) >= compaction.atInputTokens) {
+      try {
+        const done = await options.model.compact({
+          conversationId,
+          instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
+          pending: redactInput(input, options.redact),
+          ...(options.settings?.model ? { model: options.settings.model } : {}),
+          metadata: compaction.metadata,
+          signal: options.signal,
+        });
+        conversationId = done.conversationId;
+        await compaction.onCompacted(conversationId);
+        input = [{ type: 'message', role: 'user', content: AFTER_COMPACTION }];
+        await options.savePendingInput?.(input);
+        if (cost) {
+          const tokens = {
+            inputTokens: done.usage.inputTokens,
+            cachedInputTokens: done.usage.cachedInputTokens ?? 0,
+            outputTokens: done.usage.outputTokens,
+          };
+          const priced = cost.meter.addRequest(cost.model, tokens);
+          options.emit({
+            type: 'cost',
+            model: cost.model,
+            request: { ...tokens, ...priced },
+            totals: cost.meter.totals(),
+          });
+        }
+        options.emit({ type: 'compacted', inputTokensBefore: turn.usage.inputTokens, conversationId });
+      } catch (error) {
+        if (options.signal.aborted || error instanceof AbortedError) return result({ kind: 'stopped' });
+        // Not fatal: the run goes on in the same conversation, only dearer.
+        options.emit({
+          type: 'notice',
+          text: `Could not compact the conversation (${errorMessage(error)}); going on.`,
+        });
+      }
+    }
   }
 }
 

@@ -49,4 +49,20 @@ export interface Model {
    * drops what the API already appended, and answers calls that were left without an output.
    */
   reconcile(conversationId: string, input: InputItem[]): Promise<InputItem[]>;
+  /**
+   * Compacts the conversation and what is still owed to it (`pending`) into a new conversation seeded with the
+   * compacted items (a stored conversation cannot be compacted in place); answers its id and the compaction's usage.
+   * Absent: the model cannot compact, and long runs go on as they are.
+   */
+  compact?(request: CompactRequest): Promise<{ conversationId: string; usage: Usage }>;
+}
+
+export interface CompactRequest {
+  conversationId: string;
+  instructions: string;
+  /** Outputs and messages not yet sent: compacted with the history, as the calls they answer are in it. */
+  pending: InputItem[];
+  model?: string;
+  metadata: Record<string, string>;
+  signal: AbortSignal;
 }

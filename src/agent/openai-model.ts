@@ -3,7 +3,11 @@ import type { ReasoningEffort } from '../config/config.js';
 import { AbortedError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
-import type { InputItem, Model, ModelRequest, ModelTurn } from './model.js';
+import type { CompactRequest, InputItem, Model, ModelRequest, ModelTurn, Usage } from './model.js';
+
+/** `POST /conversations` and `POST /conversations/{id}/items` take at most 20 items each. */
+const MAX_ITEMS_PER_CALL = 20;
+
 import { ModelError } from './model-errors.js';
 
 export interface OpenAIModelOptions {
@@ -101,6 +105,51 @@ export class OpenAIModel implements Model {
         totalTokens: response.usage?.total_tokens ?? 0,
       },
     };
+  }
+
+  async compact(request: CompactRequest): Promise<{ conversationId: string; usage: Usage }> {
+    const { client } = this.options;
+    try {
+      const history: unknown[] = [];
+      for await (const item of client.conversations.items.list(
+        request.conversationId,
+        { order: 'asc', limit: 100 },
+        { signal: request.signal },
+      )) {
+        history.push(item);
+      }
+      const compacted = await client.responses.compact(
+        {
+          model: request.model ?? this.options.model,
+          instructions: request.instructions,
+          input: [...history, ...request.pending] as OpenAI.Responses.ResponseInputItem[],
+        },
+        { signal: request.signal },
+      );
+      const seed = compacted.output as unknown as OpenAI.Conversations.ConversationCreateParams['items'] & unknown[];
+      const conversation = await client.conversations.create(
+        { metadata: request.metadata, items: seed.slice(0, MAX_ITEMS_PER_CALL) },
+        { signal: request.signal },
+      );
+      for (let start = MAX_ITEMS_PER_CALL; start < seed.length; start += MAX_ITEMS_PER_CALL) {
+        await client.conversations.items.create(
+          conversation.id,
+          { items: seed.slice(start, start + MAX_ITEMS_PER_CALL) },
+          { signal: request.signal },
+        );
+      }
+      return {
+        conversationId: conversation.id,
+        usage: {
+          inputTokens: compacted.usage.input_tokens,
+          cachedInputTokens: compacted.usage.input_tokens_details?.cached_tokens ?? 0,
+          outputTokens: compacted.usage.output_tokens,
+          totalTokens: compacted.usage.total_tokens,
+        },
+      };
+    } catch (error) {
+      throw toModelError(error, 'compact the conversation');
+    }
   }
 
   async reconcile(conversationId: string, input: InputItem[]): Promise<InputItem[]> {

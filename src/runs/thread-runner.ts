@@ -217,6 +217,15 @@ export async function executeRun(
       context,
       ...(settings ? { settings: { model: settings.model, effort: settings.effort } } : {}),
       ...(meter && settings ? { cost: { meter, model: settings.model, maxDollars: settings.budgetDollars } } : {}),
+      compaction: {
+        atInputTokens: deps.limits.compactAtInputTokens,
+        metadata: { channel: state.channel, thread: state.threadTs },
+        // The thread moves to the new conversation: one conversation per thread at a time.
+        onCompacted: async (id) => {
+          state.conversationId = id;
+          await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId: id }));
+        },
+      },
       now,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));

@@ -28,6 +28,7 @@ import { AccessPolicy } from './runs/access-policy.js';
 import { type MentionOptionRules, resolveRunSettings } from './runs/budget.js';
 import { ChannelOverview } from './runs/channel-overview.js';
 import { RunCoordinator } from './runs/coordinator.js';
+import { HomeOverview, historyRecorder } from './runs/home-overview.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
@@ -43,6 +44,7 @@ import { PostQueues } from './slack/post-queue.js';
 import { SlackReporter } from './slack/reporter.js';
 import { RunSurfaces } from './slack/run-surfaces.js';
 import { slackThreadInfo } from './slack/thread-info.js';
+import { ChannelHistoryStore } from './store/channel-history.js';
 import { ChannelSettingsStore } from './store/channel-settings.js';
 import { EventLedger } from './store/event-ledger.js';
 import type { KeyValueStore } from './store/key-value-store.js';
@@ -127,6 +129,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   const { app } = slack;
   const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
   const sessions = new AgentSessions({ client: app.client, logger, redact });
+  // Filled once the engine (and its store) is built; the reporters below are only asked for during runs.
+  let history: ChannelHistoryStore | undefined;
   const surfaces = new RunSurfaces({
     client: app.client,
     logger,
@@ -152,6 +156,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
             threadKey: threadKeyOf(channel, threadTs),
           }),
           surfaces.reporterFor(channel, threadTs),
+          ...(history ? [historyRecorder({ history, threads: engine.threads, logger }, channel, threadTs)] : []),
           metrics.runObserver(threadKeyOf(channel, threadTs)),
         ),
       threadInfo: slackThreadInfo(app.client),
@@ -159,11 +164,13 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     overrides,
   );
   store = engine.store;
+  history = new ChannelHistoryStore(engine.store, logger);
   const { coordinator, threads, links, registry, provider, credentials, octokitFor, shared } = engine;
   // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
   // or for the recovery sweep.
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
   const access = new AccessPolicy(config.access);
+  const channelHistory = history;
   const runOptions: MentionOptionRules = {
     allowMaxDollars: config.budget.allowMaxDollars,
     allowModels: config.budget.allowModels,
@@ -222,6 +229,10 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       onFirstReply: (channel, threadTs, ts) => surfaces.noteFirstReply(channel, threadTs, ts),
     },
     sessions,
+    home: {
+      homeData: (user) => new HomeOverview({ links, threads, history: channelHistory, access }).forUser(user),
+      logger,
+    },
     logger,
   });
 

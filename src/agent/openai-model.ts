@@ -4,11 +4,10 @@ import { AbortedError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
 import type { CompactRequest, InputItem, Model, ModelRequest, ModelTurn, Usage } from './model.js';
+import { ModelError } from './model-errors.js';
 
 /** `POST /conversations` and `POST /conversations/{id}/items` take at most 20 items each. */
 const MAX_ITEMS_PER_CALL = 20;
-
-import { ModelError } from './model-errors.js';
 
 export interface OpenAIModelOptions {
   client: OpenAI;
@@ -126,7 +125,8 @@ export class OpenAIModel implements Model {
         },
         { signal: request.signal },
       );
-      const seed = compacted.output as unknown as OpenAI.Conversations.ConversationCreateParams['items'] & unknown[];
+      // The user messages it keeps and the compaction item: what the new conversation starts from.
+      const seed = compacted.output as unknown as OpenAI.Responses.ResponseInputItem[];
       const conversation = await client.conversations.create(
         { metadata: request.metadata, items: seed.slice(0, MAX_ITEMS_PER_CALL) },
         { signal: request.signal },

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '@slack/bolt';
 import type { FetchFunction, WebClientOptions } from '@slack/web-api';
 import OpenAI from 'openai';
+import { PriceBook } from './agent/cost.js';
 import { OpenAIModel } from './agent/openai-model.js';
 import { allTools } from './agent/tools/index.js';
 import { describeResult } from './checks/check.js';
@@ -24,8 +25,10 @@ import { Metrics, teeReporters } from './observability/metrics.js';
 import { observabilityRoutes, type ReadinessProbe } from './observability/probes.js';
 import { startupFacts } from './observability/startup.js';
 import { AccessPolicy } from './runs/access-policy.js';
+import { type MentionOptionRules, resolveRunSettings } from './runs/budget.js';
 import { ChannelOverview } from './runs/channel-overview.js';
 import { RunCoordinator } from './runs/coordinator.js';
+import { HomeOverview, historyRecorder } from './runs/home-overview.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
@@ -34,11 +37,15 @@ import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/th
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
+import { AgentSessions } from './slack/agent-session.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PostQueues } from './slack/post-queue.js';
 import { SlackReporter } from './slack/reporter.js';
+import { RunSurfaces } from './slack/run-surfaces.js';
 import { slackThreadInfo } from './slack/thread-info.js';
+import { ChannelHistoryStore } from './store/channel-history.js';
+import { ChannelSettingsStore } from './store/channel-settings.js';
 import { EventLedger } from './store/event-ledger.js';
 import type { KeyValueStore } from './store/key-value-store.js';
 import { LinkStore } from './store/link-store.js';
@@ -61,6 +68,8 @@ export interface BotOverrides extends EngineOverrides {
   slackCheck?: SlackCheckOptions;
   /** How long connecting to Slack may take at start before the bot gives up. Default 30 s. */
   startDeadlineMs?: number;
+  /** Least time between two edits of a run's status card (default 2000 ms). */
+  cardIntervalMs?: number;
 }
 
 export interface RunningBot {
@@ -119,6 +128,18 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   });
   const { app } = slack;
   const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
+  const sessions = new AgentSessions({ client: app.client, logger, redact });
+  // Filled once the engine (and its store) is built; the reporters below are only asked for during runs.
+  let history: ChannelHistoryStore | undefined;
+  const surfaces = new RunSurfaces({
+    client: app.client,
+    logger,
+    redact,
+    sessions,
+    queueFor: (channel) => queues.forChannel(channel),
+    network: config.network,
+    ...(overrides.cardIntervalMs !== undefined ? { cardIntervalMs: overrides.cardIntervalMs } : {}),
+  });
   const engine = await buildRunEngine(
     config,
     logging,
@@ -134,6 +155,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
             queue: queues.forChannel(channel),
             threadKey: threadKeyOf(channel, threadTs),
           }),
+          surfaces.reporterFor(channel, threadTs),
+          ...(history ? [historyRecorder({ history, threads: engine.threads, logger }, channel, threadTs)] : []),
           metrics.runObserver(threadKeyOf(channel, threadTs)),
         ),
       threadInfo: slackThreadInfo(app.client),
@@ -141,11 +164,31 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     overrides,
   );
   store = engine.store;
+  history = new ChannelHistoryStore(engine.store, logger);
   const { coordinator, threads, links, registry, provider, credentials, octokitFor, shared } = engine;
   // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
   // or for the recovery sweep.
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
   const access = new AccessPolicy(config.access);
+  const channelHistory = history;
+  const runOptions: MentionOptionRules = {
+    allowMaxDollars: config.budget.allowMaxDollars,
+    allowModels: config.budget.allowModels,
+    resolve: async (channel, thread) =>
+      resolveRunSettings(
+        {
+          model: config.openai.model,
+          effort: config.openai.reasoningEffort,
+          runMaxDollars: config.budget.runMaxDollars,
+        },
+        await engine.channelSettings.get(channel),
+        thread,
+      ),
+    isWorkspaceAdmin: async (user) => {
+      const info = await app.client.users.info({ user });
+      return info.user?.is_admin === true || info.user?.is_owner === true;
+    },
+  };
 
   const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
   const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
@@ -169,6 +212,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       onUnlink: async (channel, repo) => {
         await reaper.releaseRepo(channel, repo);
       },
+      config: { store: engine.channelSettings, rules: runOptions },
     },
     incoming: {
       links,
@@ -181,6 +225,13 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       appTeam: () => slackStart.identity.teamId,
       network: config.network,
       redact,
+      runOptions,
+      onFirstReply: (channel, threadTs, ts) => surfaces.noteFirstReply(channel, threadTs, ts),
+    },
+    sessions,
+    home: {
+      homeData: (user) => new HomeOverview({ links, threads, history: channelHistory, access }).forUser(user),
+      logger,
     },
     logger,
   });
@@ -306,6 +357,8 @@ export interface RunEngine {
   credentials: GitHubCredentials;
   octokitFor: OctokitFactory;
   coordinator: RunCoordinator;
+  /** Each channel's run defaults (`/ai-dev config`). */
+  channelSettings: ChannelSettingsStore;
 }
 
 /**
@@ -337,6 +390,7 @@ export async function buildRunEngine(
     logger: openaiLogger(logger),
   });
   const publisher = new GitHubPublisher({ credentials, octokitFor, logger, redact });
+  const channelSettings = new ChannelSettingsStore(store, logger);
   const coordinator = new RunCoordinator({
     model: new OpenAIModel({
       client: openai,
@@ -368,12 +422,34 @@ export async function buildRunEngine(
     reporterFor: (channel, threadTs) => front.reporterFor(channel, threadTs),
     threadInfo: (channel, threadTs, user) => front.threadInfo(channel, threadTs, user),
     network: config.network,
+    costing: {
+      prices: new PriceBook({ table: config.cost.prices, logger }),
+      sandbox: config.cost.sandbox,
+      defaults: {
+        model: config.openai.model,
+        effort: config.openai.reasoningEffort,
+        runMaxDollars: config.budget.runMaxDollars,
+      },
+      channelSettings: (channel) => channelSettings.get(channel),
+    },
     guidance: async (repo, baseBranch, signal) => {
       const ref = parseRepoRef(repo, config.github.serverUrl);
       return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;
     },
   });
-  return { store, shared, lock, links, threads, registry, provider, credentials, octokitFor, coordinator };
+  return {
+    store,
+    shared,
+    lock,
+    links,
+    threads,
+    registry,
+    provider,
+    credentials,
+    octokitFor,
+    coordinator,
+    channelSettings,
+  };
 }
 
 /** The GitHub credential: one token, or the App minting a token per repo. */

@@ -5,7 +5,14 @@ import type { CostTotals, TokenUsage } from './cost.js';
  * or a CLI) turns them into something a person reads. Nothing here knows Slack.
  */
 export type RunEvent =
-  | { type: 'run-start'; repo: string; baseBranch: string; branch: string }
+  | {
+      type: 'run-start';
+      repo: string;
+      baseBranch: string;
+      branch: string;
+      /** What the run was asked, in a person's words (a title for the card and the agent session). */
+      task?: string;
+    }
   | { type: 'sandbox-ready'; repo: string; sandboxId: string; reused: boolean; note?: string }
   | { type: 'action-start'; id: string; tool: string; summary: string }
   | { type: 'action-end'; id: string; tool: string; action: ActionReport }
@@ -15,7 +22,14 @@ export type RunEvent =
   | { type: 'usage'; turns: number; inputTokens: number; outputTokens: number; totalTokens: number }
   | { type: 'run-end'; outcome: RunOutcome }
   /** The settings this run goes with (after channel defaults and the mention's options); for the status card. */
-  | { type: 'run-settings'; model: string; effort: string; budgetDollars: number }
+  | {
+      type: 'run-settings';
+      model: string;
+      effort: string;
+      budgetDollars: number;
+      /** Whether the repo's guidance file (AGENTS.md …) was found; absent when it was given in an earlier run. */
+      guidanceFound?: boolean;
+    }
   /** One model request's tokens and dollars, and the run's totals after it (also sent when sandbox time is added). */
   | {
       type: 'cost';
@@ -71,6 +85,10 @@ export interface RunTotals {
   elapsedMs: number;
   /** Sandbox time this run kept alive (summed over its sandboxes), for cost. */
   sandboxMs: number;
+  /** What the run cost (model and sandbox), when it was metered. */
+  cost?: CostTotals;
+  /** The run's budget in dollars, when it had one. */
+  budgetDollars?: number;
   filesChanged: string[];
   commands: Array<{ command: string; exitCode: number; durationMs: number }>;
 }
@@ -88,11 +106,14 @@ export type RunOutcome =
     }
   | { kind: 'no-changes'; answer: string; totals: RunTotals }
   | { kind: 'stopped'; by: string | undefined; totals: RunTotals }
-  | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes'; totals: RunTotals }
+  | { kind: 'budget-reached'; limit: BudgetLimit; totals: RunTotals }
   | { kind: 'failed'; reason: string; reference: string; totals: RunTotals }
   /** The bot stopped mid-run (a crash or restart) and left it for a person to retry. */
   | { kind: 'interrupted'; totals: RunTotals }
   /** Publishing waits for a person to approve changes that can run code with the repo's secrets. */
   | { kind: 'awaiting-approval'; repo: string; files: string[]; fingerprint: string; totals: RunTotals };
+
+/** Which of a run's budgets ended it. */
+export type BudgetLimit = 'turns' | 'tokens' | 'minutes' | 'dollars';
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -1,5 +1,7 @@
+import type { ReasoningEffort } from '../config/config.js';
 import { AbortedError, endsRun, errorMessage } from '../lib/errors.js';
-import type { ActionReport, RunEvent } from './events.js';
+import type { CostMeter } from './cost.js';
+import type { ActionReport, BudgetLimit, RunEvent } from './events.js';
 import type { InputItem, Model, Usage } from './model.js';
 import { RepetitionGuard } from './repetition-guard.js';
 import type { ToolContext } from './tools/kit/context.js';
@@ -34,13 +36,49 @@ export interface LoopOptions {
   redact?: (text: string) => string;
   /** Tool calls of one turn run at once up to this many; the rest are told to wait for the next turn. Default 8. */
   maxParallelCalls?: number;
+  /** This run's model and effort, sent with every request (default: the model adapter's own). */
+  settings?: { model?: string; effort?: ReasoningEffort };
+  /**
+   * Prices every response as it arrives (a `cost` event each); with `maxDollars` the loop ends at the `dollars`
+   * budget before the next request once the run's dollars reach it.
+   */
+  cost?: { meter: CostMeter; model: string; maxDollars?: number };
+  /**
+   * Keeps every request's input under `atInputTokens`: when the next request would reach it, the conversation and
+   * what is owed to it are compacted into a new conversation (Model.compact), whose id `onCompacted` records.
+   */
+  compaction?: {
+    atInputTokens: number;
+    metadata: Record<string, string>;
+    onCompacted: (conversationId: string) => Promise<void>;
+  };
   now?: () => number;
+}
+
+/** What the model reads after a compaction, in place of the outputs and messages compacted with the history. */
+export const AFTER_COMPACTION =
+  'The conversation so far was compacted above (your latest tool results and any new messages included). Go on with the task from where you were.';
+
+/** Characters per token of our estimate: fewer than the usual four, so the estimate errs high. */
+const ESTIMATE_CHARS_PER_TOKEN = 3;
+const ESTIMATE_ITEM_TOKENS = 16;
+
+/** The next request's input, estimated: the last one, what the model added to it, and what we send now. */
+function nextInputEstimate(last: Usage, input: InputItem[]): number {
+  const sent = input.reduce(
+    (sum, item) =>
+      sum +
+      ESTIMATE_ITEM_TOKENS +
+      Math.ceil((item.type === 'message' ? item.content : item.output).length / ESTIMATE_CHARS_PER_TOKEN),
+    0,
+  );
+  return last.inputTokens + last.outputTokens + sent;
 }
 
 export type LoopEnd =
   | { kind: 'answered'; text: string }
   | { kind: 'stopped' }
-  | { kind: 'budget-reached'; limit: 'turns' | 'tokens' | 'minutes' }
+  | { kind: 'budget-reached'; limit: BudgetLimit }
   /** The model kept repeating the same failing (or fruitless) call. */
   | { kind: 'repeating'; message: string }
   | { kind: 'failed'; error: unknown };
@@ -60,7 +98,9 @@ export interface LoopResult {
  */
 export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const now = options.now ?? Date.now;
-  const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  const usage: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  const cost = options.cost;
+  let conversationId = options.conversationId;
   const actions: ActionReport[] = [];
   let turns = 0;
   const guard = new RepetitionGuard();
@@ -72,12 +112,17 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     if (turns >= options.limits.maxTurns) return result({ kind: 'budget-reached', limit: 'turns' });
     if (usage.totalTokens >= options.limits.maxTokens) return result({ kind: 'budget-reached', limit: 'tokens' });
     if (now() >= options.limits.deadline) return result({ kind: 'budget-reached', limit: 'minutes' });
+    if (cost?.maxDollars !== undefined && cost.meter.reached(cost.maxDollars)) {
+      return result({ kind: 'budget-reached', limit: 'dollars' });
+    }
 
     let turn: Awaited<ReturnType<Model['respond']>>;
     try {
       turn = await withDeadline(options, (signal) =>
         options.model.respond({
-          conversationId: options.conversationId,
+          conversationId,
+          ...(options.settings?.model ? { model: options.settings.model } : {}),
+          ...(options.settings?.effort ? { effort: options.settings.effort } : {}),
           instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
           input: redactInput(input, options.redact),
           tools: options.tools,
@@ -91,10 +136,26 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     }
     turns += 1;
     usage.inputTokens += turn.usage.inputTokens;
+    usage.cachedInputTokens = (usage.cachedInputTokens ?? 0) + (turn.usage.cachedInputTokens ?? 0);
     usage.outputTokens += turn.usage.outputTokens;
     usage.totalTokens += turn.usage.totalTokens;
     input = [];
-    options.emit({ type: 'usage', turns, ...usage });
+    options.emit({
+      type: 'usage',
+      turns,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      totalTokens: usage.totalTokens,
+    });
+    if (cost) {
+      const tokens = {
+        inputTokens: turn.usage.inputTokens,
+        cachedInputTokens: turn.usage.cachedInputTokens ?? 0,
+        outputTokens: turn.usage.outputTokens,
+      };
+      const priced = cost.meter.addRequest(cost.model, tokens);
+      options.emit({ type: 'cost', model: cost.model, request: { ...tokens, ...priced }, totals: cost.meter.totals() });
+    }
 
     if (turn.calls.length === 0) {
       // What was sent has reached the conversation: nothing is owed any more.
@@ -142,6 +203,45 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     if (options.signal.aborted) return result({ kind: 'stopped' });
     if (fatal !== undefined) return result({ kind: 'failed', error: fatal });
     if (stop) return result({ kind: 'repeating', message: stop });
+    const compaction = options.compaction;
+    if (compaction && options.model.compact && nextInputEstimate(turn.usage, input) >= compaction.atInputTokens) {
+      try {
+        const done = await options.model.compact({
+          conversationId,
+          instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
+          pending: redactInput(input, options.redact),
+          ...(options.settings?.model ? { model: options.settings.model } : {}),
+          metadata: compaction.metadata,
+          signal: options.signal,
+        });
+        conversationId = done.conversationId;
+        await compaction.onCompacted(conversationId);
+        input = [{ type: 'message', role: 'user', content: AFTER_COMPACTION }];
+        await options.savePendingInput?.(input);
+        if (cost) {
+          const tokens = {
+            inputTokens: done.usage.inputTokens,
+            cachedInputTokens: done.usage.cachedInputTokens ?? 0,
+            outputTokens: done.usage.outputTokens,
+          };
+          const priced = cost.meter.addRequest(cost.model, tokens);
+          options.emit({
+            type: 'cost',
+            model: cost.model,
+            request: { ...tokens, ...priced },
+            totals: cost.meter.totals(),
+          });
+        }
+        options.emit({ type: 'compacted', inputTokensBefore: turn.usage.inputTokens, conversationId });
+      } catch (error) {
+        if (options.signal.aborted || error instanceof AbortedError) return result({ kind: 'stopped' });
+        // Not fatal: the run goes on in the same conversation, only dearer.
+        options.emit({
+          type: 'notice',
+          text: `Could not compact the conversation (${errorMessage(error)}); going on.`,
+        });
+      }
+    }
   }
 }
 

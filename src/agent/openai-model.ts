@@ -3,8 +3,11 @@ import type { ReasoningEffort } from '../config/config.js';
 import { AbortedError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
-import type { InputItem, Model, ModelRequest, ModelTurn } from './model.js';
+import type { CompactRequest, InputItem, Model, ModelRequest, ModelTurn, Usage } from './model.js';
 import { ModelError } from './model-errors.js';
+
+/** `POST /conversations` and `POST /conversations/{id}/items` take at most 20 items each. */
+const MAX_ITEMS_PER_CALL = 20;
 
 export interface OpenAIModelOptions {
   client: OpenAI;
@@ -55,7 +58,7 @@ export class OpenAIModel implements Model {
   private async once(request: ModelRequest, input: InputItem[]): Promise<ModelTurn> {
     const response = await this.options.client.responses.create(
       {
-        model: this.options.model,
+        model: request.model ?? this.options.model,
         conversation: request.conversationId,
         instructions: request.instructions,
         input,
@@ -67,7 +70,9 @@ export class OpenAIModel implements Model {
           strict: true,
         })),
         parallel_tool_calls: true,
-        reasoning: { effort: effortFor(this.options.model, this.options.reasoningEffort) },
+        reasoning: {
+          effort: effortFor(request.model ?? this.options.model, request.effort ?? this.options.reasoningEffort),
+        },
       },
       // Retrying a conversation-bound request blindly can append its input twice.
       { signal: request.signal, maxRetries: 0 },
@@ -94,10 +99,57 @@ export class OpenAIModel implements Model {
       text: texts.join('\n').trim(),
       usage: {
         inputTokens: response.usage?.input_tokens ?? 0,
+        cachedInputTokens: response.usage?.input_tokens_details?.cached_tokens ?? 0,
         outputTokens: response.usage?.output_tokens ?? 0,
         totalTokens: response.usage?.total_tokens ?? 0,
       },
     };
+  }
+
+  async compact(request: CompactRequest): Promise<{ conversationId: string; usage: Usage }> {
+    const { client } = this.options;
+    try {
+      const history: unknown[] = [];
+      for await (const item of client.conversations.items.list(
+        request.conversationId,
+        { order: 'asc', limit: 100 },
+        { signal: request.signal },
+      )) {
+        history.push(item);
+      }
+      const compacted = await client.responses.compact(
+        {
+          model: request.model ?? this.options.model,
+          instructions: request.instructions,
+          input: [...history, ...request.pending] as OpenAI.Responses.ResponseInputItem[],
+        },
+        { signal: request.signal },
+      );
+      // The user messages it keeps and the compaction item: what the new conversation starts from.
+      const seed = compacted.output as unknown as OpenAI.Responses.ResponseInputItem[];
+      const conversation = await client.conversations.create(
+        { metadata: request.metadata, items: seed.slice(0, MAX_ITEMS_PER_CALL) },
+        { signal: request.signal },
+      );
+      for (let start = MAX_ITEMS_PER_CALL; start < seed.length; start += MAX_ITEMS_PER_CALL) {
+        await client.conversations.items.create(
+          conversation.id,
+          { items: seed.slice(start, start + MAX_ITEMS_PER_CALL) },
+          { signal: request.signal },
+        );
+      }
+      return {
+        conversationId: conversation.id,
+        usage: {
+          inputTokens: compacted.usage.input_tokens,
+          cachedInputTokens: compacted.usage.input_tokens_details?.cached_tokens ?? 0,
+          outputTokens: compacted.usage.output_tokens,
+          totalTokens: compacted.usage.total_tokens,
+        },
+      };
+    } catch (error) {
+      throw toModelError(error, 'compact the conversation');
+    }
   }
 
   async reconcile(conversationId: string, input: InputItem[]): Promise<InputItem[]> {

@@ -1,3 +1,4 @@
+import { formatDollars } from '../agent/cost.js';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
 import type { Redactor } from '../lib/redact.js';
 import type { RunReporter } from '../runs/ports.js';
@@ -140,7 +141,10 @@ export function costLine(totals: RunTotals): string {
   return (
     `cost: ${number(totals.totalTokens)} tokens (${number(totals.inputTokens)} in, ${number(totals.outputTokens)} out)` +
     ` · ${count(totals.turns, 'model turn')} · sandbox ${(totals.sandboxMs / 1000).toFixed(1)} s` +
-    ` · ${duration(totals.elapsedMs)} in all`
+    ` · ${duration(totals.elapsedMs)} in all` +
+    (totals.cost
+      ? ` · ${formatDollars(totals.cost.dollars)}${totals.budgetDollars !== undefined ? ` of ${formatDollars(totals.budgetDollars)}` : ''}`
+      : '')
   );
 }
 

@@ -20,6 +20,8 @@ const CLAIMED: Promise<void> = Promise.resolve();
 export interface NewThread {
   startedBy: string;
   repos: Array<Omit<ThreadRepo, 'sandboxId' | 'sandboxProvider' | 'published' | 'pr'>>;
+  /** `budget=`, `model=`, `effort=` from the mention. */
+  settings?: ThreadState['settings'];
 }
 
 export type SubmitResult = 'started' | 'queued' | 'unknown-thread';
@@ -504,6 +506,7 @@ function freshThread(channel: string, threadTs: string, thread: NewThread): Thre
     threadTs,
     startedBy: thread.startedBy,
     repos: thread.repos.map((r) => ({ ...r })),
+    ...(thread.settings ? { settings: { ...thread.settings } } : {}),
     status: 'idle',
     queued: [],
     pendingInput: [],

@@ -3,6 +3,7 @@ import type { EventLedger } from '../store/event-ledger.js';
 import type { ChannelLink, LinkStore } from '../store/link-store.js';
 import type { ThreadStore } from '../store/thread-store.js';
 import type { AccessPolicy } from './access-policy.js';
+import { type MentionOptionRules, type RunSettings, readMentionOptions, storedOptions } from './budget.js';
 import type { RunCoordinator } from './coordinator.js';
 
 /** A message for the bot, already in plain text (the chat front end turned its markup into words). */
@@ -25,6 +26,8 @@ export interface RunAnnouncement {
   /** The base branch of a single repo (a new thread), or the thread's branch (a follow-up). */
   branch: string | undefined;
   followUp: boolean;
+  /** The model, effort and budget the run goes with, when runs are priced. */
+  settings?: RunSettings;
 }
 
 /** What became of a message; the front end turns each into words (or silence, for a duplicate). */
@@ -41,6 +44,8 @@ export type IntakeDecision =
   | { kind: 'empty' }
   /** The thread's repos were unlinked (or are no longer allowed) since it began. */
   | { kind: 'links-gone'; repos: string[] }
+  /** `budget=`, `model=` or `effort=` in the mention broke a rule: nothing started, the problems say why. */
+  | { kind: 'options-refused'; problems: string[] }
   | { kind: 'started'; followUp: boolean }
   /** A run is going on in the thread: the message reaches the model at its next step. */
   | { kind: 'queued' };
@@ -53,6 +58,8 @@ export interface IntakeDeps {
   access: AccessPolicy;
   /** The app's own organisation. */
   appTeam: () => string | undefined;
+  /** Reads `budget=`, `model=`, `effort=` in mentions; without it they stay part of the task. */
+  runOptions?: MentionOptionRules;
 }
 
 /**
@@ -69,14 +76,38 @@ export async function acceptMessage(
   if (!(await deps.ledger.claimMessage(message.channel, message.ts))) return { kind: 'duplicate' };
   if (deps.access.isOutsider(message.team, deps.appTeam())) return { kind: 'outsider' };
   if (!deps.access.mayRun(message.user)) return { kind: 'not-allowed' };
-  const queued = { user: message.user, text: message.text, ts: message.ts };
+  let text = message.text;
+  let chosenSettings: ReturnType<typeof storedOptions>;
+  if (message.mention && deps.runOptions) {
+    const parsed = await readMentionOptions(deps.runOptions, message.channel, message.user, message.text);
+    if (parsed.problems.length > 0) return { kind: 'options-refused', problems: parsed.problems };
+    text = parsed.task;
+    chosenSettings = storedOptions(parsed.options);
+  }
+  const settingsOf = async (thread: ReturnType<typeof storedOptions>) =>
+    deps.runOptions ? { settings: await deps.runOptions.resolve(message.channel, thread) } : {};
+  const queued = { user: message.user, text, ts: message.ts };
   const existing = await deps.threads.get(message.channel, message.threadTs);
   if (existing) {
     const links = await deps.links.list(message.channel);
     const gone = existing.repos.filter((r) => !isLinked(links, r.repo) || !deps.access.repoAllowed(r.repo));
     if (gone.length > 0) return { kind: 'links-gone', repos: gone.map((r) => r.repo) };
-    const result = await deps.coordinator.submit(message.channel, message.threadTs, queued, undefined, () =>
-      announce({ repos: existing.repos.map((r) => r.repo), branch: existing.repos[0]?.branch, followUp: true }),
+    let threadSettings = existing.settings;
+    if (chosenSettings) {
+      // A follow-up mention's options hold for this thread's runs from now on.
+      const updated = await deps.threads.update(message.channel, message.threadTs, (s) => ({
+        ...s,
+        settings: { ...s.settings, ...chosenSettings },
+      }));
+      threadSettings = updated?.settings ?? threadSettings;
+    }
+    const result = await deps.coordinator.submit(message.channel, message.threadTs, queued, undefined, async () =>
+      announce({
+        repos: existing.repos.map((r) => r.repo),
+        branch: existing.repos[0]?.branch,
+        followUp: true,
+        ...(await settingsOf(threadSettings)),
+      }),
     );
     if (result === 'unknown-thread') return { kind: 'ignored' };
     return result === 'queued' ? { kind: 'queued' } : { kind: 'started', followUp: true };
@@ -86,9 +117,9 @@ export async function acceptMessage(
   if (linked.length === 0) return { kind: 'no-link' };
   const links = linked.filter((l) => deps.access.repoAllowed(l.repo));
   if (links.length === 0) return { kind: 'repos-not-allowed', repos: linked.map((l) => l.repo) };
-  if (message.text.trim() === '') return { kind: 'empty' };
-  const chosen = pickRepos(links, message.text);
-  const branch = branchName(message.text);
+  if (text.trim() === '') return { kind: 'empty' };
+  const chosen = pickRepos(links, text);
+  const branch = branchName(text);
   // The thread exists before its first reply, so a reply typed at once is a follow-up.
   await deps.coordinator.submit(
     message.channel,
@@ -97,12 +128,14 @@ export async function acceptMessage(
     {
       startedBy: message.user,
       repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch, private: l.private })),
+      ...(chosenSettings ? { settings: chosenSettings } : {}),
     },
-    () =>
+    async () =>
       announce({
         repos: chosen.map((l) => l.repo),
         branch: chosen.length === 1 ? chosen[0]?.defaultBranch : undefined,
         followUp: false,
+        ...(await settingsOf(chosenSettings)),
       }),
   );
   return { kind: 'started', followUp: false };

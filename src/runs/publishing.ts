@@ -1,3 +1,4 @@
+import { type CostTotals, formatDollars } from '../agent/cost.js';
 import type { RunTotals } from '../agent/events.js';
 import { nextBranchName } from '../github/branch-name.js';
 import type { Publisher } from '../github/publisher.js';
@@ -114,10 +115,17 @@ export function requesterText(info: ThreadInfo, user: string): string {
 }
 
 /** What the bot adds under every PR body: who asked, the thread, the commands run. */
-export function prFooter(info: ThreadInfo, user: string, commands: RunTotals['commands']): string {
+export function prFooter(info: ThreadInfo, user: string, commands: RunTotals['commands'], cost?: CostTotals): string {
   const lines = [
     `Requested ${info.surface === 'terminal' ? 'with `ai-dev run`' : 'in Slack'} by ${requesterText(info, user)}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
   ];
+  if (cost) {
+    // Written when the PR is opened or updated: the model's dollars up to then; sandbox time is priced at the run's end.
+    lines.push(
+      '',
+      `Cost of this run so far: ${formatDollars(cost.dollars)} (model ${formatDollars(cost.modelDollars)} over ${cost.requests} request${cost.requests === 1 ? '' : 's'}).`,
+    );
+  }
   if (commands.length > 0) {
     lines.push('', 'Commands run in the sandbox:');
     for (const c of commands.slice(-30)) {

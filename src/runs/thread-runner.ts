@@ -15,6 +15,7 @@ import type { SandboxProvider } from '../sandbox/sandbox.js';
 import { branchBase, commitAll, type Workspace, workspaceChanges } from '../sandbox/workspace.js';
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
+import { costFields, type RunCosting, type RunSettings, resolveRunSettings, runMeter } from './budget.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { prFooter, RunPublishing, requesterText } from './publishing.js';
 import { toUserInput } from './user-input.js';
@@ -42,6 +43,8 @@ export interface RunnerDeps {
     baseBranch: string,
     signal: AbortSignal,
   ) => Promise<Omit<RepoGuidance, 'repo' | 'baseBranch'> | undefined>;
+  /** Prices each run and caps it in dollars (budget.ts); without it runs are neither metered nor capped in dollars. */
+  costing?: RunCosting;
   now?: () => number;
 }
 
@@ -77,6 +80,8 @@ export async function executeRun(
     }
   };
   let sandboxMs = 0;
+  const meter = deps.costing ? runMeter(deps.costing) : undefined;
+  let settings: RunSettings | undefined;
   const totals = (loop?: LoopResult): RunTotals => ({
     turns: loop?.turns ?? 0,
     inputTokens: loop?.usage.inputTokens ?? 0,
@@ -86,7 +91,17 @@ export async function executeRun(
     sandboxMs,
     filesChanged: [...filesChanged],
     commands,
+    ...(meter ? { cost: meter.totals() } : {}),
+    ...(settings ? { budgetDollars: settings.budgetDollars } : {}),
   });
+  // The sandbox time is known once the sandboxes are let go: it is priced then, and the run's cost logged.
+  const releaseSandboxes = async (): Promise<void> => {
+    sandboxMs = await workspaces.release();
+    if (!meter || !settings) return;
+    meter.addSandboxSeconds(sandboxMs / 1000);
+    emit({ type: 'cost', model: settings.model, totals: meter.totals() });
+    log.info({ ...costFields(meter.totals()), budgetDollars: settings.budgetDollars }, 'run cost');
+  };
   const saveRepo = async (entry: ThreadState['repos'][number]) => {
     await deps.threads.update(state.channel, state.threadTs, (s) => {
       s.repos = s.repos.map((r) => (r.repo === entry.repo ? { ...entry } : r));
@@ -106,7 +121,16 @@ export async function executeRun(
     )
     .catch((error: unknown) => log.warn({ err: error }, 'could not keep the thread permalink'));
   const primary = state.repos[0];
-  if (primary) emit({ type: 'run-start', repo: primary.repo, baseBranch: primary.baseBranch, branch: primary.branch });
+  if (primary) {
+    const task = messages[0]?.text;
+    emit({
+      type: 'run-start',
+      repo: primary.repo,
+      baseBranch: primary.baseBranch,
+      branch: primary.branch,
+      ...(task ? { task: titleFrom(task) } : {}),
+    });
+  }
 
   const workspaces = new RunWorkspaces({
     repos: state.repos,
@@ -129,7 +153,7 @@ export async function executeRun(
     entry: (repo) => workspaces.entry(repo),
     saveRepo,
     onNotice: (text) => emit({ type: 'notice', text }),
-    prFooter: async () => prFooter(await info, requester, commands),
+    prFooter: async () => prFooter(await info, requester, commands, meter?.totals()),
     requestedBy: async () => requesterText(await info, requester),
   });
 
@@ -144,7 +168,14 @@ export async function executeRun(
       state.conversationId = conversationId;
       await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId }));
     }
-    await giveGuidance(deps, state, control.signal, log);
+    const guidanceFound = await giveGuidance(deps, state, control.signal, log);
+    if (deps.costing) {
+      const channelSettings = await deps.costing
+        .channelSettings?.(state.channel)
+        .catch((error: unknown) => log.warn({ err: error }, 'could not read the channel’s settings'));
+      settings = resolveRunSettings(deps.costing.defaults, channelSettings ?? undefined, state.settings);
+      emit({ type: 'run-settings', ...settings, ...(guidanceFound === undefined ? {} : { guidanceFound }) });
+    }
     // Tools stop at the run's deadline too, not only model requests.
     const deadline = started + deps.limits.maxMinutes * 60_000;
     const toolSignal = AbortSignal.any([control.signal, AbortSignal.timeout(Math.max(1, deadline - now()))]);
@@ -184,17 +215,28 @@ export async function executeRun(
         await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: items }));
       },
       context,
+      ...(settings ? { settings: { model: settings.model, effort: settings.effort } } : {}),
+      ...(meter && settings ? { cost: { meter, model: settings.model, maxDollars: settings.budgetDollars } } : {}),
+      compaction: {
+        atInputTokens: deps.limits.compactAtInputTokens,
+        metadata: { channel: state.channel, thread: state.threadTs },
+        // The thread moves to the new conversation: one conversation per thread at a time.
+        onCompacted: async (id) => {
+          state.conversationId = id;
+          await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId: id }));
+        },
+      },
       now,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
     if (control.signal.aborted && control.shuttingDown?.()) {
-      sandboxMs = await workspaces.release();
+      await releaseSandboxes();
       emit({ type: 'notice', text: 'The bot is restarting; I will pick this run up where it stopped once I am back.' });
       await reporter.flush();
       return { kind: 'interrupted', totals: totals(loop) };
     }
     const finished = await finish(state, loop, { workspaces, publishing }, messages, control, context, totals, log);
-    sandboxMs = await workspaces.release();
+    await releaseSandboxes();
     const outcome = { ...finished, totals: totals(loop) } as RunOutcome;
     emit({ type: 'run-end', outcome });
     await reporter.flush();
@@ -202,7 +244,7 @@ export async function executeRun(
   } catch (error) {
     const reference = errorReference();
     log.error({ err: error, reference }, `run failed: ${errorMessage(error)}`);
-    sandboxMs = await workspaces.release();
+    await releaseSandboxes();
     if (control.signal.aborted && control.shuttingDown?.()) {
       emit({ type: 'notice', text: 'The bot is restarting; I will pick this run up where it stopped once I am back.' });
       await reporter.flush();
@@ -230,7 +272,18 @@ async function finish(
 ): Promise<RunOutcome> {
   const end = loop.end;
   if (end.kind === 'stopped') return { kind: 'stopped', by: control.stoppedBy(), totals: totals(loop) };
-  if (end.kind === 'budget-reached') return { kind: 'budget-reached', limit: end.limit, totals: totals(loop) };
+  if (end.kind === 'budget-reached') {
+    // A dollar budget publishes the work so far: what was paid for is not left in a sandbox.
+    if (end.limit === 'dollars') {
+      try {
+        const waiting = await publishLeftovers(state, loop, { workspaces, publishing }, messages, context, totals, '');
+        if (waiting) return waiting;
+      } catch (error) {
+        log.warn({ err: error }, 'could not publish the work so far at the dollar budget');
+      }
+    }
+    return { kind: 'budget-reached', limit: end.limit, totals: totals(loop) };
+  }
   if (end.kind === 'repeating') {
     const reference = errorReference();
     log.warn({ reference, reason: end.message }, 'run stopped: the model was repeating itself');
@@ -249,21 +302,8 @@ async function finish(
   }
   // The model is done: anything it changed but did not publish is committed and published now,
   // so the pull request is always the last word when there are changes.
-  const task = messages[0]?.text ?? 'Changes requested in Slack';
-  for (const pending of workspaces.prepared()) {
-    const ws = await pending.catch(() => undefined);
-    if (!ws) continue;
-    if (await hasUnpublishedWork(ws, state, workspaces)) {
-      // The commit tool's own rules: on the thread's branch only, no hooks, no signing.
-      await commitAll(ws, titleFrom(task), { signal: context.signal });
-      try {
-        await publishing.publish(ws, { title: titleFrom(task), body: end.text || task });
-      } catch (error) {
-        if (error instanceof PublishNeedsApproval) return awaitingApproval(error, workspaces, totals(loop));
-        throw error;
-      }
-    }
-  }
+  const waiting = await publishLeftovers(state, loop, { workspaces, publishing }, messages, context, totals, end.text);
+  if (waiting) return waiting;
   const pr = publishing.published.at(-1);
   if (pr) {
     const all = publishing.published;
@@ -280,6 +320,34 @@ async function finish(
     };
   }
   return { kind: 'no-changes', answer: end.text, totals: totals(loop) };
+}
+
+/** Commits and publishes what the model changed but did not publish; an outcome only when it needs an approval. */
+async function publishLeftovers(
+  state: ThreadState,
+  loop: LoopResult,
+  { workspaces, publishing }: { workspaces: RunWorkspaces; publishing: RunPublishing },
+  messages: QueuedMessage[],
+  context: ToolContext,
+  totals: (loop?: LoopResult) => RunTotals,
+  answer: string,
+): Promise<RunOutcome | undefined> {
+  const task = messages[0]?.text ?? 'Changes requested in Slack';
+  for (const pending of workspaces.prepared()) {
+    const ws = await pending.catch(() => undefined);
+    if (!ws) continue;
+    if (await hasUnpublishedWork(ws, state, workspaces)) {
+      // The commit tool's own rules: on the thread's branch only, no hooks, no signing.
+      await commitAll(ws, titleFrom(task), { signal: context.signal });
+      try {
+        await publishing.publish(ws, { title: titleFrom(task), body: answer || task });
+      } catch (error) {
+        if (error instanceof PublishNeedsApproval) return awaitingApproval(error, workspaces, totals(loop));
+        throw error;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Publishing waits for an approval: the Approve button will name these files. */
@@ -309,9 +377,14 @@ async function hasUnpublishedWork(ws: Workspace, state: ThreadState, workspaces:
  * its base branch on GitHub, goes to the model as labelled input ahead of the people's messages. It
  * is kept with the pending input, so a crash before the request does not lose it.
  */
-async function giveGuidance(deps: RunnerDeps, state: ThreadState, signal: AbortSignal, log: Logger): Promise<void> {
+async function giveGuidance(
+  deps: RunnerDeps,
+  state: ThreadState,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<boolean | undefined> {
   const wanted = state.repos.filter((r) => !r.guidanceGiven);
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return undefined;
   const found = await Promise.all(
     wanted.map(async (r) => {
       const guidance = await deps.guidance(r.repo, r.baseBranch, signal).catch((error: unknown) => {
@@ -331,6 +404,7 @@ async function giveGuidance(deps: RunnerDeps, state: ThreadState, signal: AbortS
     state.repos = updated.repos;
     state.pendingInput = updated.pendingInput;
   }
+  return items.length > 0;
 }
 
 function collect(action: ActionReport, commands: RunTotals['commands'], files: Set<string>): void {

@@ -3,6 +3,8 @@ import { parseRepoRef, type RepoRef } from '../github/repo-ref.js';
 export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'list' }
+  /** `/ai-dev config …`: the words after `config`. */
+  | { kind: 'config'; words: string[] }
   | { kind: 'link'; repo: RepoRef }
   | { kind: 'unlink'; repo: RepoRef }
   | { kind: 'invalid'; problem: string; usage: string };
@@ -20,6 +22,8 @@ export function parseCommand(text: string, serverUrl: string): ParsedCommand {
       return { kind: 'help' };
     case 'list':
       return { kind: 'list' };
+    case 'config':
+      return { kind: 'config', words: rest };
     case 'link':
     case 'unlink': {
       const usage = verb.toLowerCase() === 'link' ? LINK_USAGE : UNLINK_USAGE;

@@ -7,8 +7,9 @@ export function helpText(): string {
     '• `/ai-dev link owner/repo`: link a repo to this channel (a GitHub URL works too)',
     '• `/ai-dev unlink owner/repo`: remove a link',
     '• `/ai-dev list`: show the linked repos and active threads',
+    '• `/ai-dev config`: this channel’s run defaults; `/ai-dev config budget 5` (dollars per run), `config model …`, `config effort low|medium|high`',
     '• `/ai-dev help`: this text',
-    'Then mention me with a task, e.g. `@ai-dev fix the failing date test`. I work in a sandbox, post each step in the thread and finish with a pull request. Reply in the thread to follow up.',
+    'Then mention me with a task, e.g. `@ai-dev fix the failing date test`; add `budget=$3`, `model=…` or `effort=high` to the mention for one run. I work in a sandbox, post each step in the thread and finish with a pull request. Reply in the thread to follow up.',
   ].join('\n');
 }
 

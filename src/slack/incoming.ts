@@ -5,6 +5,7 @@ import { redactDeep } from '../lib/redact.js';
 import { acceptMessage, type IncomingMessage, type IntakeDeps, type RunAnnouncement } from '../runs/intake.js';
 import { threadKeyOf } from '../runs/thread-key.js';
 import { workingMessage } from './blocks.js';
+import { settingsLine } from './channel-config.js';
 import { describeFailure } from './failure.js';
 import { describeNetwork } from './network-text.js';
 import { boundText, slackToPlainText } from './text.js';
@@ -15,6 +16,8 @@ export interface IncomingDeps extends IntakeDeps {
   /** What sandboxes may reach: the first reply of every run says it in one line. */
   network: NetworkPolicy;
   redact: (text: string) => string;
+  /** The run's first reply was posted: it becomes the run's live status card. */
+  onFirstReply?: (channel: string, threadTs: string, ts: string | undefined) => void;
 }
 
 /**
@@ -38,19 +41,22 @@ export async function handleIncoming(
   /** Only the sender sees it: a refusal is no news for the rest of the thread. */
   const whisper = (text: string) =>
     client.chat.postEphemeral({ channel: message.channel, user: message.user, thread_ts: message.threadTs, text });
-  const announce = (announcement: RunAnnouncement) => {
+  const announce = async (announcement: RunAnnouncement) => {
     const working = workingMessage({
       repo: announcement.repos.join(', '),
       baseBranch: announcement.branch,
       threadKey: threadKeyOf(message.channel, message.threadTs),
       note: [
         announcement.followUp ? 'Follow-up on the same branch and pull request.' : undefined,
+        announcement.settings ? `Settings: ${settingsLine(announcement.settings)}.` : undefined,
         describeNetwork(deps.network),
       ]
         .filter(Boolean)
         .join('\n'),
     });
-    return reply(working.text, working.blocks);
+    const posted = await reply(working.text, working.blocks);
+    deps.onFirstReply?.(message.channel, message.threadTs, posted.ts);
+    return posted;
   };
   try {
     const text = boundText(slackToPlainText(message.text, deps.botUserId()));
@@ -92,6 +98,9 @@ export async function handleIncoming(
         return;
       case 'queued':
         await reply('Got it: I’ll read this at my next step.');
+        return;
+      case 'options-refused':
+        await reply(`I did not start: ${decision.problems.join(' ')} Mention me again with the task.`);
         return;
     }
   } catch (error) {

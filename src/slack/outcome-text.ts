@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
-import type { RunOutcome, RunTotals } from '../agent/events.js';
+import { formatDollars } from '../agent/cost.js';
+import type { BudgetLimit, RunOutcome, RunTotals } from '../agent/events.js';
 import { formatDuration } from '../lib/duration.js';
 import { commandLine } from './action-text.js';
 import {
@@ -34,7 +35,9 @@ export interface OutcomeMessage extends SlackMessage {
   blocks: KnownBlock[];
 }
 
-const LIMIT_NAMES: Record<'turns' | 'tokens' | 'minutes', (totals: RunTotals) => string> = {
+const LIMIT_NAMES: Record<BudgetLimit, (totals: RunTotals) => string> = {
+  dollars: (t) =>
+    `its ${t.budgetDollars !== undefined ? `${formatDollars(t.budgetDollars)} ` : ''}budget (${formatDollars(t.cost?.dollars ?? 0)} spent); the work so far is published`,
   turns: (t) => `its limit of model turns (${formatCount(t.turns)} turns)`,
   tokens: (t) => `its token limit (${formatCount(t.totalTokens)} tokens used)`,
   minutes: (t) => `its time limit (${formatDuration(t.elapsedMs)})`,
@@ -47,7 +50,15 @@ export function statsLine(totals: RunTotals): string {
     `${formatCount(totals.totalTokens)} tokens ` +
     `(${formatCount(totals.inputTokens)} in, ${formatCount(totals.outputTokens)} out)`;
   const sandbox = totals.sandboxMs > 0 ? ` · ${formatCount(Math.round(totals.sandboxMs / 1000))} sandbox s` : '';
-  return `${turns} · ${tokens} · ${formatDuration(totals.elapsedMs)}${sandbox}`;
+  return `${turns} · ${tokens} · ${formatDuration(totals.elapsedMs)}${sandbox}${totals.cost ? ` · ${costText(totals)}` : ''}`;
+}
+
+/** "$0.42 (model $0.40, sandbox $0.02) of $10.00" */
+export function costText(totals: RunTotals): string {
+  const cost = totals.cost;
+  if (!cost) return '';
+  const budget = totals.budgetDollars !== undefined ? ` of ${formatDollars(totals.budgetDollars)}` : '';
+  return `${formatDollars(cost.dollars)} (model ${formatDollars(cost.modelDollars)}, sandbox ${formatDollars(cost.sandboxDollars)})${budget}`;
 }
 
 /** "*Files changed (3):* `a`, `b`, `c`" — undefined when none. */

@@ -49,6 +49,8 @@ export interface CardState {
   phase: CardPhase;
   /** mrkdwn shown with the phase: "stopped by <@U…>", "reached the $10.00 budget". */
   phaseNote?: string;
+  /** mrkdwn facts under the facts line: the base branch, the sandbox network, whether AGENTS.md was found. */
+  notes?: string[];
   /** `action-start` id of a test command in progress (internal to `nextCardState`). */
   testActionId?: string;
 }
@@ -341,7 +343,8 @@ const PHASE_LINE: Record<CardPhase, (where: string) => string> = {
   running: (where) => `:hourglass_flowing_sand: Working on ${where}`,
   paused: (where) => `:double_vertical_bar: Paused on ${where}`,
   done: (where) => `:white_check_mark: Done on ${where}`,
-  stopped: (where) => `:octagonal_sign: Stopped on ${where}`,
+  // Not ":octagonal_sign: Stopped", the words of the run's last reply: the card is not the outcome.
+  stopped: (where) => `:black_square_for_stop: Stopped on ${where}`,
   failed: (where) => `:x: Failed on ${where}`,
   interrupted: (where) => `:warning: Interrupted on ${where}`,
 };
@@ -394,6 +397,9 @@ export function statusCardMessage(state: CardState, now: number, options: Status
     blocks.push(plan);
   }
   const context: ContextBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: trimEnd(facts, 3000) }] };
+  if (state.notes && state.notes.length > 0) {
+    context.elements.push({ type: 'mrkdwn', text: trimEnd(state.notes.join(' · '), 3000) });
+  }
   blocks.push(context);
   if (state.phase === 'running') {
     const stop: ActionsBlock = {

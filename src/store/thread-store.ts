@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
+import { runSettingsSchema } from './channel-settings.js';
 import { type KeyValueStore, StoreError } from './key-value-store.js';
 import { readValid } from './typed-value.js';
 
@@ -35,6 +36,8 @@ export const threadStateSchema = z.object({
   startedBy: z.string(),
   repos: z.array(threadRepoSchema),
   conversationId: z.string().optional(),
+  /** What the mention set for this thread's runs (`budget=`, `model=`, `effort=`); channel defaults fill the rest. */
+  settings: runSettingsSchema.optional(),
   /** `interrupted`: the bot stopped mid-run (crash, restart) and did not pick the run up again. */
   /** `awaiting-approval`: publishing waits for a person to approve gated changes. */
   status: z.enum(['idle', 'running', 'budget-reached', 'interrupted', 'awaiting-approval']),

@@ -38,6 +38,7 @@ describe('ai-dev run: a task from the terminal, against the loopback fakes', () 
     expect(out).toMatch(/● opened pull request #1: http/);
     expect(out).toMatch(/✓ Opened pull request #1: http\S+\/acme\/widgets\/pull\/1/);
     expect(out).toMatch(/cost: [\d,]+ tokens \([\d,]+ in, [\d,]+ out\) · 4 model turns · sandbox [\d.]+ s/);
+    expect(out).toMatch(/ in all · (<\$0\.01|\$\d+\.\d\d) of \$10\.00$/m);
     // The actions come in the order they happened, the outcome after them.
     expect(out.indexOf('edited src/greet.js')).toBeLessThan(out.indexOf('node test.js'));
     expect(out.indexOf('node test.js')).toBeLessThan(out.indexOf('Opened pull request'));

@@ -124,6 +124,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       listen: { port: 0, host: '127.0.0.1' },
       localSandboxRoot: join(dir, 'sandboxes'),
       slackPostIntervalMs: 20,
+      // The status card's edits come quickly, so a run's end does not wait 2 s for its last edit.
+      cardIntervalMs: 50,
       // GitHub's write spacing would make every publish take seconds; its retries are the publish's own here.
       github: { throttle: false, retries: 0 },
       ...(options.idleSweep ? { idleSweep: options.idleSweep } : {}),

@@ -111,7 +111,7 @@ describe('statusCardMessage', () => {
       expect(blockTypes(base({ phase }))).not.toContain('actions');
     }
     const stopped = statusCardMessage(base({ phase: 'stopped', phaseNote: 'stopped by <@U0ALICE>' }), T0);
-    expect(stopped.text).toMatch(/^:octagonal_sign: Stopped on \*acme\/widgets\*.*: stopped by <@U0ALICE>/);
+    expect(stopped.text).toMatch(/^:black_square_for_stop: Stopped on \*acme\/widgets\*.*: stopped by <@U0ALICE>/);
   });
 
   it('leaves the plan block out when there are no tasks, or when asked to', () => {

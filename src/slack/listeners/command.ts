@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { AccessPolicy } from '../../runs/access-policy.js';
 import type { ChannelOverview } from '../../runs/channel-overview.js';
 import type { LinkStore } from '../../store/link-store.js';
+import { applyConfig, type ChannelConfigDeps, CONFIG_USAGE, parseConfigRequest } from '../channel-config.js';
 import { parseCommand } from '../command-parser.js';
 import {
   helpText,
@@ -28,6 +29,8 @@ export interface CommandDeps {
   overview?: ChannelOverview;
   /** Frees what a link kept alive (its sandboxes) once it is removed. */
   onUnlink?: (channel: string, repo: string) => Promise<void>;
+  /** `/ai-dev config`: the channel's run defaults. */
+  config?: ChannelConfigDeps;
 }
 
 /**
@@ -59,6 +62,30 @@ export function registerCommand(app: App, deps: CommandDeps): void {
             deps.overview?.liveSandboxes(command.channel_id) ?? [],
           ]);
           await ephemeral(listText(links, threads, sandboxes));
+        } catch (error) {
+          await fail(error);
+        }
+        return;
+      }
+      case 'config': {
+        const request = parseConfigRequest(parsed.words);
+        if (request.kind === 'invalid' || !deps.config) {
+          const problem = request.kind === 'invalid' ? request.problem : 'Run settings are not available here.';
+          await ack({ response_type: 'ephemeral', text: `${problem}\n${CONFIG_USAGE}` });
+          return;
+        }
+        // Changing what every run of the channel costs is for the people who may link repos.
+        if (request.kind === 'set' && !deps.access.mayLink(command.user_id)) {
+          await ack({ response_type: 'ephemeral', text: notAllowedToLinkText() });
+          return;
+        }
+        await ack();
+        try {
+          const result = await applyConfig(deps.config, command.channel_id, command.user_id, request);
+          if (result.changed) {
+            log.info({ setting: request.kind === 'set' ? request.name : undefined }, 'channel settings changed');
+            await respond({ response_type: 'in_channel', text: result.text });
+          } else await ephemeral(result.text);
         } catch (error) {
           await fail(error);
         }

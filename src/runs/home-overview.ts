@@ -1,0 +1,104 @@
+import type { RunEvent } from '../agent/events.js';
+import type { Logger } from '../lib/logger.js';
+import { type ChannelHistoryStore, startOfWeek } from '../store/channel-history.js';
+import type { LinkStore } from '../store/link-store.js';
+import type { ThreadStore } from '../store/thread-store.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { RunReporter } from './ports.js';
+
+/** Keeps each finished run's cost and pull request in its channel's history (for the Home tab). */
+export function historyRecorder(
+  deps: { history: ChannelHistoryStore; threads: ThreadStore; logger: Logger },
+  channel: string,
+  threadTs: string,
+): RunReporter {
+  let task: string | undefined;
+  let repo: string | undefined;
+  let writing: Promise<void> | undefined;
+  return {
+    handle: (event: RunEvent) => {
+      if (event.type === 'run-start') {
+        task = event.task;
+        repo = event.repo;
+      }
+      if (event.type !== 'run-end' || event.outcome.kind === 'interrupted') return;
+      const outcome = event.outcome;
+      writing = (async () => {
+        const state = await deps.threads.get(channel, threadTs);
+        const pr = outcome.kind === 'pull-request' ? outcome : undefined;
+        await deps.history.recordRun(channel, {
+          user: state?.startedBy ?? 'unknown',
+          dollars: outcome.totals.cost?.dollars ?? 0,
+          ...(pr
+            ? {
+                pullRequest: {
+                  repo: repo ?? state?.repos[0]?.repo ?? '',
+                  number: pr.number,
+                  url: pr.url,
+                  title: task ?? 'Changes requested in Slack',
+                },
+              }
+            : {}),
+        });
+      })().catch((error: unknown) => deps.logger.warn({ err: error, channel }, 'could not keep the run in history'));
+    },
+    flush: async () => {
+      await writing;
+    },
+  };
+}
+
+export interface HomeOverviewDeps {
+  links: LinkStore;
+  threads: ThreadStore;
+  history: ChannelHistoryStore;
+  access: AccessPolicy;
+  now?: () => number;
+}
+
+/**
+ * What one person's Home tab shows: the linked channels they took part in (linked a repo there or ran the bot
+ * there: the bot has no scope to list channel members), each with its allowed repos, runs in progress or paused,
+ * and the dollars its runs spent this week; then their channels' recent pull requests.
+ */
+export class HomeOverview {
+  constructor(private readonly deps: HomeOverviewDeps) {}
+
+  async forUser(user: string) {
+    const now = (this.deps.now ?? Date.now)();
+    const weekStart = startOfWeek(now);
+    const channels = [];
+    const pulls = [];
+    for (const { channel, links } of await this.deps.links.all()) {
+      const history = await this.deps.history.get(channel);
+      const active = await this.deps.threads.active(channel);
+      const involved =
+        links.some((l) => l.linkedBy === user) ||
+        history.people.includes(user) ||
+        active.some((t) => t.startedBy === user);
+      if (!involved) continue;
+      channels.push({
+        channelId: channel,
+        repos: links.map((l) => l.repo).filter((r) => this.deps.access.repoAllowed(r)),
+        activeRuns: active
+          .filter((t) => t.status === 'running' || t.status === 'budget-reached')
+          .map((t) => ({
+            repo: t.repos.map((r) => r.repo).join(', '),
+            ...(t.permalink ? { permalink: t.permalink } : {}),
+            startedAt: Date.parse(t.createdAt),
+            paused: t.status === 'budget-reached',
+          })),
+        dollarsThisWeek: history.spend
+          .filter((s) => Date.parse(s.at) >= weekStart)
+          .reduce((sum, s) => sum + s.dollars, 0),
+      });
+      pulls.push(...history.pullRequests.map((p) => ({ ...p, channelId: channel })));
+    }
+    pulls.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    return {
+      channels,
+      recentPullRequests: pulls.map(({ at: _at, ...p }) => p),
+      now,
+    };
+  }
+}

@@ -68,6 +68,7 @@ describe('executeRun', () => {
       repo: 'acme/widgets',
       baseBranch: 'main',
       branch: 'ai-dev/tidy',
+      task: 'tidy the README',
     });
     const saved = await s.threads.get('C1', s.state.threadTs);
     expect(saved?.conversationId).toBe('conv_1');

@@ -43,6 +43,11 @@ export interface RunnerDeps {
     signal: AbortSignal,
   ) => Promise<Omit<RepoGuidance, 'repo' | 'baseBranch'> | undefined>;
   now?: () => number;
+  /**
+   * Told when a run ended with its outcome posted (the CI and review loops follow what it published).
+   * Must not throw; it runs before the thread is marked idle, so what it submits queues behind the run.
+   */
+  afterRun?: (channel: string, threadTs: string, outcome: RunOutcome) => void;
 }
 
 export interface RunControl {
@@ -198,6 +203,7 @@ export async function executeRun(
     const outcome = { ...finished, totals: totals(loop) } as RunOutcome;
     emit({ type: 'run-end', outcome });
     await reporter.flush();
+    deps.afterRun?.(state.channel, state.threadTs, outcome);
     return outcome;
   } catch (error) {
     const reference = errorReference();

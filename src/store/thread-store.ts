@@ -25,6 +25,25 @@ export const threadRepoSchema = z.object({
   approvals: z.array(z.string()).optional(),
   /** Gated changes waiting for an approval: what the Approve button names. */
   pendingApproval: z.object({ fingerprint: z.string(), files: z.array(z.string()) }).optional(),
+  /**
+   * The CI loop on the thread's PR: the last head whose checks were acted on (so a repeated event or a
+   * restart does not act twice), what was reported about it, and the fix attempts made since the last green.
+   */
+  ci: z
+    .object({
+      sha: z.string(),
+      verdict: z.enum(['success', 'failure', 'gave-up', 'not-fixable']),
+      attempts: z.number().int().min(0),
+    })
+    .optional(),
+  /** Review follow-ups taken from the PR (their keys, `review:<id>`/`comment:<id>`) and not answered on it yet. */
+  reviews: z
+    .object({
+      handled: z.array(z.string()),
+      /** Taken into a run whose end has not been answered on the PR yet (the follow-ups themselves, as JSON). */
+      unanswered: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 
 export const queuedMessageSchema = z.object({ user: z.string(), text: z.string(), ts: z.string() });

@@ -83,7 +83,7 @@ describe('CI comes back to the thread (token mode: polling)', () => {
     expect(threadText(h, root).match(/Checks passed/g)).toHaveLength(1);
     expect(h.github.pulls('acme', 'widgets')).toHaveLength(1);
     h.openai.assertDone();
-  });
+  }, 120_000);
 
   it('a check that keeps failing stops at the cap with a clear message', async () => {
     h.openai.script(publish('two.txt', '2\n', 'Added two.txt.'));
@@ -103,7 +103,7 @@ describe('CI comes back to the thread (token mode: polling)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(h.bot.coordinator.isRunning('C0TEST', root)).toBe(false);
     h.openai.assertDone();
-  });
+  }, 120_000);
 });
 
 describe('CI comes back to the thread (webhooks)', () => {
@@ -146,5 +146,5 @@ describe('CI comes back to the thread (webhooks)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(threadText(h, root).match(/fixing, attempt/g)).toHaveLength(1);
     h.openai.assertDone();
-  });
+  }, 120_000);
 });

@@ -20,6 +20,7 @@ import { GitHubPublisher, type Publisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
 import { readRepoGuidance } from './github/repo-guidance.js';
 import { parseRepoRef, type RepoRef } from './github/repo-ref.js';
+import { editVerificationSection } from './github/verification.js';
 import { GITHUB_WEBHOOK_PATH, type GitHubEvent, githubWebhookHandler } from './github/webhooks.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor, type SecretRedactor } from './lib/redact.js';
@@ -522,6 +523,16 @@ function githubLoops(
     mode,
     githubServerUrl: config.github.serverUrl,
     logger: logger.child({ component: 'ci-follow' }),
+    // The PR body's Verification section gets the checks' result once they settle.
+    onSettled: async ({ channel, threadTs }, repo, summary) => {
+      const entry = (await threads.get(channel, threadTs))?.repos.find((r) => r.repo === repo);
+      const ref = parseRepoRef(repo, config.github.serverUrl);
+      if (!entry?.pr || !ref) return;
+      await editVerificationSection(await octokit(ref, 'write'), ref, entry.pr.number, {
+        commands: entry.verification ?? [],
+        checks: summary,
+      });
+    },
     ...(overrides.ciPolling ? { timing: overrides.ciPolling } : {}),
   });
   let identity: ReturnType<typeof resolveBotIdentity> | undefined;

@@ -17,6 +17,7 @@ import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { prFooter, RunPublishing, requesterText } from './publishing.js';
+import { RunVerification } from './run-verification.js';
 import { toUserInput } from './user-input.js';
 import { RunWorkspaces } from './workspaces.js';
 
@@ -73,8 +74,13 @@ export async function executeRun(
   const reporter = deps.reporterFor(state.channel, state.threadTs);
   const commands: RunTotals['commands'] = [];
   const filesChanged = new Set<string>();
+  const verification = new RunVerification(
+    state.repos.some((r) => r.published !== undefined),
+    deps.redact,
+  );
   const emit = (event: RunEvent) => {
     if (event.type === 'action-end') collect(event.action, commands, filesChanged);
+    verification.observe(event);
     try {
       reporter.handle(event);
     } catch (error) {
@@ -136,6 +142,7 @@ export async function executeRun(
     onNotice: (text) => emit({ type: 'notice', text }),
     prFooter: async () => prFooter(await info, requester, commands),
     requestedBy: async () => requesterText(await info, requester),
+    verification: (entry) => verification.mergeInto(entry),
   });
 
   let loop: LoopResult | undefined;

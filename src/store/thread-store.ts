@@ -36,6 +36,19 @@ export const threadRepoSchema = z.object({
       attempts: z.number().int().min(0),
     })
     .optional(),
+  /** The tests/build/lint commands the thread ran in this repo, for the PR's Verification section (latest last). */
+  verification: z
+    .array(
+      z.object({
+        command: z.string(),
+        exitCode: z.number().int(),
+        durationMs: z.number(),
+        timedOut: z.boolean().optional(),
+        output: z.string(),
+        phase: z.enum(['before', 'after']),
+      }),
+    )
+    .optional(),
   /** Review follow-ups taken from the PR (their keys, `review:<id>`/`comment:<id>`) and not answered on it yet. */
   reviews: z
     .object({

@@ -20,6 +20,7 @@ import { GitHubPublisher, type Publisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
 import { readRepoGuidance } from './github/repo-guidance.js';
 import { parseRepoRef, type RepoRef } from './github/repo-ref.js';
+import { readSetupScript } from './github/repo-setup.js';
 import { editVerificationSection } from './github/verification.js';
 import { GITHUB_WEBHOOK_PATH, type GitHubEvent, githubWebhookHandler } from './github/webhooks.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -409,6 +410,11 @@ export async function buildRunEngine(
     },
     threadInfo: (channel, threadTs, user) => front.threadInfo(channel, threadTs, user),
     network: config.network,
+    setupScript: async (repo, baseBranch, signal) => {
+      const ref = parseRepoRef(repo, config.github.serverUrl);
+      if (!ref) return undefined;
+      return readSetupScript(octokitFor(await credentials.tokenFor(ref, 'read')), ref, baseBranch, { signal });
+    },
     guidance: async (repo, baseBranch, signal) => {
       const ref = parseRepoRef(repo, config.github.serverUrl);
       return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;

@@ -9,6 +9,7 @@ import type { Config } from '../config/config.js';
 import type { NetworkPolicy } from '../config/network.js';
 import type { RepoMirrors } from '../github/mirror.js';
 import { type Publisher, PublishNeedsApproval } from '../github/publisher.js';
+import type { SetupScriptResult } from '../github/repo-setup.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxProvider } from '../sandbox/sandbox.js';
@@ -18,6 +19,7 @@ import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-st
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { prFooter, RunPublishing, requesterText } from './publishing.js';
 import { RunVerification } from './run-verification.js';
+import { runSetupStep } from './setup-step.js';
 import { toUserInput } from './user-input.js';
 import { RunWorkspaces } from './workspaces.js';
 
@@ -44,6 +46,8 @@ export interface RunnerDeps {
     signal: AbortSignal,
   ) => Promise<Omit<RepoGuidance, 'repo' | 'baseBranch'> | undefined>;
   now?: () => number;
+  /** A repo's set-up script read from its base branch on GitHub; run once in each new sandbox. */
+  setupScript?: (repo: string, baseBranch: string, signal: AbortSignal) => Promise<SetupScriptResult | undefined>;
   /**
    * Told when a run ended with its outcome posted (the CI and review loops follow what it published).
    * Must not throw; it runs before the thread is marked idle, so what it submits queues behind the run.
@@ -132,6 +136,7 @@ export async function executeRun(
     signal: control.signal,
     saveRepo,
     onReady: (repo, sandboxId, reused, note) => emit({ type: 'sandbox-ready', repo, sandboxId, reused, note }),
+    ...(deps.setupScript ? { setup: setupFor(deps.setupScript) } : {}),
   });
   const publishing = new RunPublishing({
     publisher: deps.publisher,
@@ -144,6 +149,18 @@ export async function executeRun(
     requestedBy: async () => requesterText(await info, requester),
     verification: (entry) => verification.mergeInto(entry),
   });
+
+  function setupFor(readScript: NonNullable<RunnerDeps['setupScript']>) {
+    return (workspace: Workspace) =>
+      runSetupStep(workspace, {
+        readScript,
+        notice: (text) => emit({ type: 'notice', text }),
+        redact: deps.redact,
+        logger: log,
+        timeoutMs: deps.limits.commandTimeoutSeconds * 1000,
+        signal: control.signal,
+      });
+  }
 
   let loop: LoopResult | undefined;
   try {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SetupScriptResult } from '../github/repo-setup.js';
 import { formatDuration } from '../github/verification.js';
 import { errorMessage } from '../lib/errors.js';
@@ -61,6 +62,20 @@ export async function runSetupStep(workspace: Workspace, options: SetupStepOptio
   notice(
     `Set-up: ${script.path} (from ${script.ref}) ${why}; I go on without it.${output ? `\n${trimOutput(output, FAILURE_TAIL_CHARS, { headShare: 0 })}` : ''}`,
   );
+}
+
+/** The link's `--setup` commands, in the form of a script read from the repo. */
+export function linkedSetup(commands: string): SetupScriptResult {
+  return {
+    ok: true,
+    script: {
+      path: `\`${commands.replace(/`/g, "'")}\``,
+      ref: 'the channel’s link',
+      sha: createHash('sha1').update(commands).digest('hex'),
+      text: `set -e\n${commands}\n`,
+      bytes: Buffer.byteLength(commands),
+    },
+  };
 }
 
 function quote(text: string): string {

@@ -19,7 +19,7 @@ import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-st
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { prFooter, RunPublishing, requesterText } from './publishing.js';
 import { RunVerification } from './run-verification.js';
-import { runSetupStep } from './setup-step.js';
+import { linkedSetup, runSetupStep } from './setup-step.js';
 import { toUserInput } from './user-input.js';
 import { RunWorkspaces } from './workspaces.js';
 
@@ -136,7 +136,7 @@ export async function executeRun(
     signal: control.signal,
     saveRepo,
     onReady: (repo, sandboxId, reused, note) => emit({ type: 'sandbox-ready', repo, sandboxId, reused, note }),
-    ...(deps.setupScript ? { setup: setupFor(deps.setupScript) } : {}),
+    setup: setupFor(deps.setupScript ?? (async () => undefined)),
   });
   const publishing = new RunPublishing({
     publisher: deps.publisher,
@@ -153,7 +153,11 @@ export async function executeRun(
   function setupFor(readScript: NonNullable<RunnerDeps['setupScript']>) {
     return (workspace: Workspace) =>
       runSetupStep(workspace, {
-        readScript,
+        // The link's --setup commands stand in for the repo's own script.
+        readScript: async (repo, baseBranch, signal) => {
+          const commands = state.repos.find((r) => r.repo === repo)?.setup;
+          return commands ? linkedSetup(commands) : readScript(repo, baseBranch, signal);
+        },
         notice: (text) => emit({ type: 'notice', text }),
         redact: deps.redact,
         logger: log,

@@ -205,6 +205,7 @@ export class RunWorkspaces {
     const sandbox = await provider.create({
       timeoutMs: this.options.sandboxTimeoutMs,
       metadata: { ...this.options.metadata, repo: entry.repo },
+      ...(entry.template ? { template: entry.template } : {}),
     });
     await this.options.registry.register({
       sandboxId: sandbox.id,

@@ -19,6 +19,10 @@ export const threadRepoSchema = z.object({
   sandboxProvider: z.enum(['local', 'e2b']).optional(),
   published: z.object({ localSha: z.string(), remoteSha: z.string() }).optional(),
   pr: z.object({ number: z.number().int(), url: z.string() }).optional(),
+  /** The link's `--setup` commands, run once in each new sandbox instead of the repo's `.ai-dev/setup.sh`. */
+  setup: z.string().optional(),
+  /** The link's `--template`: the E2B template of this repo's sandboxes. */
+  template: z.string().optional(),
   /** The repo's guidance (AGENTS.md …) was given to the model in this thread. */
   guidanceGiven: z.boolean().optional(),
   /** Gated changes (CI config, gitlinks, outside symlinks) people approved, by fingerprint. */

@@ -64,6 +64,24 @@ describe('repos start warm: .ai-dev/setup.sh', () => {
     h.openai.assertDone();
   });
 
+  it('the link’s --setup commands stand in for the repo’s script', async () => {
+    await h.command('link acme/warm --setup "touch ../linked.log"', {
+      expectResponse: true,
+      channel: 'C0LINKED',
+    });
+    h.openai.script([
+      toolCalls([{ name: 'run_command', arguments: { command: 'ls ../linked.log' } }]),
+      (req) => {
+        expect(String(req.functionCallOutputs[0]?.output)).toContain('exit code 0');
+        return text('Warm.');
+      },
+    ]);
+    const root = await h.mention('warm?', { channel: 'C0LINKED' });
+    await h.waitForEnd(root, 1, 'C0LINKED');
+    expect(threadText(root, 'C0LINKED')).toMatch(/Set-up: ran `touch \.\.\/linked\.log` \(from the channel’s link\)/);
+    h.openai.assertDone();
+  });
+
   it('a failing set-up is reported with its output, and the run goes on', async () => {
     await h.command('link acme/broken', { expectResponse: true, channel: 'C0BROKEN' });
     h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'ls' } }]), text('Looked around.')]);

@@ -558,16 +558,19 @@ function githubLoops(
     githubServerUrl: config.github.serverUrl,
     logger: logger.child({ component: 'review-follow' }),
   });
-  const timer =
-    mode === 'poll'
-      ? setInterval(
-          () =>
-            void reviews
-              .pollAll()
-              .catch((error: unknown) => logger.warn({ err: error }, 'reading the PRs’ reviews failed')),
-          overrides.reviewPollMs ?? 60_000,
-        )
-      : undefined;
+  // One poll at a time: a slow GitHub must not pile polls up behind each other.
+  let polling = false;
+  const poll = () => {
+    if (polling) return;
+    polling = true;
+    void reviews
+      .pollAll()
+      .catch((error: unknown) => logger.warn({ err: error }, 'reading the PRs’ reviews failed'))
+      .finally(() => {
+        polling = false;
+      });
+  };
+  const timer = mode === 'poll' ? setInterval(poll, overrides.reviewPollMs ?? 60_000) : undefined;
   timer?.unref();
   const warn = (what: string) => (error: unknown) => logger.warn({ err: error }, what);
   return {

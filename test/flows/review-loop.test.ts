@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliverWebhook } from '../fakes/github-server.js';
 import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
@@ -110,6 +111,44 @@ describe('reviews come back to the thread (token mode: polling)', () => {
     expect(h.thread(root).filter((m) => /^:white_check_mark: (Opened|Updated) pull request/.test(m.text))).toHaveLength(
       1,
     );
+    h.openai.assertDone();
+  }, 120_000);
+});
+
+describe('reviews come back to the thread (webhooks)', () => {
+  const secret = 'webhook-secret-0123456789abcdef';
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { GITHUB_WEBHOOK_SECRET: secret } });
+    await h.github.addRepo({ owner: 'acme', name: 'widgets', files: { 'README.md': '# widgets\n' } });
+    h.github.setCollaborator('acme', 'widgets', 'alice', 'maintain');
+    await h.command('link acme/widgets', { expectResponse: true });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a PR comment mentioning the bot becomes a follow-up when its webhook arrives, and is answered', async () => {
+    h.openai.script(publish('one.txt', '1\n', 'Added one.txt.'));
+    const root = await h.mention('add one.txt');
+    await h.waitForEnd(root);
+    const pr = h.github.pulls('acme', 'widgets').at(-1)?.number ?? 0;
+
+    h.openai.script(publish('one.txt', 'one\n', 'Spelled the number out.'));
+    const comment = h.github.addIssueComment('acme', 'widgets', pr, {
+      user: 'alice',
+      body: `@${BOT_LOGIN} please spell the number out`,
+    });
+    const hook = await h.github.webhooks.issueComment('acme', 'widgets', comment.id);
+    expect((await deliverWebhook(`${h.botUrl}/github/events`, { ...hook, secret })).status).toBe(202);
+    await waitFor('the follow-up', () => h.thread(root).some((m) => m.text.includes('got a comment by @alice')));
+    expect(await h.waitForEnd(root, 2)).toContain('Updated pull request');
+    const answer = await waitFor('the answer', () =>
+      h.github.issueComments('acme', 'widgets', pr).find((c) => c.user === BOT_LOGIN),
+    );
+    expect(answer.body).toContain('@alice');
+    expect(answer.body).toContain('Spelled the number out.');
     h.openai.assertDone();
   }, 120_000);
 });

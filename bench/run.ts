@@ -15,6 +15,7 @@ import { linkRepo, print, section } from './lib.js';
 import { benchOverlap, printOverlap } from './overlap.js';
 import { benchSlackCalls, printSlackCalls } from './slack-calls.js';
 import { benchStartup, printStartup } from './startup.js';
+import { benchWarmStart, printWarmStart } from './warm-start.js';
 
 /** The bot at production log level (the harness defaults to debug, which costs time under load). */
 const ENV = { LOG_LEVEL: 'info' };
@@ -103,6 +104,11 @@ async function main(): Promise<void> {
     section('5. Start-up: to a configuration error, to ready, and to exit when Slack cannot be reached');
     printStartup(await benchStartup(Number(process.env.BENCH_START_RUNS ?? 5)));
   }
+
+  section('6. Mention → first tool result, cold (new sandbox + .ai-dev/setup.sh) and warm (same thread) (E2B fake)');
+  await withHarness({ sandbox: 'e2b', env: ENV }, async (h) => {
+    printWarmStart(await benchWarmStart(h, Number(process.env.BENCH_WARM_RUNS ?? 3)));
+  });
 
   print(`\nbenchmark took ${((Date.now() - began) / 1000).toFixed(1)} s`);
 }

@@ -12,13 +12,18 @@ import type { SlackCheckOptions } from './checks/slack.js';
 import { slackApiBase } from './checks/slack.js';
 import { checkSlackAtStart } from './checks/startup.js';
 import { type Config, type CoreConfig, secretValues } from './config/config.js';
+import { resolveBotIdentity } from './github/bot-identity.js';
+import type { FollowTiming } from './github/checks.js';
 import { AppInstallationCredentials, type GitHubCredentials, StaticTokenCredentials } from './github/credentials.js';
 import { RepoMirrors } from './github/mirror.js';
 import { type OctokitFactory, octokitFactory } from './github/octokit.js';
 import { GitHubPublisher, type Publisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
 import { readRepoGuidance } from './github/repo-guidance.js';
-import { parseRepoRef } from './github/repo-ref.js';
+import { parseRepoRef, type RepoRef } from './github/repo-ref.js';
+import { readSetupScript } from './github/repo-setup.js';
+import { editVerificationSection } from './github/verification.js';
+import { GITHUB_WEBHOOK_PATH, type GitHubEvent, githubWebhookHandler } from './github/webhooks.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor, type SecretRedactor } from './lib/redact.js';
 import { Metrics, teeReporters } from './observability/metrics.js';
@@ -27,13 +32,16 @@ import { startupFacts } from './observability/startup.js';
 import { AccessPolicy } from './runs/access-policy.js';
 import { type MentionOptionRules, resolveRunSettings } from './runs/budget.js';
 import { ChannelOverview } from './runs/channel-overview.js';
+import { CiFollow } from './runs/ci-follow.js';
 import { RunCoordinator } from './runs/coordinator.js';
 import { HomeOverview, historyRecorder } from './runs/home-overview.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
+import { ReviewFollow } from './runs/review-follow.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { threadKeyOf } from './runs/thread-key.js';
 import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/thread-lock.js';
+import type { RunnerDeps } from './runs/thread-runner.js';
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
@@ -70,6 +78,10 @@ export interface BotOverrides extends EngineOverrides {
   startDeadlineMs?: number;
   /** Least time between two edits of a run's status card (default 2000 ms). */
   cardIntervalMs?: number;
+  /** Token mode's polling of a PR's checks (tests poll every few ms). */
+  ciPolling?: Partial<FollowTiming>;
+  /** Token mode: how often the threads' PRs are read for new reviews. Default 60 s. */
+  reviewPollMs?: number;
 }
 
 export interface RunningBot {
@@ -119,12 +131,29 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       },
     },
   ];
+  // The CI and review loops, built once the run engine exists; the webhook route and the runs' end reach
+  // them through this binding.
+  let loops: GitHubLoops | undefined;
+  const webhookSecret = config.github.webhookSecret;
+  const webhookRoutes = webhookSecret
+    ? [
+        {
+          path: GITHUB_WEBHOOK_PATH,
+          method: ['POST'],
+          handler: githubWebhookHandler({
+            secret: webhookSecret,
+            logger,
+            onEvent: async (event) => loops?.onEvent(event),
+          }),
+        },
+      ]
+    : [];
   const slack = createSlackApp({
     slack: config.slack,
     port: config.port,
     logger,
     clientOptions: { ...overrides.slackClientOptions, fetch: slackFetch },
-    routes: observabilityRoutes({ probes, metrics }),
+    routes: [...observabilityRoutes({ probes, metrics }), ...webhookRoutes],
   });
   const { app } = slack;
   const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
@@ -140,26 +169,28 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     network: config.network,
     ...(overrides.cardIntervalMs !== undefined ? { cardIntervalMs: overrides.cardIntervalMs } : {}),
   });
+  const reporterFor = (channel: string, threadTs: string): RunReporter =>
+    teeReporters(
+      new SlackReporter({
+        client: app.client,
+        channel,
+        threadTs,
+        redact,
+        logger,
+        queue: queues.forChannel(channel),
+        threadKey: threadKeyOf(channel, threadTs),
+      }),
+      surfaces.reporterFor(channel, threadTs),
+      ...(history ? [historyRecorder({ history, threads: engine.threads, logger }, channel, threadTs)] : []),
+      metrics.runObserver(threadKeyOf(channel, threadTs)),
+    );
   const engine = await buildRunEngine(
     config,
     logging,
     {
-      reporterFor: (channel, threadTs) =>
-        teeReporters(
-          new SlackReporter({
-            client: app.client,
-            channel,
-            threadTs,
-            redact,
-            logger,
-            queue: queues.forChannel(channel),
-            threadKey: threadKeyOf(channel, threadTs),
-          }),
-          surfaces.reporterFor(channel, threadTs),
-          ...(history ? [historyRecorder({ history, threads: engine.threads, logger }, channel, threadTs)] : []),
-          metrics.runObserver(threadKeyOf(channel, threadTs)),
-        ),
+      reporterFor,
       threadInfo: slackThreadInfo(app.client),
+      afterRun: (channel, threadTs, outcome) => loops?.afterRun(channel, threadTs, outcome),
     },
     overrides,
   );
@@ -189,6 +220,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       return info.user?.is_admin === true || info.user?.is_owner === true;
     },
   };
+  loops = githubLoops(config, engine, { logger, redact, overrides, reporterFor });
 
   const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
   const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
@@ -290,6 +322,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     threads,
     stop: async () => {
       maintenance.stop();
+      loops?.stop();
       coordinator.shutdown();
       await Promise.race([coordinator.idle(), sleep(15_000, undefined, { ref: false })]);
       // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
@@ -342,6 +375,8 @@ export interface FrontEnd {
   threadInfo(channel: string, threadTs: string, user: string): Promise<ThreadInfo>;
   /** Wraps the GitHub publisher (the terminal's `--no-pr` keeps the branch unpublished). */
   wrapPublisher?: (publisher: Publisher) => Publisher;
+  /** Told when a run ended (the bot follows its PR's checks and reviews from here). */
+  afterRun?: RunnerDeps['afterRun'];
 }
 
 /** The run engine and what it stands on, built the same way for every front end. */
@@ -420,6 +455,13 @@ export async function buildRunEngine(
     logger,
     redact,
     reporterFor: (channel, threadTs) => front.reporterFor(channel, threadTs),
+    afterRun: (channel, threadTs, outcome) => {
+      try {
+        front.afterRun?.(channel, threadTs, outcome);
+      } catch (error) {
+        logger.error({ err: error }, 'the after-run step failed');
+      }
+    },
     threadInfo: (channel, threadTs, user) => front.threadInfo(channel, threadTs, user),
     network: config.network,
     costing: {
@@ -431,6 +473,11 @@ export async function buildRunEngine(
         runMaxDollars: config.budget.runMaxDollars,
       },
       channelSettings: (channel) => channelSettings.get(channel),
+    },
+    setupScript: async (repo, baseBranch, signal) => {
+      const ref = parseRepoRef(repo, config.github.serverUrl);
+      if (!ref) return undefined;
+      return readSetupScript(octokitFor(await credentials.tokenFor(ref, 'read')), ref, baseBranch, { signal });
     },
     guidance: async (repo, baseBranch, signal) => {
       const ref = parseRepoRef(repo, config.github.serverUrl);
@@ -512,4 +559,110 @@ async function withDeadline<T>(ms: number, error: () => Error, work: () => Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+// ---- the CI and review loops (issue 14) ----
+
+interface GitHubLoops {
+  afterRun(channel: string, threadTs: string, outcome: Parameters<NonNullable<RunnerDeps['afterRun']>>[2]): void;
+  onEvent(event: GitHubEvent): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * After each run, the checks of what it published are followed and its PR's reviews come back to the
+ * thread: through GitHub's webhooks when GITHUB_WEBHOOK_SECRET is set, by polling otherwise (a timer
+ * owned here, stopped with the bot).
+ */
+function githubLoops(
+  config: Config,
+  engine: RunEngine,
+  {
+    logger,
+    redact,
+    overrides,
+    reporterFor,
+  }: {
+    logger: Logger;
+    redact: SecretRedactor;
+    overrides: BotOverrides;
+    reporterFor: (channel: string, threadTs: string) => RunReporter;
+  },
+): GitHubLoops {
+  const { coordinator, threads, credentials, octokitFor } = engine;
+  const mode = config.github.webhookSecret ? 'webhooks' : 'poll';
+  const octokit = async (repo: RepoRef, purpose: 'follow' | 'write' = 'follow') =>
+    octokitFor(await credentials.tokenFor(repo, purpose));
+  const submit = (channel: string, threadTs: string, message: { user: string; text: string; ts: string }) =>
+    coordinator.submit(channel, threadTs, message);
+  const ci = new CiFollow({
+    threads,
+    submit,
+    reporterFor,
+    octokit: (repo) => octokit(repo),
+    redact,
+    maxAttempts: config.limits.ciFixAttempts,
+    mode,
+    githubServerUrl: config.github.serverUrl,
+    logger: logger.child({ component: 'ci-follow' }),
+    // The PR body's Verification section gets the checks' result once they settle.
+    onSettled: async ({ channel, threadTs }, repo, summary) => {
+      const entry = (await threads.get(channel, threadTs))?.repos.find((r) => r.repo === repo);
+      const ref = parseRepoRef(repo, config.github.serverUrl);
+      if (!entry?.pr || !ref) return;
+      await editVerificationSection(await octokit(ref, 'write'), ref, entry.pr.number, {
+        commands: entry.verification ?? [],
+        checks: summary,
+      });
+    },
+    ...(overrides.ciPolling ? { timing: overrides.ciPolling } : {}),
+  });
+  let identity: ReturnType<typeof resolveBotIdentity> | undefined;
+  const reviews = new ReviewFollow({
+    threads,
+    submit,
+    reporterFor,
+    octokit,
+    bot: () => {
+      identity ??= resolveBotIdentity(config.github.auth, { apiUrl: config.github.apiUrl, octokitFor });
+      // A failed look-up is tried again next time.
+      identity.catch(() => {
+        identity = undefined;
+      });
+      return identity;
+    },
+    githubServerUrl: config.github.serverUrl,
+    logger: logger.child({ component: 'review-follow' }),
+  });
+  // One poll at a time: a slow GitHub must not pile polls up behind each other.
+  let polling = false;
+  const poll = () => {
+    if (polling) return;
+    polling = true;
+    void reviews
+      .pollAll()
+      .catch((error: unknown) => logger.warn({ err: error }, 'reading the PRs’ reviews failed'))
+      .finally(() => {
+        polling = false;
+      });
+  };
+  const timer = mode === 'poll' ? setInterval(poll, overrides.reviewPollMs ?? 60_000) : undefined;
+  timer?.unref();
+  const warn = (what: string) => (error: unknown) => logger.warn({ err: error }, what);
+  return {
+    afterRun(channel, threadTs, outcome) {
+      void ci.followThread(channel, threadTs).catch(warn('could not follow the checks'));
+      void reviews
+        .noteThread(channel, threadTs)
+        .then(() => reviews.afterRun(channel, threadTs, outcome))
+        .catch(warn('could not answer the reviews'));
+    },
+    async onEvent(event) {
+      await Promise.all([ci.onEvent(event), reviews.onEvent(event)]);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      ci.stop();
+    },
+  };
 }

@@ -218,7 +218,8 @@ export const environmentSchema = z.object({
   COMPACT_AT_INPUT_TOKENS: positiveInt(LIMIT_DEFAULTS.COMPACT_AT_INPUT_TOKENS, 2_000_000, 10_000),
   SANDBOX_IDLE_ACTION: z.preprocess(
     emptyToUndefined,
-    z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('kill'),
+    // Paused E2B sandboxes cost nothing and resume as they were: a follow-up starts in seconds.
+    z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('pause'),
   ),
   ALLOW_LINK_USERS: idList('user'),
   ALLOW_RUN_USERS: idList('user'),

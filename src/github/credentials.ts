@@ -5,8 +5,11 @@ import { GitHubError, isHttpError, toGitHubError, workflowPermissionError } from
 import type { OctokitFactory } from './octokit.js';
 import type { RepoRef } from './repo-ref.js';
 
-/** `write-workflows`: publishing an approved change to `.github/workflows/`, which needs its own permission. */
-export type TokenPurpose = 'read' | 'write' | 'write-workflows';
+/**
+ * `write-workflows`: publishing an approved change to `.github/workflows/`, which needs its own permission.
+ * `follow`: reading a PR's checks, statuses, Actions logs and reviews (the CI and review loops).
+ */
+export type TokenPurpose = 'read' | 'write' | 'write-workflows' | 'follow';
 
 /** Hands out a GitHub token for work on one repo; the App mode narrows it to that repo. */
 export interface GitHubCredentials {
@@ -52,11 +55,13 @@ export class AppInstallationCredentials implements GitHubCredentials {
     const permissions: Record<string, string> =
       purpose === 'read'
         ? { contents: 'read' }
-        : {
-            contents: 'write',
-            pull_requests: 'write',
-            ...(purpose === 'write-workflows' ? { workflows: 'write' } : {}),
-          };
+        : purpose === 'follow'
+          ? { contents: 'read', checks: 'read', statuses: 'read', actions: 'read', pull_requests: 'read' }
+          : {
+              contents: 'write',
+              pull_requests: 'write',
+              ...(purpose === 'write-workflows' ? { workflows: 'write' } : {}),
+            };
     try {
       const { token } = await this.auth({
         type: 'installation',

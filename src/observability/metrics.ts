@@ -21,6 +21,8 @@ export class Metrics {
   /** Finished runs by outcome: pull-request, no-changes, stopped, budget-reached, failed, interrupted. */
   readonly runs: Counter<'outcome'>;
   readonly runDuration: Histogram<'outcome'>;
+  /** From a run's start to its first tool result, by `start`: `cold` (a new sandbox) or `warm` (one reused). */
+  readonly firstToolResult: Histogram<'start'>;
   /** Model tokens as the API reports them, `kind` input or output. */
   readonly modelTokens: Counter<'kind'>;
   /** Spend in US dollars; cost events add to it. */
@@ -49,6 +51,13 @@ export class Metrics {
       name: 'ai_dev_run_duration_seconds',
       help: 'Wall time of a run, from its start to its outcome',
       labelNames: ['outcome'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.firstToolResult = new Histogram({
+      name: 'ai_dev_first_tool_result_seconds',
+      help: 'Time from a run’s start to its first tool result, by start (cold: a new sandbox, set-up included; warm: a reused one)',
+      labelNames: ['start'],
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -126,8 +135,11 @@ export class Metrics {
    * A `RunReporter` that counts a thread's run events: tee it beside the front end's reporter. One
    * per `reporterFor` call; the thread key ties a run-end to its run-start.
    */
-  runObserver(threadKey: string): RunReporter {
+  runObserver(threadKey: string, now: () => number = Date.now): RunReporter {
     let started = false;
+    let startedAt = 0;
+    let start: 'cold' | 'warm' | undefined;
+    let firstToolSeen = false;
     let input = 0;
     let output = 0;
     const addTokens = (inputTotal: number, outputTotal: number) => {
@@ -140,7 +152,17 @@ export class Metrics {
       switch (event.type) {
         case 'run-start':
           started = true;
+          startedAt = now();
           this.activeThreads.add(threadKey);
+          return;
+        case 'sandbox-ready':
+          start ??= event.reused ? 'warm' : 'cold';
+          return;
+        case 'action-end':
+          if (started && !firstToolSeen && start) {
+            firstToolSeen = true;
+            this.firstToolResult.observe({ start }, (now() - startedAt) / 1000);
+          }
           return;
         case 'usage':
           // The loop reports running totals of the run.

@@ -127,7 +127,14 @@ export async function acceptMessage(
     queued,
     {
       startedBy: message.user,
-      repos: chosen.map((l) => ({ repo: l.repo, baseBranch: l.defaultBranch, branch, private: l.private })),
+      repos: chosen.map((l) => ({
+        repo: l.repo,
+        baseBranch: l.defaultBranch,
+        branch,
+        private: l.private,
+        ...(l.setup ? { setup: l.setup } : {}),
+        ...(l.template ? { template: l.template } : {}),
+      })),
       ...(chosenSettings ? { settings: chosenSettings } : {}),
     },
     async () =>

@@ -3,6 +3,7 @@ import type { RunTotals } from '../agent/events.js';
 import { nextBranchName } from '../github/branch-name.js';
 import type { Publisher } from '../github/publisher.js';
 import { type PullRequestInfo, PullRequestMergedError } from '../github/pull-requests.js';
+import { type VerificationInput, withVerificationSection } from '../github/verification.js';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
 import { startBranch, type Workspace } from '../sandbox/workspace.js';
@@ -23,6 +24,8 @@ export interface RunPublishingOptions {
   prFooter: () => Promise<string>;
   /** Who asked, for the `Requested-by:` trailer of every published commit. */
   requestedBy: () => Promise<string>;
+  /** What the PR body's Verification section shows; it adds this run's commands to the entry (saved with it). */
+  verification?: (entry: ThreadRepo) => VerificationInput;
   /** Retries of a transient publish failure (GitHub 5xx, rate limits); default 3. */
   retries?: number;
 }
@@ -76,12 +79,13 @@ export class RunPublishing {
   private async publishOnce(workspace: Workspace, request: { title: string; body: string }): Promise<PullRequestInfo> {
     const entry = this.options.entry(workspace.repo);
     const footer = await this.options.prFooter();
+    const text = footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body;
     const result = await this.options.publisher.publish({
       workspace,
       published: entry.published,
       existingPr: entry.pr ? { number: entry.pr.number } : undefined,
       title: request.title,
-      body: footer ? `${request.body.trim()}\n\n---\n${footer}` : request.body,
+      body: this.options.verification ? withVerificationSection(text, this.options.verification(entry)) : text,
       signal: this.options.signal,
       approved: entry.approvals ?? [],
       requestedBy: await this.options.requestedBy(),

@@ -9,6 +9,7 @@ import type { Config } from '../config/config.js';
 import type { NetworkPolicy } from '../config/network.js';
 import type { RepoMirrors } from '../github/mirror.js';
 import { type Publisher, PublishNeedsApproval } from '../github/publisher.js';
+import type { SetupScriptResult } from '../github/repo-setup.js';
 import { AppError, errorMessage, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxProvider } from '../sandbox/sandbox.js';
@@ -18,6 +19,8 @@ import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-st
 import { costFields, type RunCosting, type RunSettings, resolveRunSettings, runMeter } from './budget.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { prFooter, RunPublishing, requesterText } from './publishing.js';
+import { RunVerification } from './run-verification.js';
+import { linkedSetup, runSetupStep } from './setup-step.js';
 import { toUserInput } from './user-input.js';
 import { RunWorkspaces } from './workspaces.js';
 
@@ -46,6 +49,13 @@ export interface RunnerDeps {
   /** Prices each run and caps it in dollars (budget.ts); without it runs are neither metered nor capped in dollars. */
   costing?: RunCosting;
   now?: () => number;
+  /** A repo's set-up script read from its base branch on GitHub; run once in each new sandbox. */
+  setupScript?: (repo: string, baseBranch: string, signal: AbortSignal) => Promise<SetupScriptResult | undefined>;
+  /**
+   * Told when a run ended with its outcome posted (the CI and review loops follow what it published).
+   * Must not throw; it runs before the thread is marked idle, so what it submits queues behind the run.
+   */
+  afterRun?: (channel: string, threadTs: string, outcome: RunOutcome) => void;
 }
 
 export interface RunControl {
@@ -71,8 +81,13 @@ export async function executeRun(
   const reporter = deps.reporterFor(state.channel, state.threadTs);
   const commands: RunTotals['commands'] = [];
   const filesChanged = new Set<string>();
+  const verification = new RunVerification(
+    state.repos.some((r) => r.published !== undefined),
+    deps.redact,
+  );
   const emit = (event: RunEvent) => {
     if (event.type === 'action-end') collect(event.action, commands, filesChanged);
+    verification.observe(event);
     try {
       reporter.handle(event);
     } catch (error) {
@@ -145,6 +160,7 @@ export async function executeRun(
     signal: control.signal,
     saveRepo,
     onReady: (repo, sandboxId, reused, note) => emit({ type: 'sandbox-ready', repo, sandboxId, reused, note }),
+    setup: setupFor(deps.setupScript ?? (async () => undefined)),
   });
   const publishing = new RunPublishing({
     publisher: deps.publisher,
@@ -155,7 +171,24 @@ export async function executeRun(
     onNotice: (text) => emit({ type: 'notice', text }),
     prFooter: async () => prFooter(await info, requester, commands, meter?.totals()),
     requestedBy: async () => requesterText(await info, requester),
+    verification: (entry) => verification.mergeInto(entry),
   });
+
+  function setupFor(readScript: NonNullable<RunnerDeps['setupScript']>) {
+    return (workspace: Workspace) =>
+      runSetupStep(workspace, {
+        // The link's --setup commands stand in for the repo's own script.
+        readScript: async (repo, baseBranch, signal) => {
+          const commands = state.repos.find((r) => r.repo === repo)?.setup;
+          return commands ? linkedSetup(commands) : readScript(repo, baseBranch, signal);
+        },
+        notice: (text) => emit({ type: 'notice', text }),
+        redact: deps.redact,
+        logger: log,
+        timeoutMs: deps.limits.commandTimeoutSeconds * 1000,
+        signal: control.signal,
+      });
+  }
 
   let loop: LoopResult | undefined;
   try {
@@ -240,6 +273,7 @@ export async function executeRun(
     const outcome = { ...finished, totals: totals(loop) } as RunOutcome;
     emit({ type: 'run-end', outcome });
     await reporter.flush();
+    deps.afterRun?.(state.channel, state.threadTs, outcome);
     return outcome;
   } catch (error) {
     const reference = errorReference();

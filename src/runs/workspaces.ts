@@ -23,6 +23,8 @@ export interface RunWorkspacesOptions {
   /** Persists a change to one repo's entry (sandbox id, published head, PR). */
   saveRepo: (entry: ThreadRepo) => Promise<void>;
   onReady: (repo: string, sandboxId: string, reused: boolean, note: string | undefined) => void;
+  /** Runs once in each new sandbox, before any tool call gets it (the repo's set-up script). */
+  setup?: (workspace: Workspace) => Promise<void>;
 }
 
 /**
@@ -144,7 +146,9 @@ export class RunWorkspaces {
       await this.options.saveRepo(entry);
     }
     this.options.onReady(entry.repo, sandbox.id, false, note);
-    return { repo: entry.repo, sandbox, root, branch: entry.branch, baseBranch: entry.baseBranch };
+    const workspace = { repo: entry.repo, sandbox, root, branch: entry.branch, baseBranch: entry.baseBranch };
+    await this.options.setup?.(workspace);
+    return workspace;
   }
 
   /** Reconnects to the thread's sandbox and checks its checkout; anything doubtful replaces it. */
@@ -201,6 +205,7 @@ export class RunWorkspaces {
     const sandbox = await provider.create({
       timeoutMs: this.options.sandboxTimeoutMs,
       metadata: { ...this.options.metadata, repo: entry.repo },
+      ...(entry.template ? { template: entry.template } : {}),
     });
     await this.options.registry.register({
       sandboxId: sandbox.id,

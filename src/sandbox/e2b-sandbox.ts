@@ -97,7 +97,8 @@ export class E2BSandboxProvider implements SandboxProvider {
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    const { template } = this.options;
+    // A repo linked with `--template` has its own; E2B_TEMPLATE otherwise.
+    const template = spec.template ?? this.options.template;
     let sdk: SdkSandbox;
     try {
       sdk = await this.withRetry('create', () =>

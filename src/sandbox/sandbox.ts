@@ -64,6 +64,8 @@ export interface SandboxSpec {
   metadata: Record<string, string>;
   /** How long the sandbox lives (a reconnect extends it). */
   timeoutMs: number;
+  /** The E2B template for this repo (`/ai-dev link … --template`); the provider's default otherwise. */
+  template?: string;
 }
 
 export interface SandboxProvider {

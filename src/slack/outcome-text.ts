@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { formatDollars } from '../agent/cost.js';
 import type { BudgetLimit, RunOutcome, RunTotals } from '../agent/events.js';
+import { VERIFICATION_ANCHOR } from '../github/verification.js';
 import { formatDuration } from '../lib/duration.js';
 import { commandLine } from './action-text.js';
 import {
@@ -115,6 +116,8 @@ function headline(outcome: RunOutcome, maxAnswer: number): string[] {
       const verb = outcome.created ? 'Opened' : 'Updated';
       const lines = [`:white_check_mark: ${verb} pull request ${link(outcome.url, `#${outcome.number}`)}`];
       if (outcome.summary.trim()) lines.push(modelText(outcome.summary, maxAnswer));
+      // The PR body's Verification section: what was run to check the change, and the CI checks once known.
+      lines.push(`Proof: ${link(`${outcome.url}#${VERIFICATION_ANCHOR}`, 'Verification')} in the pull request.`);
       return lines;
     }
     case 'no-changes': {

@@ -10,6 +10,10 @@ export const channelLinkSchema = z.object({
   private: z.boolean(),
   linkedBy: z.string().min(1),
   linkedAt: z.string().min(1),
+  /** `--setup`: commands run once in each new sandbox of this repo (instead of its `.ai-dev/setup.sh`). */
+  setup: z.string().optional(),
+  /** `--template`: the E2B template of this repo's sandboxes (instead of E2B_TEMPLATE). */
+  template: z.string().optional(),
 });
 
 export type ChannelLink = z.infer<typeof channelLinkSchema>;

@@ -20,12 +20,48 @@ export const threadRepoSchema = z.object({
   sandboxProvider: z.enum(['local', 'e2b']).optional(),
   published: z.object({ localSha: z.string(), remoteSha: z.string() }).optional(),
   pr: z.object({ number: z.number().int(), url: z.string() }).optional(),
+  /** The link's `--setup` commands, run once in each new sandbox instead of the repo's `.ai-dev/setup.sh`. */
+  setup: z.string().optional(),
+  /** The link's `--template`: the E2B template of this repo's sandboxes. */
+  template: z.string().optional(),
   /** The repo's guidance (AGENTS.md …) was given to the model in this thread. */
   guidanceGiven: z.boolean().optional(),
   /** Gated changes (CI config, gitlinks, outside symlinks) people approved, by fingerprint. */
   approvals: z.array(z.string()).optional(),
   /** Gated changes waiting for an approval: what the Approve button names. */
   pendingApproval: z.object({ fingerprint: z.string(), files: z.array(z.string()) }).optional(),
+  /**
+   * The CI loop on the thread's PR: the last head whose checks were acted on (so a repeated event or a
+   * restart does not act twice), what was reported about it, and the fix attempts made since the last green.
+   */
+  ci: z
+    .object({
+      sha: z.string(),
+      verdict: z.enum(['success', 'failure', 'gave-up', 'not-fixable']),
+      attempts: z.number().int().min(0),
+    })
+    .optional(),
+  /** The tests/build/lint commands the thread ran in this repo, for the PR's Verification section (latest last). */
+  verification: z
+    .array(
+      z.object({
+        command: z.string(),
+        exitCode: z.number().int(),
+        durationMs: z.number(),
+        timedOut: z.boolean().optional(),
+        output: z.string(),
+        phase: z.enum(['before', 'after']),
+      }),
+    )
+    .optional(),
+  /** Review follow-ups taken from the PR (their keys, `review:<id>`/`comment:<id>`) and not answered on it yet. */
+  reviews: z
+    .object({
+      handled: z.array(z.string()),
+      /** Taken into a run whose end has not been answered on the PR yet (the follow-ups themselves, as JSON). */
+      unanswered: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 
 export const queuedMessageSchema = z.object({ user: z.string(), text: z.string(), ts: z.string() });

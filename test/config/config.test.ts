@@ -31,7 +31,7 @@ describe('parseConfig', () => {
       commandTimeoutSeconds: 900,
       outputMaxChars: 16_000,
       sandboxIdleMinutes: 30,
-      sandboxIdleAction: 'kill',
+      sandboxIdleAction: 'pause',
       ciFixAttempts: 2,
       compactAtInputTokens: 200_000,
     });

@@ -75,7 +75,7 @@ describe('/ai-dev over signed HTTP into the real Bolt app', () => {
     const { ack } = await h.command(text);
     expect(ack.status).toBe(200);
     expect(ackText(ack)).toMatch(problem);
-    expect(ackText(ack)).toMatch(/Usage: `\/ai-dev (un)?link owner\/repo`/);
+    expect(ackText(ack)).toMatch(/Usage: `\/ai-dev (un)?link owner\/repo( \[--setup[^`]*)?`/);
     await healthy();
   });
 

@@ -20,7 +20,8 @@ describe('E2B sandboxes across a thread’s life', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ sandbox: 'e2b' });
+    // Sandboxes that reach their end are killed here (the default pauses them): these tests are about losing one.
+    h = await startHarness({ sandbox: 'e2b', env: { SANDBOX_IDLE_ACTION: 'kill' } });
     await h.github.addRepo({ owner: 'acme', name: 'widgets', private: true, files: FILES });
     await h.command('link acme/widgets', { expectResponse: true });
   });

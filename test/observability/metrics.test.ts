@@ -23,6 +23,36 @@ async function value(metrics: Metrics, name: string, labels: Record<string, stri
 }
 
 describe('Metrics', () => {
+  it('times a run’s first tool result, cold (a new sandbox) apart from warm (a reused one)', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    let clock = 1_000;
+    const action = {
+      type: 'action-end' as const,
+      id: 'a1',
+      tool: 'list_files',
+      action: { kind: 'files-listed' as const, path: '.', count: 3 },
+    };
+    for (const [thread, reused, took] of [
+      ['C1:1.1', false, 9_000],
+      ['C1:2.2', true, 2_000],
+    ] as const) {
+      const observer = metrics.runObserver(thread, () => clock);
+      observer.handle({ type: 'run-start', repo: 'acme/w', baseBranch: 'main', branch: 'ai-dev/x' });
+      observer.handle({ type: 'sandbox-ready', repo: 'acme/w', sandboxId: 's', reused });
+      clock += took;
+      observer.handle(action);
+      clock += 50_000;
+      observer.handle(action);
+    }
+    const metric = await metrics.registry.getSingleMetric('ai_dev_first_tool_result_seconds')?.get();
+    const sum = (start: string) =>
+      metric?.values.find(
+        (v) => v.labels.start === start && (v as { metricName?: string }).metricName?.endsWith('_sum'),
+      )?.value;
+    expect(sum('cold')).toBe(9);
+    expect(sum('warm')).toBe(2);
+  });
+
   it('counts a run from its events: tokens as they come, then outcome, duration and sandbox time', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const observer = metrics.runObserver('C1:1.1');

@@ -22,6 +22,26 @@ describe('parseCommand', () => {
     });
   });
 
+  it('reads a link’s --setup commands (straight or typographic quotes) and --template', () => {
+    expect(parseCommand('link acme/widgets --setup "npm ci && npm run build" --template node-22', server)).toEqual({
+      kind: 'link',
+      repo: { owner: 'acme', name: 'widgets' },
+      setup: 'npm ci && npm run build',
+      template: 'node-22',
+    });
+    expect(parseCommand('link --setup \u201cpip install -e .\u201d acme/widgets', server)).toMatchObject({
+      setup: 'pip install -e .',
+    });
+    expect(parseCommand('link acme/widgets --setup', server)).toMatchObject({
+      kind: 'invalid',
+      problem: expect.stringMatching(/needs a value/),
+    });
+    expect(parseCommand('link acme/widgets --template "a b"', server)).toMatchObject({
+      kind: 'invalid',
+      problem: expect.stringMatching(/not an E2B template/),
+    });
+  });
+
   it('answers bad input with a problem and the usage line', () => {
     const none = parseCommand('link', server);
     expect(none).toMatchObject({ kind: 'invalid', problem: expect.stringMatching(/Which repo/) });

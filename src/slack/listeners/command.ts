@@ -130,6 +130,8 @@ export function registerCommand(app: App, deps: CommandDeps): void {
             private: repo.private,
             linkedBy: command.user_id,
             linkedAt: new Date().toISOString(),
+            ...(parsed.setup ? { setup: parsed.setup } : {}),
+            ...(parsed.template ? { template: parsed.template } : {}),
           };
           const result = await deps.links.add(command.channel_id, link);
           log.info({ repo: link.repo, result }, 'repo linked');

@@ -249,9 +249,12 @@ async function newReview(state: FakeState, repo: RepoRecord, pull: FakePull, spe
     association: spec.association ?? associationOf(repo, user),
     submittedAt: isoNow(),
   };
-  repo.reviews.push(review);
+  // GitHub submits a review and its comments at once: they are staged and become visible together, so a
+  // reader polling meanwhile never sees half a review.
+  const known = repo.reviewComments.length;
+  const staged: RepoRecord = { ...repo, reviewComments: [...repo.reviewComments] };
   for (const comment of spec.comments ?? []) {
-    await newReviewComment(state, repo, pull, {
+    await newReviewComment(state, staged, pull, {
       ...comment,
       user: spec.user,
       association: review.association,
@@ -259,6 +262,8 @@ async function newReview(state: FakeState, repo: RepoRecord, pull: FakePull, spe
       commitId: review.commitId,
     });
   }
+  repo.reviewComments.push(...staged.reviewComments.slice(known));
+  repo.reviews.push(review);
   return review;
 }
 

@@ -28,9 +28,13 @@ import { ChannelOverview } from './runs/channel-overview.js';
 import { RunCoordinator } from './runs/coordinator.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
+import type { RestateEndpoint } from './runs/restate/endpoint.js';
+import type { RestateRunEngine } from './runs/restate/restate-engine.js';
+import type { RunEngine } from './runs/run-engine.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { threadKeyOf } from './runs/thread-key.js';
 import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/thread-lock.js';
+import type { RunnerDeps } from './runs/thread-runner.js';
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
@@ -61,11 +65,16 @@ export interface BotOverrides extends EngineOverrides {
   slackCheck?: SlackCheckOptions;
   /** How long connecting to Slack may take at start before the bot gives up. Default 30 s. */
   startDeadlineMs?: number;
+  /** Where the Restate endpoint listens (tests: 127.0.0.1, port 0 or a port of their own). */
+  restateListen?: { port: number; host?: string };
 }
 
 export interface RunningBot {
   app: App;
-  coordinator: RunCoordinator;
+  /** The run engine (local or Restate). */
+  coordinator: RunEngine;
+  /** The port of this instance's Restate endpoint (RUN_ENGINE=restate). */
+  restatePort: number | undefined;
   threads: ThreadStore;
   logger: Logger;
   metrics: Metrics;
@@ -119,7 +128,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   });
   const { app } = slack;
   const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
-  const engine = await buildRunEngine(
+  const engine = await buildRunStack(
     config,
     logging,
     {
@@ -141,7 +150,18 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     overrides,
   );
   store = engine.store;
-  const { coordinator, threads, links, registry, provider, credentials, octokitFor, shared } = engine;
+  const { threads, links, registry, provider, credentials, octokitFor, shared } = engine;
+  let restate: { engine: RestateRunEngine; endpoint: RestateEndpoint } | undefined;
+  try {
+    restate =
+      config.runEngine.kind === 'restate'
+        ? await startRestateEngine(config.runEngine, engine, logger, overrides.restateListen)
+        : undefined;
+  } catch (error) {
+    await engine.store.close().catch(() => {});
+    throw error;
+  }
+  const coordinator: RunEngine = restate?.engine ?? engine.coordinator;
   // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
   // or for the recovery sweep.
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
@@ -211,11 +231,13 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     );
   } catch (error) {
     await app.stop().catch(() => {});
+    await restate?.endpoint.close().catch(() => {});
     await engine.store.close().catch(() => {});
     throw error;
   }
   const maintenance = new Maintenance({
-    coordinator,
+    // Restate retries a dead instance's runs itself: no recovery sweep then.
+    ...(restate ? {} : { recover: () => engine.coordinator.recoverAll() }),
     store: engine.store,
     reaper,
     logger,
@@ -225,7 +247,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   maintenance.start();
   const startup = startupFacts(config, {
     mode: config.slack.socketMode ? 'Socket Mode' : 'HTTP mode',
-    engine: shared ? 'local (Redis lock)' : 'local',
+    engine: restate ? 'restate' : shared ? 'local (Redis lock)' : 'local',
     port: httpPort ?? config.port,
   });
   logger.info(startup.facts, startup.message);
@@ -237,9 +259,11 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     httpPort,
     coordinator,
     threads,
+    restatePort: restate?.endpoint.port,
     stop: async () => {
       maintenance.stop();
       coordinator.shutdown();
+      await restate?.endpoint.close();
       await Promise.race([coordinator.idle(), sleep(15_000, undefined, { ref: false })]);
       // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
       await Promise.race([queues.flushAll(), sleep(10_000, undefined, { ref: false })]);
@@ -247,6 +271,41 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       await engine.store.close();
     },
   };
+}
+
+/**
+ * RUN_ENGINE=restate: this instance's endpoint serving the `Thread` object, the deployment registered
+ * (idempotently) at the address Restate reaches the instances by, and the engine that sends runs to it.
+ */
+async function startRestateEngine(
+  config: Extract<Config['runEngine'], { kind: 'restate' }>,
+  stack: RunStack,
+  logger: Logger,
+  listen: { port: number; host?: string } | undefined,
+): Promise<{ engine: RestateRunEngine; endpoint: RestateEndpoint }> {
+  // Loaded only with RUN_ENGINE=restate: the one-process bot starts without the Restate SDK.
+  const [{ startRestateEndpoint }, { RestateClient }, { RestateRunEngine }, { threadObject }] = await Promise.all([
+    import('./runs/restate/endpoint.js'),
+    import('./runs/restate/restate-client.js'),
+    import('./runs/restate/restate-engine.js'),
+    import('./runs/restate/thread-object.js'),
+  ]);
+  const client = new RestateClient({ ingressUrl: config.ingressUrl, adminUrl: config.adminUrl });
+  const engine = new RestateRunEngine({ threads: stack.threads, client, logger });
+  const endpoint = await startRestateEndpoint(
+    [threadObject(stack.runner, engine)],
+    listen ?? { port: config.servicePort },
+  );
+  try {
+    if (config.register) {
+      const id = await client.register(config.serviceUrl);
+      logger.info({ deployment: id, url: config.serviceUrl }, 'registered with Restate');
+    }
+  } catch (error) {
+    await endpoint.close().catch(() => {});
+    throw error;
+  }
+  return { engine, endpoint };
 }
 
 // ---- Shared by every front end: the bot above and the terminal (`ai-dev run`, src/cli/run.ts) ----
@@ -294,7 +353,7 @@ export interface FrontEnd {
 }
 
 /** The run engine and what it stands on, built the same way for every front end. */
-export interface RunEngine {
+export interface RunStack {
   store: KeyValueStore;
   /** The Redis client when several instances share the store. */
   shared: ReturnType<NonNullable<KeyValueStore['redisClient']>> | undefined;
@@ -305,19 +364,22 @@ export interface RunEngine {
   provider: SandboxProvider;
   credentials: GitHubCredentials;
   octokitFor: OctokitFactory;
+  /** The local engine (one process); the bot puts the Restate engine in its place with RUN_ENGINE=restate. */
   coordinator: RunCoordinator;
+  /** What one run needs, for an engine built beside the local one. */
+  runner: RunnerDeps & { threads: ThreadStore };
 }
 
 /**
  * The store, GitHub, the sandbox provider, the model and the run coordinator: the same agent loop,
  * tools, sandboxes, publishing and limits whichever front end shows the run.
  */
-export async function buildRunEngine(
+export async function buildRunStack(
   config: CoreConfig,
   { logger, redact }: Logging,
   front: FrontEnd,
   overrides: EngineOverrides = {},
-): Promise<RunEngine> {
+): Promise<RunStack> {
   const octokitFor = octokitFactory({ baseUrl: config.github.apiUrl, logger, ...overrides.github });
   const credentials = githubCredentials(config, octokitFor, redact);
 
@@ -337,7 +399,7 @@ export async function buildRunEngine(
     logger: openaiLogger(logger),
   });
   const publisher = new GitHubPublisher({ credentials, octokitFor, logger, redact });
-  const coordinator = new RunCoordinator({
+  const runner: RunnerDeps & { threads: ThreadStore } = {
     model: new OpenAIModel({
       client: openai,
       model: config.openai.model,
@@ -356,11 +418,6 @@ export async function buildRunEngine(
     publisher: front.wrapPublisher ? front.wrapPublisher(publisher) : publisher,
     threads,
     registry,
-    lock,
-    recoveryGraceMs: shared ? undefined : 0,
-    recoveryClock: overrides.recoveryClock,
-    // Only several instances (Redis) can have a Stop pressed on one while another runs the thread.
-    stopPollMs: shared ? 1_500 : undefined,
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,
@@ -372,8 +429,16 @@ export async function buildRunEngine(
       const ref = parseRepoRef(repo, config.github.serverUrl);
       return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;
     },
+  };
+  const coordinator = new RunCoordinator({
+    ...runner,
+    lock,
+    recoveryGraceMs: shared ? undefined : 0,
+    recoveryClock: overrides.recoveryClock,
+    // Only several instances (Redis) can have a Stop pressed on one while another runs the thread.
+    stopPollMs: shared ? 1_500 : undefined,
   });
-  return { store, shared, lock, links, threads, registry, provider, credentials, octokitFor, coordinator };
+  return { store, shared, lock, links, threads, registry, provider, credentials, octokitFor, coordinator, runner };
 }
 
 /** The GitHub credential: one token, or the App minting a token per repo. */

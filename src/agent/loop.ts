@@ -35,7 +35,18 @@ export interface LoopOptions {
   /** Tool calls of one turn run at once up to this many; the rest are told to wait for the next turn. Default 8. */
   maxParallelCalls?: number;
   now?: () => number;
+  /**
+   * Runs one durable step (a model request, a tool call) and answers its result. The local engine runs
+   * it as it is; the Restate engine journals it, so after a crash a finished step is not run again.
+   * Names and order must stay stable between versions: a run in flight replays them.
+   */
+  step?: StepRunner;
 }
+
+/** A durable step: `work` runs once per run (its result must be plain JSON). */
+export type StepRunner = <T>(name: string, work: () => Promise<T>) => Promise<T>;
+
+const inPlace: StepRunner = (_name, work) => work();
 
 export type LoopEnd =
   | { kind: 'answered'; text: string }
@@ -60,6 +71,7 @@ export interface LoopResult {
  */
 export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const now = options.now ?? Date.now;
+  const step = options.step ?? inPlace;
   const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
   const actions: ActionReport[] = [];
   let turns = 0;
@@ -75,14 +87,17 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
 
     let turn: Awaited<ReturnType<Model['respond']>>;
     try {
-      turn = await withDeadline(options, (signal) =>
-        options.model.respond({
-          conversationId: options.conversationId,
-          instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
-          input: redactInput(input, options.redact),
-          tools: options.tools,
-          signal,
-        }),
+      const sent = input;
+      turn = await step(`model-${turns + 1}`, () =>
+        withDeadline(options, (signal) =>
+          options.model.respond({
+            conversationId: options.conversationId,
+            instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
+            input: redactInput(sent, options.redact),
+            tools: options.tools,
+            signal,
+          }),
+        ),
       );
     } catch (error) {
       if (error instanceof DeadlineReached) return result({ kind: 'budget-reached', limit: 'minutes' });
@@ -129,7 +144,18 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
             output: `Error: too many tool calls at once: ${turn.calls.length} in one turn, and at most ${allowed} run together. This one did not run; call it again in your next turn.`,
           };
         }
-        const ran = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+        // The step's result is journaled as JSON: the error that ends the run stays here, by reference.
+        let fatalError: unknown;
+        const stepped = await step(`tool-${turns}-${index}`, async () => {
+          const result = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+          fatalError = result.fatal;
+          return { output: result.output, failed: result.failed, fatal: result.fatal !== undefined };
+        });
+        const ran: ToolCallResult = {
+          output: stepped.output,
+          failed: stepped.failed,
+          ...(stepped.fatal ? { fatal: fatalError ?? new Error(stepped.output) } : {}),
+        };
         if (ran.fatal !== undefined) fatal ??= ran.fatal;
         const verdict = guard.record({ name: call.name, arguments: call.arguments, ...ran });
         if (verdict.kind === 'stop') stop ??= verdict.message;

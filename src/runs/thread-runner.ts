@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
 import { buildInstructions, guidanceMessage, type RepoGuidance } from '../agent/instructions.js';
-import { type LoopResult, runLoop } from '../agent/loop.js';
+import { type LoopResult, runLoop, type StepRunner } from '../agent/loop.js';
 import type { InputItem, Model } from '../agent/model.js';
 import type { ToolContext } from '../agent/tools/kit/context.js';
 import type { Tool } from '../agent/tools/kit/define-tool.js';
@@ -52,6 +52,8 @@ export interface RunControl {
   shuttingDown?: () => boolean;
   /** Queued messages for the model's next turn; the coordinator drains them atomically. */
   takeQueued: () => Promise<QueuedMessage[]>;
+  /** Durable steps (the Restate engine); the local engine runs each in place. */
+  step?: StepRunner;
 }
 
 /** One run of a thread: from its queued messages to a terminal outcome posted in the thread. */
@@ -138,13 +140,22 @@ export async function executeRun(
     // The sandbox and the first model request start together (spec section 6).
     if (primary && state.repos.length === 1) workspaces.warm(primary.repo);
     const resumed = state.conversationId !== undefined;
+    const step: StepRunner = control.step ?? ((_name, work) => work());
     const conversationId =
-      state.conversationId ?? (await deps.model.createConversation({ channel: state.channel, thread: state.threadTs }));
+      state.conversationId ??
+      (await step('conversation', () =>
+        deps.model.createConversation({ channel: state.channel, thread: state.threadTs }),
+      ));
     if (!state.conversationId) {
       state.conversationId = conversationId;
       await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId }));
     }
-    await giveGuidance(deps, state, control.signal, log);
+    const given = await step('guidance', async () => {
+      await giveGuidance(deps, state, control.signal, log);
+      return { repos: state.repos, pendingInput: state.pendingInput };
+    });
+    state.repos = given.repos;
+    state.pendingInput = given.pendingInput;
     // Tools stop at the run's deadline too, not only model requests.
     const deadline = started + deps.limits.maxMinutes * 60_000;
     const toolSignal = AbortSignal.any([control.signal, AbortSignal.timeout(Math.max(1, deadline - now()))]);
@@ -169,7 +180,9 @@ export async function executeRun(
       // The queued messages were moved into pendingInput when the run took them.
       // Compared in the form the conversation holds it: redacted.
       input: resumed
-        ? await deps.model.reconcile(conversationId, redactItems(state.pendingInput, deps.redact))
+        ? await step('reconcile', () =>
+            deps.model.reconcile(conversationId, redactItems(state.pendingInput, deps.redact)),
+          )
         : state.pendingInput,
       takeQueuedInput: async () => (await control.takeQueued()).map(toUserInput),
       limits: {
@@ -185,6 +198,7 @@ export async function executeRun(
       },
       context,
       now,
+      step,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
     if (control.signal.aborted && control.shuttingDown?.()) {

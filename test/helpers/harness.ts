@@ -66,6 +66,8 @@ export interface HarnessOptions {
   /** Which sandbox provider the bot uses; `e2b` runs against the loopback E2B fake. */
   sandbox?: 'local' | 'e2b';
   idleSweep?: { idleMs: number; intervalMs: number };
+  /** More of what tests set beside the configuration (e.g. where the Restate endpoint listens). */
+  overrides?: BotOverrides;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // GitHub's write spacing would make every publish take seconds; its retries are the publish's own here.
       github: { throttle: false, retries: 0 },
       ...(options.idleSweep ? { idleSweep: options.idleSweep } : {}),
+      ...options.overrides,
       ...more,
     });
   };

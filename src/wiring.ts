@@ -295,6 +295,7 @@ async function startRestateEngine(
   const endpoint = await startRestateEndpoint(
     [threadObject(stack.runner, engine)],
     listen ?? { port: config.servicePort },
+    logger,
   );
   try {
     if (config.register) {

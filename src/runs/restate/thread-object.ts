@@ -9,6 +9,9 @@ import { threadKeyOf } from '../thread-key.js';
 import { executeRun, type RunnerDeps } from '../thread-runner.js';
 import { toUserInput } from '../user-input.js';
 
+const PICKED_UP =
+  'The bot instance running this stopped in the middle of the run; another one picked it up where it stopped.';
+
 /** The virtual object that owns a Slack thread's runs, keyed by `<channel>:<thread ts>`. */
 export const THREAD_OBJECT = 'Thread';
 
@@ -95,11 +98,24 @@ async function runThread(
       throw original ?? error;
     }
   };
+  // While the journal replays (another instance ran this far before it died) the thread already heard
+  // what happened: nothing is said again, and the first new word is that the run was picked up.
+  const internal = ctx as unknown as restate.internal.ContextInternal;
+  let replayed = false;
   const reporterFor = (c: string, t: string): RunReporter => {
     const inner = deps.reporterFor(c, t);
     return {
       handle: (event: RunEvent) => {
-        if (!attemptOver) inner.handle(event);
+        if (attemptOver) return;
+        if (!internal.isProcessing()) {
+          replayed = true;
+          return;
+        }
+        if (replayed) {
+          replayed = false;
+          inner.handle({ type: 'notice', text: PICKED_UP });
+        }
+        inner.handle(event);
       },
       flush: () => inner.flush(),
     };
@@ -116,6 +132,12 @@ async function runThread(
         await step(`settle-${round}`, () => settle(threads, channel, threadTs));
         return;
       }
+      // The repos' sandboxes and publications as they are now, not as journaled: after a crash the run
+      // reconnects to the sandbox the finished steps worked in, and publishing knows what is out.
+      // (They decide no step, so the replay stays the same.)
+      const live = await threads.get(channel, threadTs);
+      if (live) state.repos = live.repos;
+      log.info({ round }, 'running the thread here');
       const outcome: RunOutcome = await executeRun({ ...deps, reporterFor }, state, taken, {
         signal: controller.signal,
         stoppedBy: () => stoppedBy,

@@ -18,6 +18,7 @@ import { GitHubPublisher, type Publisher } from './github/publisher.js';
 import { RepoChecker } from './github/repo-checker.js';
 import { readRepoGuidance } from './github/repo-guidance.js';
 import { parseRepoRef } from './github/repo-ref.js';
+import { errorMessage } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor, type SecretRedactor } from './lib/redact.js';
 import { Metrics, teeReporters } from './observability/metrics.js';
@@ -29,6 +30,7 @@ import { RunCoordinator } from './runs/coordinator.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
 import type { RestateEndpoint } from './runs/restate/endpoint.js';
+import type { RestateClient } from './runs/restate/restate-client.js';
 import type { RestateRunEngine } from './runs/restate/restate-engine.js';
 import type { RunEngine } from './runs/run-engine.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
@@ -151,7 +153,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   );
   store = engine.store;
   const { threads, links, registry, provider, credentials, octokitFor, shared } = engine;
-  let restate: { engine: RestateRunEngine; endpoint: RestateEndpoint } | undefined;
+  let restate: { engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient } | undefined;
   try {
     restate =
       config.runEngine.kind === 'restate'
@@ -162,6 +164,17 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     throw error;
   }
   const coordinator: RunEngine = restate?.engine ?? engine.coordinator;
+  if (restate) {
+    const client = restate.client;
+    probes.push({
+      name: 'restate',
+      check: () =>
+        client.health().then(
+          () => undefined,
+          (error: unknown) => errorMessage(error),
+        ),
+    });
+  }
   // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
   // or for the recovery sweep.
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
@@ -282,7 +295,7 @@ async function startRestateEngine(
   stack: RunStack,
   logger: Logger,
   listen: { port: number; host?: string } | undefined,
-): Promise<{ engine: RestateRunEngine; endpoint: RestateEndpoint }> {
+): Promise<{ engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient }> {
   // Loaded only with RUN_ENGINE=restate: the one-process bot starts without the Restate SDK.
   const [{ startRestateEndpoint }, { RestateClient }, { RestateRunEngine }, { threadObject }] = await Promise.all([
     import('./runs/restate/endpoint.js'),
@@ -291,6 +304,8 @@ async function startRestateEngine(
     import('./runs/restate/thread-object.js'),
   ]);
   const client = new RestateClient({ ingressUrl: config.ingressUrl, adminUrl: config.adminUrl });
+  // Fails the start at once, naming the URL, when Restate is not there.
+  await client.health();
   const engine = new RestateRunEngine({ threads: stack.threads, client, logger });
   const endpoint = await startRestateEndpoint(
     [threadObject(stack.runner, engine)],
@@ -306,7 +321,7 @@ async function startRestateEngine(
     await endpoint.close().catch(() => {});
     throw error;
   }
-  return { engine, endpoint };
+  return { engine, endpoint, client };
 }
 
 // ---- Shared by every front end: the bot above and the terminal (`ai-dev run`, src/cli/run.ts) ----

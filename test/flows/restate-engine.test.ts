@@ -168,6 +168,48 @@ describe('two bot instances on Restate', () => {
     h.openai.assertDone();
     expect(secondLogs).not.toContain('"level":60');
   });
+
+  it('/readyz includes Restate', async () => {
+    const ready = await fetch(`${urls()[1]}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toContain('restate');
+  });
+});
+
+describe('RUN_ENGINE=restate without a reachable Restate', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses to start, naming the URL it tried', async () => {
+    const port = await freePort();
+    const parsed = parseConfig({
+      ...h.env,
+      RUN_ENGINE: 'restate',
+      RESTATE_INGRESS_URL: `http://127.0.0.1:${port}`,
+      RESTATE_ADMIN_URL: `http://127.0.0.1:${port}`,
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    await expect(
+      startBot(parsed.config, {
+        logDestination: new PassThrough().resume(),
+        listen: { port: 0, host: '127.0.0.1' },
+        restateListen: { port: 0, host: '127.0.0.1' },
+      }),
+    ).rejects.toThrow(`cannot reach Restate’s admin API at http://127.0.0.1:${port}`);
+  });
+
+  it('asks for both URLs when RUN_ENGINE=restate', () => {
+    const parsed = parseConfig({ ...h.env, RUN_ENGINE: 'restate' });
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.problems.join('\n')).toMatch(/RESTATE_INGRESS_URL is missing/);
+    expect(parsed.problems.join('\n')).toMatch(/RESTATE_ADMIN_URL is missing/);
+  });
 });
 
 async function processesMatching(pattern: string): Promise<string[]> {

@@ -36,6 +36,18 @@ export class RestateClient {
     return deploymentSchema.parse(body).id;
   }
 
+  /** Answers when the admin API and the ingress both say they are healthy; throws naming the URL otherwise. */
+  async health(): Promise<void> {
+    for (const [which, url] of [
+      ['admin', `${this.urls.adminUrl}/health`],
+      ['ingress', `${this.urls.ingressUrl}/restate/health`],
+    ] as const) {
+      const response = await this.request(which, url, { method: 'GET' });
+      await response.arrayBuffer();
+      if (!response.ok) throw new RestateError(`Restate at ${url} is not healthy (${response.status})`);
+    }
+  }
+
   /** Fire-and-forget call of a handler; the same idempotency key twice makes one invocation. */
   async send(service: string, key: string, handler: string, input: unknown, idempotencyKey: string): Promise<string> {
     const url = `${this.urls.ingressUrl}/${service}/${encodeURIComponent(key)}/${handler}/send`;

@@ -180,7 +180,10 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
   const access = new AccessPolicy(config.access);
 
-  const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
+  // The local engine knows its runs; with Restate a run may be on another instance: the record says.
+  const isRunning = restate
+    ? async (channel: string, threadTs: string) => (await threads.get(channel, threadTs))?.status === 'running'
+    : (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
   const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
   const reaper = new SandboxReaper({
     registry,

@@ -169,6 +169,26 @@ describe('two bot instances on Restate', () => {
     expect(secondLogs).not.toContain('"level":60');
   });
 
+  it('kill -9 of restate-server mid-run, restarted on the same data: the run finishes, finished steps not redone', async () => {
+    const marker = `sleep 3.${Math.floor(Math.random() * 1e6)}`;
+    h.openai.script([
+      toolCalls([{ name: 'run_command', arguments: { command: `${marker}; echo slept-through` } }]),
+      (req) => {
+        expect(req.functionCallOutputs[0]?.output).toContain('slept-through');
+        return text('Done after the restart.');
+      },
+    ]);
+    const before = h.openai.requests.length;
+    const root = await h.mention('sleep through a restart', { channel });
+    await expect.poll(() => processesMatching(marker), { timeout: 20_000, interval: 50 }).not.toEqual([]);
+    await restate.kill9();
+    await restate.restart();
+    expect(await h.waitForEnd(root, 1, channel, 45_000)).toContain('Done after the restart');
+    // The first model request was journaled before the crash: it is not sent again.
+    expect(h.openai.requests.length - before).toBe(2);
+    h.openai.assertDone();
+  });
+
   it('/readyz includes Restate', async () => {
     const ready = await fetch(`${urls()[1]}/readyz`);
     expect(ready.status).toBe(200);

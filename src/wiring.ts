@@ -32,6 +32,7 @@ import type { RunReporter, ThreadInfo } from './runs/ports.js';
 import type { RestateEndpoint } from './runs/restate/endpoint.js';
 import type { RestateClient } from './runs/restate/restate-client.js';
 import type { RestateRunEngine } from './runs/restate/restate-engine.js';
+import type { IdleReaping } from './runs/restate/thread-object.js';
 import type { RunEngine } from './runs/run-engine.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { threadKeyOf } from './runs/thread-key.js';
@@ -153,11 +154,28 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   );
   store = engine.store;
   const { threads, links, registry, provider, credentials, octokitFor, shared } = engine;
+  const restateMode = config.runEngine.kind === 'restate';
+  // The local engine knows its runs; with Restate a run may be on another instance: the record says.
+  const isRunning = restateMode
+    ? async (channel: string, threadTs: string) => (await threads.get(channel, threadTs))?.status === 'running'
+    : (channel: string, threadTs: string) => engine.coordinator.isRunning(channel, threadTs);
+  const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
+  const reaper = new SandboxReaper({
+    registry,
+    provider,
+    idleMs,
+    mode: config.limits.sandboxIdleAction,
+    isRunning,
+    logger,
+  });
   let restate: { engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient } | undefined;
   try {
     restate =
       config.runEngine.kind === 'restate'
-        ? await startRestateEngine(config.runEngine, engine, logger, overrides.restateListen)
+        ? await startRestateEngine(config.runEngine, engine, logger, overrides.restateListen, {
+            idleMs,
+            releaseThread: (channel, threadTs) => reaper.releaseThread(channel, threadTs),
+          })
         : undefined;
   } catch (error) {
     await engine.store.close().catch(() => {});
@@ -180,19 +198,6 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
   const access = new AccessPolicy(config.access);
 
-  // The local engine knows its runs; with Restate a run may be on another instance: the record says.
-  const isRunning = restate
-    ? async (channel: string, threadTs: string) => (await threads.get(channel, threadTs))?.status === 'running'
-    : (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
-  const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
-  const reaper = new SandboxReaper({
-    registry,
-    provider,
-    idleMs,
-    mode: config.limits.sandboxIdleAction,
-    isRunning,
-    logger,
-  });
   registerListeners(app, {
     command: {
       links,
@@ -255,7 +260,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     // Restate retries a dead instance's runs itself: no recovery sweep then.
     ...(restate ? {} : { recover: () => engine.coordinator.recoverAll() }),
     store: engine.store,
-    reaper,
+    // With Restate each thread's idle timer is a delayed call on its object: no sweep of a shared list.
+    ...(restate ? {} : { reaper }),
     logger,
     recoveryIntervalMs: overrides.recoveryIntervalMs,
     reaperIntervalMs: overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)),
@@ -298,6 +304,7 @@ async function startRestateEngine(
   stack: RunStack,
   logger: Logger,
   listen: { port: number; host?: string } | undefined,
+  reaping: IdleReaping,
 ): Promise<{ engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient }> {
   // Loaded only with RUN_ENGINE=restate: the one-process bot starts without the Restate SDK.
   const [{ startRestateEndpoint }, { RestateClient }, { RestateRunEngine }, { threadObject }] = await Promise.all([
@@ -311,7 +318,7 @@ async function startRestateEngine(
   await client.health();
   const engine = new RestateRunEngine({ threads: stack.threads, client, logger });
   const endpoint = await startRestateEndpoint(
-    [threadObject(stack.runner, engine)],
+    [threadObject(stack.runner, engine, reaping)],
     listen ?? { port: config.servicePort },
     logger,
   );

@@ -6,7 +6,8 @@ export interface MaintenanceOptions {
   /** Crash recovery of the local engine; Restate retries a dead instance's runs itself (none then). */
   recover?: () => Promise<number>;
   store: KeyValueStore;
-  reaper: SandboxReaper;
+  /** The idle sweep of the local engine; with Restate each thread has its own timer (none then). */
+  reaper?: SandboxReaper;
   logger: Logger;
   /** How often threads left running by a dead instance are looked for. Default 10 s. */
   recoveryIntervalMs?: number;
@@ -42,11 +43,11 @@ export class Maintenance {
       this.every(this.options.recoveryIntervalMs ?? 10_000, recover);
     }
     this.every(this.options.sweepIntervalMs ?? 3_600_000, sweep);
-    this.options.reaper.start(this.options.reaperIntervalMs);
+    this.options.reaper?.start(this.options.reaperIntervalMs);
   }
 
   stop(): void {
-    this.options.reaper.stop();
+    this.options.reaper?.stop();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
   }
 

@@ -58,6 +58,18 @@ export class SandboxReaper {
     return matching.length;
   }
 
+  /** Releases a thread's sandboxes now (its idle timer fired), as SANDBOX_IDLE_ACTION says. */
+  async releaseThread(channel: string, threadTs: string): Promise<number> {
+    const mine = (await this.options.registry.forChannel(channel)).filter(
+      (s) =>
+        s.threadTs === threadTs &&
+        s.provider === this.options.provider.name &&
+        !(s.state === 'paused' && this.options.mode === 'pause'),
+    );
+    for (const sandbox of mine) await this.release(sandbox, this.options.mode);
+    return mine.length;
+  }
+
   private async sweepOnce(): Promise<void> {
     const now = (this.options.now ?? Date.now)();
     let sandboxes: LiveSandbox[];

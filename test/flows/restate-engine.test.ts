@@ -11,6 +11,8 @@ import { type Harness, SIGNING_SECRET, startHarness } from '../helpers/harness.j
 import { type RestateServer, startRestateServer } from '../helpers/restate-server.js';
 import { startTcpBalancer, type TcpBalancer } from '../helpers/tcp-balancer.js';
 
+const IDLE_MS = 5_000;
+
 // RUN_ENGINE=restate: a real restate-server on loopback, two bot instances sharing Redis behind one TCP
 // balancer (the deployment Restate calls), Slack events sent to either instance.
 describe('two bot instances on Restate', () => {
@@ -32,7 +34,9 @@ describe('two bot instances on Restate', () => {
       RESTATE_ADMIN_URL: restate.adminUrl,
       RESTATE_SERVICE_URL: balancer.url,
     };
-    h = await startHarness({ env, overrides: { restateListen: { port: ports[0], host: '127.0.0.1' } } });
+    // Each thread's idle timer (a delayed call on its object) fires IDLE_MS after its last run.
+    const idleSweep = { idleMs: IDLE_MS, intervalMs: IDLE_MS };
+    h = await startHarness({ env, idleSweep, overrides: { restateListen: { port: ports[0], host: '127.0.0.1' } } });
     const parsed = parseConfig(h.env);
     if (!parsed.ok) throw new Error(parsed.problems.join('; '));
     const logs = new PassThrough();
@@ -47,6 +51,7 @@ describe('two bot instances on Restate', () => {
       slackPostIntervalMs: 20,
       github: { throttle: false, retries: 0 },
       restateListen: { port: ports[1], host: '127.0.0.1' },
+      idleSweep,
     });
     await h.github.addRepo({ owner: 'acme', name: 'widgets', files: { 'README.md': '# widgets\n' } });
     const { response } = await h.command('link acme/widgets', { channel, expectResponse: true });
@@ -186,6 +191,21 @@ describe('two bot instances on Restate', () => {
     expect(await h.waitForEnd(root, 1, channel, 45_000)).toContain('Done after the restart');
     // The first model request was journaled before the crash: it is not sent again.
     expect(h.openai.requests.length - before).toBe(2);
+    h.openai.assertDone();
+  });
+
+  it('the idle timer releases the thread’s sandbox, and survives a restart of restate-server', async () => {
+    const quiet = `C${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
+    await h.command('link acme/widgets', { channel: quiet, expectResponse: true });
+    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'echo hi' } }]), text('Said hi.')]);
+    const root = await h.mention('say hi', { channel: quiet });
+    expect(await h.waitForEnd(root, 1, quiet, 30_000)).toContain('Said hi');
+    const list = async () => (await h.command('list', { channel: quiet, expectResponse: true })).response?.text ?? '';
+    expect(await list()).toContain('Live sandboxes:');
+    // The timer is kept by Restate, not by an instance: a restart of the server does not lose it.
+    await restate.kill9();
+    await restate.restart();
+    await expect.poll(list, { timeout: 30_000, interval: 500 }).not.toContain('Live sandboxes:');
     h.openai.assertDone();
   });
 

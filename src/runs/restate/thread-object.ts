@@ -34,7 +34,21 @@ export interface LocalRuns {
  * Messages that arrive during the run wait in the thread's record (atomic store updates) and are taken
  * at the model's next step; Stop is a cancellation of the invocation from any instance.
  */
-export function threadObject(deps: RunnerDeps & { threads: ThreadStore }, local: LocalRuns) {
+export interface IdleReaping {
+  /** A thread's sandboxes are released this long after its last run ended (unless another run began). */
+  idleMs: number;
+  /** Releases the thread's sandboxes (pause or kill, as SANDBOX_IDLE_ACTION says); answers how many. */
+  releaseThread: (channel: string, threadTs: string) => Promise<number>;
+}
+
+interface ReapInput extends ThreadRunInput {
+  /** Which run's end scheduled it: a later run's end makes it stale. */
+  token: string;
+}
+
+const REAP_TOKEN = 'reap-token';
+
+export function threadObject(deps: RunnerDeps & { threads: ThreadStore }, local: LocalRuns, reaping: IdleReaping) {
   // A step (a command in the sandbox) may take up to a run's whole wall time: Restate must neither
   // suspend nor abort the attempt while one is going.
   const stepBudgetMs = (deps.limits.maxMinutes + 5) * 60_000;
@@ -42,10 +56,36 @@ export function threadObject(deps: RunnerDeps & { threads: ThreadStore }, local:
     name: THREAD_OBJECT,
     handlers: {
       run: async (ctx: restate.ObjectContext, input: ThreadRunInput): Promise<void> => {
-        await runThread(ctx, deps, local, input);
+        try {
+          await runThread(ctx, deps, local, input);
+        } finally {
+          if (!ctx.request().attemptCompletedSignal.aborted) scheduleReap(ctx, input, reaping.idleMs);
+        }
+      },
+      /**
+       * The idle-sandbox timer: one delayed call per thread, kept by Restate across restarts. Exclusive, so
+       * it waits behind a run going on; the run's end schedules a newer one, and this one then does nothing.
+       */
+      reap: async (ctx: restate.ObjectContext, input: ReapInput): Promise<void> => {
+        if ((await ctx.get<string>(REAP_TOKEN)) !== input.token) return;
+        ctx.clear(REAP_TOKEN);
+        await ctx.run('release-sandboxes', () => reaping.releaseThread(input.channel, input.threadTs));
       },
     },
     options: { inactivityTimeout: stepBudgetMs, abortTimeout: stepBudgetMs },
+  });
+}
+
+function scheduleReap(ctx: restate.ObjectContext, { channel, threadTs }: ThreadRunInput, idleMs: number): void {
+  const token = ctx.request().id;
+  ctx.set(REAP_TOKEN, token);
+  ctx.genericSend<ReapInput>({
+    service: THREAD_OBJECT,
+    method: 'reap',
+    key: ctx.key,
+    parameter: { channel, threadTs, token },
+    inputSerde: restate.serde.json,
+    delay: idleMs,
   });
 }
 

@@ -13,12 +13,16 @@ import { benchFirstReply, printFirstReply } from './first-reply.js';
 import { benchLoad, printLoad } from './healthz-load.js';
 import { linkRepo, print, section } from './lib.js';
 import { benchOverlap, printOverlap } from './overlap.js';
+import { benchThroughput, printThroughput } from './restate-throughput.js';
 import { benchSlackCalls, printSlackCalls } from './slack-calls.js';
 import { benchStartup, printStartup } from './startup.js';
 
 /** The bot at production log level (the harness defaults to debug, which costs time under load). */
 const ENV = { LOG_LEVEL: 'info' };
 const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 50);
+const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 50);
+/** `BENCH_ONLY=6` prints only figure 6 (the run engines side by side). */
+const ONLY = process.env.BENCH_ONLY;
 
 /**
  * Restarts the harness's bot with another least gap between Slack posts per channel (the harness
@@ -63,6 +67,10 @@ async function main(): Promise<void> {
   );
   print('bot in-process in HTTP mode against loopback fakes (Slack, GitHub, OpenAI, E2B); LOG_LEVEL=info');
 
+  if (ONLY === '6') {
+    await figureSix();
+    return;
+  }
   await withHarness({ env: ENV }, async (h) => {
     section('1. Mention → first thread reply (local sandbox; model answers after 200 ms)');
     printFirstReply(await benchFirstReply(h, 20, 2));
@@ -94,7 +102,14 @@ async function main(): Promise<void> {
   section('5. Start-up: to a configuration error, to ready, and to exit when Slack cannot be reached');
   printStartup(await benchStartup(Number(process.env.BENCH_START_RUNS ?? 5)));
 
+  await figureSix();
+
   print(`\nbenchmark took ${((Date.now() - began) / 1000).toFixed(1)} s`);
+}
+
+async function figureSix(): Promise<void> {
+  section(`6. ${THROUGHPUT_RUNS} short runs at once: local engine vs Restate on one and two instances`);
+  printThroughput(await benchThroughput(THROUGHPUT_RUNS, ENV));
 }
 
 await main();

@@ -13,6 +13,7 @@ import { benchFirstReply, printFirstReply } from './first-reply.js';
 import { benchLoad, printLoad } from './healthz-load.js';
 import { linkRepo, print, section } from './lib.js';
 import { benchOverlap, printOverlap } from './overlap.js';
+import { benchThroughput, printThroughput } from './restate-throughput.js';
 import { benchSlackCalls, printSlackCalls } from './slack-calls.js';
 import { benchStartup, printStartup } from './startup.js';
 import { benchWarmStart, printWarmStart } from './warm-start.js';
@@ -23,6 +24,7 @@ const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 50);
 /** `BENCH_ONLY=3,5` measures those figures only. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean).map(Number));
 const wanted = (figure: number) => ONLY.size === 0 || ONLY.has(figure);
+const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 50);
 
 /**
  * Restarts the harness's bot with another least gap between Slack posts per channel (the harness
@@ -105,10 +107,17 @@ async function main(): Promise<void> {
     printStartup(await benchStartup(Number(process.env.BENCH_START_RUNS ?? 5)));
   }
 
-  section('6. Mention → first tool result, cold (new sandbox + .ai-dev/setup.sh) and warm (same thread) (E2B fake)');
-  await withHarness({ sandbox: 'e2b', env: ENV }, async (h) => {
-    printWarmStart(await benchWarmStart(h, Number(process.env.BENCH_WARM_RUNS ?? 3)));
-  });
+  if (wanted(6)) {
+    section('6. Mention → first tool result, cold (new sandbox + .ai-dev/setup.sh) and warm (same thread) (E2B fake)');
+    await withHarness({ sandbox: 'e2b', env: ENV }, async (h) => {
+      printWarmStart(await benchWarmStart(h, Number(process.env.BENCH_WARM_RUNS ?? 3)));
+    });
+  }
+
+  if (wanted(7)) {
+    section(`7. ${THROUGHPUT_RUNS} short runs at once: local engine vs Restate on one and two instances`);
+    printThroughput(await benchThroughput(THROUGHPUT_RUNS, ENV));
+  }
 
   print(`\nbenchmark took ${((Date.now() - began) / 1000).toFixed(1)} s`);
 }

@@ -24,6 +24,7 @@ import { parseRepoRef, type RepoRef } from './github/repo-ref.js';
 import { readSetupScript } from './github/repo-setup.js';
 import { editVerificationSection } from './github/verification.js';
 import { GITHUB_WEBHOOK_PATH, type GitHubEvent, githubWebhookHandler } from './github/webhooks.js';
+import { errorMessage } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedactor, type SecretRedactor } from './lib/redact.js';
 import { Metrics, teeReporters } from './observability/metrics.js';
@@ -37,7 +38,12 @@ import { RunCoordinator } from './runs/coordinator.js';
 import { HomeOverview, historyRecorder } from './runs/home-overview.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
+import type { RestateEndpoint } from './runs/restate/endpoint.js';
+import type { RestateClient } from './runs/restate/restate-client.js';
+import type { RestateRunEngine } from './runs/restate/restate-engine.js';
+import type { IdleReaping } from './runs/restate/thread-object.js';
 import { ReviewFollow } from './runs/review-follow.js';
+import type { RunEngine } from './runs/run-engine.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { threadKeyOf } from './runs/thread-key.js';
 import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/thread-lock.js';
@@ -82,11 +88,16 @@ export interface BotOverrides extends EngineOverrides {
   ciPolling?: Partial<FollowTiming>;
   /** Token mode: how often the threads' PRs are read for new reviews. Default 60 s. */
   reviewPollMs?: number;
+  /** Where the Restate endpoint listens (tests: 127.0.0.1, port 0 or a port of their own). */
+  restateListen?: { port: number; host?: string };
 }
 
 export interface RunningBot {
   app: App;
-  coordinator: RunCoordinator;
+  /** The run engine (local or Restate). */
+  coordinator: RunEngine;
+  /** The port of this instance's Restate endpoint (RUN_ENGINE=restate). */
+  restatePort: number | undefined;
   threads: ThreadStore;
   logger: Logger;
   metrics: Metrics;
@@ -184,7 +195,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       ...(history ? [historyRecorder({ history, threads: engine.threads, logger }, channel, threadTs)] : []),
       metrics.runObserver(threadKeyOf(channel, threadTs)),
     );
-  const engine = await buildRunEngine(
+  const engine = await buildRunStack(
     config,
     logging,
     {
@@ -196,11 +207,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   );
   store = engine.store;
   history = new ChannelHistoryStore(engine.store, logger);
-  const { coordinator, threads, links, registry, provider, credentials, octokitFor, shared } = engine;
-  // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
-  // or for the recovery sweep.
-  metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
-  const access = new AccessPolicy(config.access);
+  const { threads, links, registry, provider, credentials, octokitFor, shared } = engine;
   const channelHistory = history;
   const runOptions: MentionOptionRules = {
     allowMaxDollars: config.budget.allowMaxDollars,
@@ -220,9 +227,11 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       return info.user?.is_admin === true || info.user?.is_owner === true;
     },
   };
-  loops = githubLoops(config, engine, { logger, redact, overrides, reporterFor });
-
-  const isRunning = (channel: string, threadTs: string) => coordinator.isRunning(channel, threadTs);
+  const restateMode = config.runEngine.kind === 'restate';
+  // The local engine knows its runs; with Restate a run may be on another instance: the record says.
+  const isRunning = restateMode
+    ? async (channel: string, threadTs: string) => (await threads.get(channel, threadTs))?.status === 'running'
+    : (channel: string, threadTs: string) => engine.coordinator.isRunning(channel, threadTs);
   const idleMs = overrides.idleSweep?.idleMs ?? config.limits.sandboxIdleMinutes * 60_000;
   const reaper = new SandboxReaper({
     registry,
@@ -232,6 +241,37 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     isRunning,
     logger,
   });
+  let restate: { engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient } | undefined;
+  try {
+    restate =
+      config.runEngine.kind === 'restate'
+        ? await startRestateEngine(config.runEngine, engine, logger, overrides.restateListen, {
+            idleMs,
+            releaseThread: (channel, threadTs) => reaper.releaseThread(channel, threadTs),
+          })
+        : undefined;
+  } catch (error) {
+    await engine.store.close().catch(() => {});
+    throw error;
+  }
+  const coordinator: RunEngine = restate?.engine ?? engine.coordinator;
+  loops = githubLoops(config, engine, coordinator, { logger, redact, overrides, reporterFor });
+  if (restate) {
+    const client = restate.client;
+    probes.push({
+      name: 'restate',
+      check: () =>
+        client.health().then(
+          () => undefined,
+          (error: unknown) => errorMessage(error),
+        ),
+    });
+  }
+  // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
+  // or for the recovery sweep.
+  metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
+  const access = new AccessPolicy(config.access);
+
   registerListeners(app, {
     command: {
       links,
@@ -294,13 +334,16 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     );
   } catch (error) {
     await app.stop().catch(() => {});
+    await restate?.endpoint.close().catch(() => {});
     await engine.store.close().catch(() => {});
     throw error;
   }
   const maintenance = new Maintenance({
-    coordinator,
+    // Restate retries a dead instance's runs itself: no recovery sweep then.
+    ...(restate ? {} : { recover: () => engine.coordinator.recoverAll() }),
     store: engine.store,
-    reaper,
+    // With Restate each thread's idle timer is a delayed call on its object: no sweep of a shared list.
+    ...(restate ? {} : { reaper }),
     logger,
     recoveryIntervalMs: overrides.recoveryIntervalMs,
     reaperIntervalMs: overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)),
@@ -308,7 +351,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   maintenance.start();
   const startup = startupFacts(config, {
     mode: config.slack.socketMode ? 'Socket Mode' : 'HTTP mode',
-    engine: shared ? 'local (Redis lock)' : 'local',
+    engine: restate ? 'restate' : shared ? 'local (Redis lock)' : 'local',
     port: httpPort ?? config.port,
   });
   logger.info(startup.facts, startup.message);
@@ -320,10 +363,12 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     httpPort,
     coordinator,
     threads,
+    restatePort: restate?.endpoint.port,
     stop: async () => {
       maintenance.stop();
       loops?.stop();
       coordinator.shutdown();
+      await restate?.endpoint.close();
       await Promise.race([coordinator.idle(), sleep(15_000, undefined, { ref: false })]);
       // Slack may be unreachable: replies not out by then are logged by the queue, not waited for.
       await Promise.race([queues.flushAll(), sleep(10_000, undefined, { ref: false })]);
@@ -331,6 +376,45 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       await engine.store.close();
     },
   };
+}
+
+/**
+ * RUN_ENGINE=restate: this instance's endpoint serving the `Thread` object, the deployment registered
+ * (idempotently) at the address Restate reaches the instances by, and the engine that sends runs to it.
+ */
+async function startRestateEngine(
+  config: Extract<Config['runEngine'], { kind: 'restate' }>,
+  stack: RunStack,
+  logger: Logger,
+  listen: { port: number; host?: string } | undefined,
+  reaping: IdleReaping,
+): Promise<{ engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient }> {
+  // Loaded only with RUN_ENGINE=restate: the one-process bot starts without the Restate SDK.
+  const [{ startRestateEndpoint }, { RestateClient }, { RestateRunEngine }, { threadObject }] = await Promise.all([
+    import('./runs/restate/endpoint.js'),
+    import('./runs/restate/restate-client.js'),
+    import('./runs/restate/restate-engine.js'),
+    import('./runs/restate/thread-object.js'),
+  ]);
+  const client = new RestateClient({ ingressUrl: config.ingressUrl, adminUrl: config.adminUrl });
+  // Fails the start at once, naming the URL, when Restate is not there.
+  await client.health();
+  const engine = new RestateRunEngine({ threads: stack.threads, client, logger });
+  const endpoint = await startRestateEndpoint(
+    [threadObject(stack.runner, engine, reaping)],
+    listen ?? { port: config.servicePort },
+    logger,
+  );
+  try {
+    if (config.register) {
+      const id = await client.register(config.serviceUrl);
+      logger.info({ deployment: id, url: config.serviceUrl }, 'registered with Restate');
+    }
+  } catch (error) {
+    await endpoint.close().catch(() => {});
+    throw error;
+  }
+  return { engine, endpoint, client };
 }
 
 // ---- Shared by every front end: the bot above and the terminal (`ai-dev run`, src/cli/run.ts) ----
@@ -380,7 +464,7 @@ export interface FrontEnd {
 }
 
 /** The run engine and what it stands on, built the same way for every front end. */
-export interface RunEngine {
+export interface RunStack {
   store: KeyValueStore;
   /** The Redis client when several instances share the store. */
   shared: ReturnType<NonNullable<KeyValueStore['redisClient']>> | undefined;
@@ -391,21 +475,24 @@ export interface RunEngine {
   provider: SandboxProvider;
   credentials: GitHubCredentials;
   octokitFor: OctokitFactory;
+  /** The local engine (one process); the bot puts the Restate engine in its place with RUN_ENGINE=restate. */
   coordinator: RunCoordinator;
   /** Each channel's run defaults (`/ai-dev config`). */
   channelSettings: ChannelSettingsStore;
+  /** What one run needs, for an engine built beside the local one. */
+  runner: RunnerDeps & { threads: ThreadStore };
 }
 
 /**
  * The store, GitHub, the sandbox provider, the model and the run coordinator: the same agent loop,
  * tools, sandboxes, publishing and limits whichever front end shows the run.
  */
-export async function buildRunEngine(
+export async function buildRunStack(
   config: CoreConfig,
   { logger, redact }: Logging,
   front: FrontEnd,
   overrides: EngineOverrides = {},
-): Promise<RunEngine> {
+): Promise<RunStack> {
   const octokitFor = octokitFactory({ baseUrl: config.github.apiUrl, logger, ...overrides.github });
   const credentials = githubCredentials(config, octokitFor, redact);
 
@@ -426,7 +513,7 @@ export async function buildRunEngine(
   });
   const publisher = new GitHubPublisher({ credentials, octokitFor, logger, redact });
   const channelSettings = new ChannelSettingsStore(store, logger);
-  const coordinator = new RunCoordinator({
+  const runner: RunnerDeps & { threads: ThreadStore } = {
     model: new OpenAIModel({
       client: openai,
       model: config.openai.model,
@@ -445,11 +532,6 @@ export async function buildRunEngine(
     publisher: front.wrapPublisher ? front.wrapPublisher(publisher) : publisher,
     threads,
     registry,
-    lock,
-    recoveryGraceMs: shared ? undefined : 0,
-    recoveryClock: overrides.recoveryClock,
-    // Only several instances (Redis) can have a Stop pressed on one while another runs the thread.
-    stopPollMs: shared ? 1_500 : undefined,
     limits: config.limits,
     githubServerUrl: config.github.serverUrl,
     logger,
@@ -483,6 +565,14 @@ export async function buildRunEngine(
       const ref = parseRepoRef(repo, config.github.serverUrl);
       return ref ? readRepoGuidance({ credentials, octokitFor }, ref, baseBranch, signal) : undefined;
     },
+  };
+  const coordinator = new RunCoordinator({
+    ...runner,
+    lock,
+    recoveryGraceMs: shared ? undefined : 0,
+    recoveryClock: overrides.recoveryClock,
+    // Only several instances (Redis) can have a Stop pressed on one while another runs the thread.
+    stopPollMs: shared ? 1_500 : undefined,
   });
   return {
     store,
@@ -495,6 +585,7 @@ export async function buildRunEngine(
     credentials,
     octokitFor,
     coordinator,
+    runner,
     channelSettings,
   };
 }
@@ -576,7 +667,8 @@ interface GitHubLoops {
  */
 function githubLoops(
   config: Config,
-  engine: RunEngine,
+  stack: RunStack,
+  coordinator: RunEngine,
   {
     logger,
     redact,
@@ -589,7 +681,7 @@ function githubLoops(
     reporterFor: (channel: string, threadTs: string) => RunReporter;
   },
 ): GitHubLoops {
-  const { coordinator, threads, credentials, octokitFor } = engine;
+  const { threads, credentials, octokitFor } = stack;
   const mode = config.github.webhookSecret ? 'webhooks' : 'poll';
   const octokit = async (repo: RepoRef, purpose: 'follow' | 'write' = 'follow') =>
     octokitFor(await credentials.tokenFor(repo, purpose));

@@ -53,6 +53,12 @@ export interface LoopOptions {
     onCompacted: (conversationId: string) => Promise<void>;
   };
   now?: () => number;
+  /**
+   * Runs one durable step (a model request, a tool call) and answers its result. The local engine runs
+   * it as it is; the Restate engine journals it, so after a crash a finished step is not run again.
+   * Names and order must stay stable between versions: a run in flight replays them.
+   */
+  step?: StepRunner;
 }
 
 /** What the model reads after a compaction, in place of the outputs and messages compacted with the history. */
@@ -74,6 +80,11 @@ function nextInputEstimate(last: Usage, input: InputItem[]): number {
   );
   return last.inputTokens + last.outputTokens + sent;
 }
+
+/** A durable step: `work` runs once per run (its result must be plain JSON). */
+export type StepRunner = <T>(name: string, work: () => Promise<T>) => Promise<T>;
+
+const inPlace: StepRunner = (_name, work) => work();
 
 export type LoopEnd =
   | { kind: 'answered'; text: string }
@@ -98,6 +109,7 @@ export interface LoopResult {
  */
 export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const now = options.now ?? Date.now;
+  const step = options.step ?? inPlace;
   const usage: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, totalTokens: 0 };
   const cost = options.cost;
   let conversationId = options.conversationId;
@@ -118,16 +130,20 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
 
     let turn: Awaited<ReturnType<Model['respond']>>;
     try {
-      turn = await withDeadline(options, (signal) =>
-        options.model.respond({
-          conversationId,
-          ...(options.settings?.model ? { model: options.settings.model } : {}),
-          ...(options.settings?.effort ? { effort: options.settings.effort } : {}),
-          instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
-          input: redactInput(input, options.redact),
-          tools: options.tools,
-          signal,
-        }),
+      const sent = input;
+      const into = conversationId;
+      turn = await step(`model-${turns + 1}`, () =>
+        withDeadline(options, (signal) =>
+          options.model.respond({
+            conversationId: into,
+            ...(options.settings?.model ? { model: options.settings.model } : {}),
+            ...(options.settings?.effort ? { effort: options.settings.effort } : {}),
+            instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
+            input: redactInput(sent, options.redact),
+            tools: options.tools,
+            signal,
+          }),
+        ),
       );
     } catch (error) {
       if (error instanceof DeadlineReached) return result({ kind: 'budget-reached', limit: 'minutes' });
@@ -190,7 +206,18 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
             output: `Error: too many tool calls at once: ${turn.calls.length} in one turn, and at most ${allowed} run together. This one did not run; call it again in your next turn.`,
           };
         }
-        const ran = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+        // The step's result is journaled as JSON: the error that ends the run stays here, by reference.
+        let fatalError: unknown;
+        const stepped = await step(`tool-${turns}-${index}`, async () => {
+          const result = await runToolCall(options, call.name, call.arguments, `${turn.responseId}:${index}`, actions);
+          fatalError = result.fatal;
+          return { output: result.output, failed: result.failed, fatal: result.fatal !== undefined };
+        });
+        const ran: ToolCallResult = {
+          output: stepped.output,
+          failed: stepped.failed,
+          ...(stepped.fatal ? { fatal: fatalError ?? new Error(stepped.output) } : {}),
+        };
         if (ran.fatal !== undefined) fatal ??= ran.fatal;
         const verdict = guard.record({ name: call.name, arguments: call.arguments, ...ran });
         if (verdict.kind === 'stop') stop ??= verdict.message;
@@ -206,14 +233,20 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     const compaction = options.compaction;
     if (compaction && options.model.compact && nextInputEstimate(turn.usage, input) >= compaction.atInputTokens) {
       try {
-        const done = await options.model.compact({
-          conversationId,
-          instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
-          pending: redactInput(input, options.redact),
-          ...(options.settings?.model ? { model: options.settings.model } : {}),
-          metadata: compaction.metadata,
-          signal: options.signal,
-        });
+        const compact = options.model.compact.bind(options.model);
+        const from = conversationId;
+        const pending = redactInput(input, options.redact);
+        // A step: after a crash the run goes on in the conversation this compaction made, not a second one.
+        const done = await step(`compact-${turns}`, () =>
+          compact({
+            conversationId: from,
+            instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
+            pending,
+            ...(options.settings?.model ? { model: options.settings.model } : {}),
+            metadata: compaction.metadata,
+            signal: options.signal,
+          }),
+        );
         conversationId = done.conversationId;
         await compaction.onCompacted(conversationId);
         input = [{ type: 'message', role: 'user', content: AFTER_COMPACTION }];

@@ -3,6 +3,7 @@ import { checkE2B } from '../checks/e2b.js';
 import { checkGitHubCredential, checkRepoPush } from '../checks/github.js';
 import { manifestBotScopes } from '../checks/manifest.js';
 import { checkOpenAI } from '../checks/openai.js';
+import { checkRestate } from '../checks/restate.js';
 import { checkSigningSecret, checkSlackAppToken, checkSlackBotToken, checkSlackScopes } from '../checks/slack.js';
 import { checkStore } from '../checks/store.js';
 import { parseCliConfig } from '../config/config.js';
@@ -56,12 +57,13 @@ export async function doctor(io: CliIO): Promise<number> {
         return [bot, scopes, app, checkSigningSecret(slack)];
       })()
     : Promise.resolve([skip('Slack', 'SLACK_BOT_TOKEN is not set: the Slack bot needs it, `ai-dev run` does not')]);
-  const [slackResults, openaiResults, githubResult, e2bResults, store] = await Promise.all([
+  const [slackResults, openaiResults, githubResult, e2bResults, store, restateResults] = await Promise.all([
     slackChecks,
     checkOpenAI(config.openai),
     checkGitHubCredential(config.github, octokitFor),
     checkE2B(config.sandbox),
     checkStore(config.storeUrl, logger),
+    checkRestate(config.runEngine),
   ]);
   const results: CheckResult[] = [...slackResults, ...openaiResults, githubResult];
   for (const result of results) line(result);
@@ -76,9 +78,9 @@ export async function doctor(io: CliIO): Promise<number> {
   if (repos.length === 0 && store.result.status === 'ok') {
     line(skip('GitHub repos', 'no repo is linked yet (/ai-dev link owner/repo in Slack)'));
   }
-  for (const result of [...e2bResults, store.result]) line(result);
+  for (const result of [...e2bResults, store.result, ...restateResults]) line(result);
 
-  const all = [...results, ...repoResults, ...e2bResults, store.result];
+  const all = [...results, ...repoResults, ...e2bResults, store.result, ...restateResults];
   const failed = all.filter((r) => r.status === 'fail');
   const warned = all.filter((r) => r.status === 'warn');
   print('');

@@ -7,7 +7,7 @@ import { AppError, errorMessage } from '../lib/errors.js';
 import { AccessPolicy } from '../runs/access-policy.js';
 import { SandboxReaper } from '../runs/sandbox-reaper.js';
 import type { ThreadRepo } from '../store/thread-store.js';
-import { buildLogging, buildRunEngine, type RunEngine } from '../wiring.js';
+import { buildLogging, buildRunStack, type RunStack } from '../wiring.js';
 import type { CliIO } from './io.js';
 import { CLI_CHANNEL, LastThreadStore, terminalTs } from './last-thread.js';
 import { costLine, exitCodeOf, TerminalReporter } from './terminal-reporter.js';
@@ -55,7 +55,7 @@ export async function runTask(args: RunArgs, io: CliIO): Promise<number> {
   const reporter = new TerminalReporter({ out: io.stdout, redact, noPr: args.noPr });
   const unpublished = args.noPr ? new UnpublishedBranches() : undefined;
   const requester = terminalUser();
-  const engine = await buildRunEngine(
+  const engine = await buildRunStack(
     config,
     logging,
     {
@@ -146,7 +146,7 @@ export async function runTask(args: RunArgs, io: CliIO): Promise<number> {
 
 type Target = { threadTs: string; repos: ThreadRepo[] } | { error: string; code: number };
 
-async function newTarget(args: RunArgs, engine: RunEngine, config: CliConfig): Promise<Target> {
+async function newTarget(args: RunArgs, engine: RunStack, config: CliConfig): Promise<Target> {
   if (!args.repo) return { error: 'name the repo: ai-dev run owner/repo "task"', code: USAGE_ERROR };
   const ref = parseRepoRef(args.repo, config.github.serverUrl);
   if (!ref) {
@@ -174,7 +174,7 @@ async function newTarget(args: RunArgs, engine: RunEngine, config: CliConfig): P
 /** The repo as GitHub knows it; pushing must be allowed unless nothing is published (`--no-pr`). */
 async function lookUp(
   ref: RepoRef,
-  engine: RunEngine,
+  engine: RunStack,
   readOnly: boolean,
 ): Promise<{ fullName: string; defaultBranch: string; private: boolean } | { error: string; code: number }> {
   try {
@@ -189,7 +189,7 @@ async function lookUp(
   }
 }
 
-async function followUpTarget(args: RunArgs, engine: RunEngine, last: LastThreadStore): Promise<Target> {
+async function followUpTarget(args: RunArgs, engine: RunStack, last: LastThreadStore): Promise<Target> {
   const pointer = await last.get();
   if (!pointer) {
     return {

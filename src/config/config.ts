@@ -45,6 +45,8 @@ export interface Config {
   /** What sandboxes may reach (SANDBOX_NETWORK, SANDBOX_ALLOW_HOSTS). */
   network: NetworkPolicy;
   storeUrl: string;
+  /** Who coordinates runs: this process alone (`local`), or a Restate server shared by several instances. */
+  runEngine: RunEngineConfig;
   /** Where the host keeps its bare mirror of each linked repo (the sandboxes get bundles from them). */
   mirrorDir: string;
   /** PATH of the bot's host, where its own git is found. */
@@ -89,6 +91,20 @@ export interface Config {
     allowModels: string[];
   };
 }
+
+export type RunEngineConfig =
+  | { kind: 'local' }
+  | {
+      kind: 'restate';
+      ingressUrl: string;
+      adminUrl: string;
+      /** The port of this instance's Restate endpoint (0: any free port, for tests). */
+      servicePort: number;
+      /** How Restate reaches the instances (their balancer); registered as the deployment. */
+      serviceUrl: string;
+      /** Register the deployment at start (idempotent); false leaves it to the operator. */
+      register: boolean;
+    };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -166,6 +182,16 @@ function parseEnvironment(env: Record<string, string | undefined>, slackRequired
       problems.push('GITHUB_APP_PRIVATE_KEY must be the PEM private key downloaded from the GitHub App settings');
     }
   }
+  if (raw('RUN_ENGINE') === 'restate') {
+    if (!raw('RESTATE_INGRESS_URL'))
+      problems.push(
+        'RESTATE_INGRESS_URL is missing; RUN_ENGINE=restate needs the Restate ingress URL (e.g. http://127.0.0.1:8080)',
+      );
+    if (!raw('RESTATE_ADMIN_URL'))
+      problems.push(
+        'RESTATE_ADMIN_URL is missing; RUN_ENGINE=restate needs the Restate admin URL (e.g. http://127.0.0.1:9070)',
+      );
+  }
   if ((env.SANDBOX_PROVIDER ?? '').trim() !== 'local' && !raw('E2B_API_KEY')) {
     problems.push('E2B_API_KEY is missing; set your E2B API key, or SANDBOX_PROVIDER=local for development only');
   }
@@ -222,6 +248,17 @@ function parseEnvironment(env: Record<string, string | undefined>, slackRequired
       e.SANDBOX_ALLOW_HOSTS,
     ),
     storeUrl: e.STORE_URL,
+    runEngine:
+      e.RUN_ENGINE === 'restate'
+        ? {
+            kind: 'restate',
+            ingressUrl: trimSlash(e.RESTATE_INGRESS_URL ?? ''),
+            adminUrl: trimSlash(e.RESTATE_ADMIN_URL ?? ''),
+            servicePort: e.RESTATE_SERVICE_PORT,
+            serviceUrl: trimSlash(e.RESTATE_SERVICE_URL ?? `http://127.0.0.1:${e.RESTATE_SERVICE_PORT}`),
+            register: e.RESTATE_REGISTER === 'true',
+          }
+        : { kind: 'local' },
     mirrorDir: e.MIRROR_DIR,
     hostPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     logLevel: e.LOG_LEVEL,

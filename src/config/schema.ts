@@ -221,6 +221,18 @@ export const environmentSchema = z.object({
     // Paused E2B sandboxes cost nothing and resume as they were: a follow-up starts in seconds.
     z.enum(['kill', 'pause'], { message: 'must be kill or pause' }).default('pause'),
   ),
+  RUN_ENGINE: z.preprocess(
+    emptyToUndefined,
+    z.enum(['local', 'restate'], { message: 'must be local or restate' }).default('local'),
+  ),
+  RESTATE_INGRESS_URL: url('the Restate server’s ingress, e.g. http://127.0.0.1:8080'),
+  RESTATE_ADMIN_URL: url('the Restate server’s admin API, e.g. http://127.0.0.1:9070'),
+  RESTATE_SERVICE_PORT: positiveInt(9080, 65535, 0),
+  RESTATE_SERVICE_URL: url('how Restate reaches the bot instances (their balancer), e.g. http://10.0.0.5:9080'),
+  RESTATE_REGISTER: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+  ),
   ALLOW_LINK_USERS: idList('user'),
   ALLOW_RUN_USERS: idList('user'),
   ALLOW_REPOS: repoPatterns,

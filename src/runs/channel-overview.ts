@@ -20,7 +20,8 @@ export class ChannelOverview {
     private readonly deps: {
       threads: ThreadStore;
       registry: SandboxRegistry;
-      isRunning: (channel: string, threadTs: string) => boolean;
+      /** Answered by the store when the run may be on another instance (Restate). */
+      isRunning: (channel: string, threadTs: string) => boolean | Promise<boolean>;
       now?: () => number;
     },
   ) {}
@@ -36,13 +37,15 @@ export class ChannelOverview {
 
   async liveSandboxes(channel: string): Promise<LiveSandboxView[]> {
     const now = (this.deps.now ?? Date.now)();
-    return (await this.deps.registry.forChannel(channel)).map((s) => ({
-      id: s.sandboxId,
-      repo: s.repo,
-      state: s.state,
-      idleMinutes: this.deps.isRunning(s.channel, s.threadTs)
-        ? 0
-        : Math.floor((now - Date.parse(s.lastActiveAt)) / 60_000),
-    }));
+    return Promise.all(
+      (await this.deps.registry.forChannel(channel)).map(async (s) => ({
+        id: s.sandboxId,
+        repo: s.repo,
+        state: s.state,
+        idleMinutes: (await this.deps.isRunning(s.channel, s.threadTs))
+          ? 0
+          : Math.floor((now - Date.parse(s.lastActiveAt)) / 60_000),
+      })),
+    );
   }
 }

@@ -1,7 +1,8 @@
 import type { RunOutcome, RunTotals } from '../agent/events.js';
 import { AbortedError, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { QueuedMessage, ThreadRepo, ThreadState, ThreadStore } from '../store/thread-store.js';
+import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
+import type { ApproveResult, NewThread, ResumeResult, RunEngine, SubmitResult } from './run-engine.js';
 import { RunSlots } from './run-slots.js';
 import { threadKeyOf } from './thread-key.js';
 import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
@@ -17,28 +18,17 @@ const LOCK_POLL_MS = 1_000;
 /** Marks a thread claimed for a launch whose promise does not exist yet. */
 const CLAIMED: Promise<void> = Promise.resolve();
 
-export interface NewThread {
-  startedBy: string;
-  repos: Array<Omit<ThreadRepo, 'sandboxId' | 'sandboxProvider' | 'published' | 'pr'>>;
-  /** `budget=`, `model=`, `effort=` from the mention. */
-  settings?: ThreadState['settings'];
-}
-
-export type SubmitResult = 'started' | 'queued' | 'unknown-thread';
-export type ResumeResult = SubmitResult | 'not-paused';
-export type ApproveResult = SubmitResult | 'not-waiting' | 'already-approved';
-
 interface ActiveRun {
   controller: AbortController;
   stoppedBy?: string;
 }
 
 /**
- * One run per thread at a time. Messages for a thread are queued in the store (a restart keeps
+ * The local run engine: one run per thread at a time, in this process. Messages for a thread are queued in the store (a restart keeps
  * them) and reach the model at its next turn or in the next run. Every change to a thread's
  * record goes through ThreadStore.mutate, so no write undoes another.
  */
-export class RunCoordinator {
+export class RunCoordinator implements RunEngine {
   /** Threads this instance is working on (waiting for the lock, running, or between runs). */
   private readonly launches = new Map<string, Promise<void>>();
   /**
@@ -486,7 +476,7 @@ export class RunCoordinator {
   }
 }
 
-function emptyTotals(): RunTotals {
+export function emptyTotals(): RunTotals {
   return {
     turns: 0,
     inputTokens: 0,

@@ -4,7 +4,7 @@ import type { ChannelLink, LinkStore } from '../store/link-store.js';
 import type { ThreadStore } from '../store/thread-store.js';
 import type { AccessPolicy } from './access-policy.js';
 import { type MentionOptionRules, type RunSettings, readMentionOptions, storedOptions } from './budget.js';
-import type { RunCoordinator } from './coordinator.js';
+import type { RunEngine } from './run-engine.js';
 
 /** A message for the bot, already in plain text (the chat front end turned its markup into words). */
 export interface IncomingMessage {
@@ -54,7 +54,7 @@ export interface IntakeDeps {
   links: LinkStore;
   threads: ThreadStore;
   ledger: EventLedger;
-  coordinator: RunCoordinator;
+  coordinator: RunEngine;
   access: AccessPolicy;
   /** The app's own organisation. */
   appTeam: () => string | undefined;

@@ -1,12 +1,13 @@
 import type { Logger } from '../lib/logger.js';
 import type { KeyValueStore } from '../store/key-value-store.js';
-import type { RunCoordinator } from './coordinator.js';
 import type { SandboxReaper } from './sandbox-reaper.js';
 
 export interface MaintenanceOptions {
-  coordinator: RunCoordinator;
+  /** Crash recovery of the local engine; Restate retries a dead instance's runs itself (none then). */
+  recover?: () => Promise<number>;
   store: KeyValueStore;
-  reaper: SandboxReaper;
+  /** The idle sweep of the local engine; with Restate each thread has its own timer (none then). */
+  reaper?: SandboxReaper;
   logger: Logger;
   /** How often threads left running by a dead instance are looked for. Default 10 s. */
   recoveryIntervalMs?: number;
@@ -29,8 +30,7 @@ export class Maintenance {
   start(): void {
     const { logger } = this.options;
     const recover = () =>
-      this.options.coordinator
-        .recoverAll()
+      (this.options.recover?.() ?? Promise.resolve(0))
         .then((count) => count > 0 && logger.info({ count }, 'recovered interrupted runs'))
         .catch((error: unknown) => logger.error({ err: error }, 'recovery of interrupted runs failed'));
     const sweep = () =>
@@ -38,14 +38,16 @@ export class Maintenance {
         .sweepExpired()
         .then((count) => count > 0 && logger.debug({ count }, 'expired values swept'))
         .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep expired values'));
-    void recover();
-    this.every(this.options.recoveryIntervalMs ?? 10_000, recover);
+    if (this.options.recover) {
+      void recover();
+      this.every(this.options.recoveryIntervalMs ?? 10_000, recover);
+    }
     this.every(this.options.sweepIntervalMs ?? 3_600_000, sweep);
-    this.options.reaper.start(this.options.reaperIntervalMs);
+    this.options.reaper?.start(this.options.reaperIntervalMs);
   }
 
   stop(): void {
-    this.options.reaper.stop();
+    this.options.reaper?.stop();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
   }
 

@@ -10,8 +10,11 @@ export interface SandboxReaperOptions {
   idleMs: number;
   /** `pause` keeps the sandbox resumable (E2B); `kill` frees it. */
   mode: 'kill' | 'pause';
-  /** Threads with a run going keep their sandboxes whatever the clock says. */
-  isRunning: (channel: string, threadTs: string) => boolean;
+  /**
+   * Threads with a run going keep their sandboxes whatever the clock says. With Restate the run may be
+   * on another instance: the thread's record answers.
+   */
+  isRunning: (channel: string, threadTs: string) => boolean | Promise<boolean>;
   logger: Logger;
   now?: () => number;
 }
@@ -47,11 +50,24 @@ export class SandboxReaper {
   /** Kills every sandbox of a repo in a channel (its link was removed). */
   async releaseRepo(channel: string, repo: string): Promise<number> {
     const wanted = repo.toLowerCase();
-    const matching = (await this.options.registry.forChannel(channel)).filter(
-      (s) => s.repo.toLowerCase() === wanted && !this.options.isRunning(s.channel, s.threadTs),
-    );
+    const matching: LiveSandbox[] = [];
+    for (const s of await this.options.registry.forChannel(channel)) {
+      if (s.repo.toLowerCase() === wanted && !(await this.options.isRunning(s.channel, s.threadTs))) matching.push(s);
+    }
     for (const sandbox of matching) await this.release(sandbox, 'kill');
     return matching.length;
+  }
+
+  /** Releases a thread's sandboxes now (its idle timer fired), as SANDBOX_IDLE_ACTION says. */
+  async releaseThread(channel: string, threadTs: string): Promise<number> {
+    const mine = (await this.options.registry.forChannel(channel)).filter(
+      (s) =>
+        s.threadTs === threadTs &&
+        s.provider === this.options.provider.name &&
+        !(s.state === 'paused' && this.options.mode === 'pause'),
+    );
+    for (const sandbox of mine) await this.release(sandbox, this.options.mode);
+    return mine.length;
   }
 
   private async sweepOnce(): Promise<void> {
@@ -65,7 +81,7 @@ export class SandboxReaper {
     }
     for (const sandbox of sandboxes) {
       if (sandbox.provider !== this.options.provider.name) continue;
-      if (this.options.isRunning(sandbox.channel, sandbox.threadTs)) continue;
+      if (await this.options.isRunning(sandbox.channel, sandbox.threadTs)) continue;
       const idleFor = now - Date.parse(sandbox.lastActiveAt);
       if (idleFor < this.options.idleMs) continue;
       if (sandbox.state === 'paused' && this.options.mode === 'pause') continue;

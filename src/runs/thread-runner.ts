@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionReport, RunEvent, RunOutcome, RunTotals } from '../agent/events.js';
 import { buildInstructions, guidanceMessage, type RepoGuidance } from '../agent/instructions.js';
-import { type LoopResult, runLoop } from '../agent/loop.js';
+import { type LoopResult, runLoop, type StepRunner } from '../agent/loop.js';
 import type { InputItem, Model } from '../agent/model.js';
 import type { ToolContext } from '../agent/tools/kit/context.js';
 import type { Tool } from '../agent/tools/kit/define-tool.js';
@@ -65,6 +65,8 @@ export interface RunControl {
   shuttingDown?: () => boolean;
   /** Queued messages for the model's next turn; the coordinator drains them atomically. */
   takeQueued: () => Promise<QueuedMessage[]>;
+  /** Durable steps (the Restate engine); the local engine runs each in place. */
+  step?: StepRunner;
 }
 
 /** One run of a thread: from its queued messages to a terminal outcome posted in the thread. */
@@ -195,13 +197,23 @@ export async function executeRun(
     // The sandbox and the first model request start together (spec section 6).
     if (primary && state.repos.length === 1) workspaces.warm(primary.repo);
     const resumed = state.conversationId !== undefined;
+    const step: StepRunner = control.step ?? ((_name, work) => work());
     const conversationId =
-      state.conversationId ?? (await deps.model.createConversation({ channel: state.channel, thread: state.threadTs }));
+      state.conversationId ??
+      (await step('conversation', () =>
+        deps.model.createConversation({ channel: state.channel, thread: state.threadTs }),
+      ));
     if (!state.conversationId) {
       state.conversationId = conversationId;
       await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, conversationId }));
     }
-    const guidanceFound = await giveGuidance(deps, state, control.signal, log);
+    const given = await step('guidance', async () => {
+      const found = await giveGuidance(deps, state, control.signal, log);
+      return { repos: state.repos, pendingInput: state.pendingInput, found: found ?? null };
+    });
+    state.repos = given.repos;
+    state.pendingInput = given.pendingInput;
+    const guidanceFound = given.found ?? undefined;
     if (deps.costing) {
       const channelSettings = await deps.costing
         .channelSettings?.(state.channel)
@@ -233,7 +245,9 @@ export async function executeRun(
       // The queued messages were moved into pendingInput when the run took them.
       // Compared in the form the conversation holds it: redacted.
       input: resumed
-        ? await deps.model.reconcile(conversationId, redactItems(state.pendingInput, deps.redact))
+        ? await step('reconcile', () =>
+            deps.model.reconcile(conversationId, redactItems(state.pendingInput, deps.redact)),
+          )
         : state.pendingInput,
       takeQueuedInput: async () => (await control.takeQueued()).map(toUserInput),
       limits: {
@@ -260,6 +274,7 @@ export async function executeRun(
         },
       },
       now,
+      step,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
     if (control.signal.aborted && control.shuttingDown?.()) {

@@ -133,6 +133,19 @@ describe('ai-dev doctor: each credential checked live, each wrong one named', ()
     expect(result.stdout).toContain(`check failed (look at ${variable})`);
   });
 
+  it('RUN_ENGINE=restate: checks the Restate admin API and ingress, naming each URL', async () => {
+    const result = await bench.run(['doctor'], {
+      RUN_ENGINE: 'restate',
+      RESTATE_ADMIN_URL: 'http://127.0.0.1:1',
+      RESTATE_INGRESS_URL: 'http://127.0.0.1:1',
+    });
+    expect(result.code, result.stdout).toBe(1);
+    expect(result.stdout).toMatch(
+      /^FAIL {2}Restate admin API: cannot reach http:\/\/127\.0\.0\.1:1\/health .*RESTATE_ADMIN_URL/m,
+    );
+    expect(result.stdout).toMatch(/^FAIL {2}Restate ingress: cannot reach http:\/\/127\.0\.0\.1:1\/restate\/health/m);
+  });
+
   it('HTTP mode: checks the signing secret is there instead of the app token', async () => {
     const result = await bench.run(['doctor'], { SLACK_APP_TOKEN: undefined, SLACK_SIGNING_SECRET: 'secret-0123' });
     expect(result.code, result.stdout).toBe(0);

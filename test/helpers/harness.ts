@@ -66,7 +66,7 @@ export interface HarnessOptions {
   /** Which sandbox provider the bot uses; `e2b` runs against the loopback E2B fake. */
   sandbox?: 'local' | 'e2b';
   idleSweep?: { idleMs: number; intervalMs: number };
-  /** More of what tests set beside the configuration (CI polling timing …). */
+  /** More of what tests set beside the configuration (CI polling timing, where the Restate endpoint listens …). */
   overrides?: BotOverrides;
 }
 

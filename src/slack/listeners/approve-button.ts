@@ -1,14 +1,14 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Logger } from '../../lib/logger.js';
 import { type ControlDeps, mayControl } from '../../runs/controls.js';
-import type { RunCoordinator } from '../../runs/coordinator.js';
+import type { RunEngine } from '../../runs/run-engine.js';
 import { parseThreadKey } from '../../runs/thread-key.js';
 import { APPROVE_ACTION_ID } from '../blocks.js';
 import { describeFailure } from '../failure.js';
 import { presserOf, refusalText } from './button-presser.js';
 
 export interface ApproveButtonDeps extends ControlDeps {
-  coordinator: RunCoordinator;
+  coordinator: RunEngine;
   logger: Logger;
 }
 

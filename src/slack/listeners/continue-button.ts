@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from '../../lib/logger.js';
 import { type ControlDeps, mayControl } from '../../runs/controls.js';
-import type { RunCoordinator } from '../../runs/coordinator.js';
+import type { RunEngine } from '../../runs/run-engine.js';
 import { parseThreadKey } from '../../runs/thread-key.js';
 import { CONTINUE_ACTION_ID, RETRY_ACTION_ID } from '../blocks.js';
 import { describeFailure } from '../failure.js';
@@ -10,7 +10,7 @@ import { presserOf, refusalText } from './button-presser.js';
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
 export interface ContinueButtonDeps extends ControlDeps {
-  coordinator: RunCoordinator;
+  coordinator: RunEngine;
   logger: Logger;
 }
 

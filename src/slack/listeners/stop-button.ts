@@ -1,12 +1,12 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { type ControlDeps, mayControl } from '../../runs/controls.js';
-import type { RunCoordinator } from '../../runs/coordinator.js';
+import type { RunEngine } from '../../runs/run-engine.js';
 import { parseThreadKey } from '../../runs/thread-key.js';
 import { STOP_ACTION_ID } from '../blocks.js';
 import { presserOf, refusalText } from './button-presser.js';
 
 export interface StopButtonDeps extends ControlDeps {
-  coordinator: RunCoordinator;
+  coordinator: RunEngine;
 }
 
 /** Stop aborts the thread's run at once (its model request and its command). */

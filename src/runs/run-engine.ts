@@ -1,0 +1,44 @@
+import type { QueuedMessage, ThreadRepo, ThreadState } from '../store/thread-store.js';
+
+export interface NewThread {
+  startedBy: string;
+  repos: Array<Omit<ThreadRepo, 'sandboxId' | 'sandboxProvider' | 'published' | 'pr'>>;
+  /** `budget=`, `model=`, `effort=` from the mention. */
+  settings?: ThreadState['settings'];
+}
+
+export type SubmitResult = 'started' | 'queued' | 'unknown-thread';
+export type ResumeResult = SubmitResult | 'not-paused';
+export type ApproveResult = SubmitResult | 'not-waiting' | 'already-approved';
+
+/**
+ * What intake and the buttons need from whoever runs threads: one run per thread at a time, messages
+ * that arrive during a run reach the model at its next step. `LocalRunEngine` (coordinator.ts) does it in
+ * this process; `RestateRunEngine` (restate-engine.ts) through a Restate server shared by several instances.
+ */
+export interface RunEngine {
+  /**
+   * Hands a message to a thread: creates the thread when `newThread` is given and it does not exist
+   * yet, queues the message, and starts a run unless one is going. `beforeStart` runs after the message
+   * is stored and before the run starts (the first thread reply).
+   */
+  submit(
+    channel: string,
+    threadTs: string,
+    message: QueuedMessage,
+    newThread?: NewThread,
+    beforeStart?: () => Promise<unknown>,
+  ): Promise<SubmitResult>;
+  /** Continues a thread paused on its budget (or interrupted), with a fresh budget of the same size. */
+  resume(channel: string, threadTs: string, user: string): Promise<ResumeResult>;
+  /** Records a person's approval of the gated changes the fingerprint names and goes on. */
+  approve(channel: string, threadTs: string, fingerprint: string, user: string): Promise<ApproveResult>;
+  /** Stops the thread's run wherever it runs; false when nothing was running. */
+  stop(channel: string, threadTs: string, user: string): Promise<boolean>;
+  /** The thread has a run going (on this instance, for the local engine). */
+  isRunning(channel: string, threadTs: string): boolean;
+  /** Waits for every run this instance is working on (tests, shutdown). */
+  idle(): Promise<void>;
+  /** Shutdown: ends the runs of this instance so that they are picked up again. */
+  shutdown(): void;
+}

@@ -177,7 +177,8 @@ export class WriteAccess {
  */
 export async function collectFollowUps(octokit: Octokit, repo: RepoRef, options: CollectOptions): Promise<Collected> {
   const { pr, bot, signal } = options;
-  const since = options.since === undefined ? undefined : new Date(options.since).getTime();
+  // GitHub's timestamps have whole seconds: a review in the same second as `since` counts.
+  const since = options.since === undefined ? undefined : Math.floor(new Date(options.since).getTime() / 1000) * 1000;
   const isNew = (at: string | null | undefined) => since === undefined || (at ? Date.parse(at) >= since : false);
   const handled = options.handled ?? new Set<string>();
   const target = { owner: repo.owner, repo: repo.name, pull_number: pr, per_page: 100, ...requestOptions(signal) };
@@ -193,7 +194,7 @@ export async function collectFollowUps(octokit: Octokit, repo: RepoRef, options:
           repo: repo.name,
           issue_number: pr,
           per_page: 100,
-          ...(options.since === undefined ? {} : { since: new Date(options.since).toISOString() }),
+          ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
           ...requestOptions(signal),
         }) as Promise<IssueCommentJson[]>,
       ]),

@@ -71,6 +71,21 @@ describe('GitHub App credentials against the fake GitHub', () => {
     });
   });
 
+  it('names the missing “Workflows: write” permission when an approved workflow change needs a token the App may not mint', async () => {
+    const credentials = new AppInstallationCredentials(
+      { mode: 'app', appId: '4242', privateKey: pem },
+      { apiUrl: github.apiUrl, octokitFor },
+    );
+    // The installation was granted contents and pull requests only (the fake's default), as most are.
+    await expect(credentials.tokenFor({ owner: 'acme', name: 'widgets' }, 'write-workflows')).rejects.toMatchObject({
+      code: 'workflow_permission',
+      endsRun: true,
+      userMessage: expect.stringContaining('“Workflows: write” permission'),
+    });
+    const asked = github.requests.filter((r) => r.path.endsWith('/access_tokens')).at(-1);
+    expect(asked?.body).toMatchObject({ permissions: { contents: 'write', workflows: 'write' } });
+  });
+
   it('a static token is handed out as it is', async () => {
     expect(await new StaticTokenCredentials('ghp_x').tokenFor()).toBe('ghp_x');
   });

@@ -136,6 +136,11 @@ describe('collectFollowUps', () => {
     expect((await collectFollowUps(gh, repo, { pr: number, bot, handled })).followUps).toEqual([]);
     const later = new Date(Date.now() + 3600_000);
     expect((await collectFollowUps(gh, repo, { pr: number, bot, since: later })).followUps).toEqual([]);
+    // GitHub's times have whole seconds: a review from the same second as `since` (a fast run) still counts.
+    const first = collected.followUps[0];
+    const sameSecond = new Date(Date.parse(first?.at ?? '') + 999);
+    const keys = (await collectFollowUps(gh, repo, { pr: number, bot, since: sameSecond })).followUps.map((f) => f.key);
+    expect(keys).toContain(first?.key);
   });
 
   it('renders each follow-up as plain text for the model: who, where, what', async () => {

@@ -138,11 +138,8 @@ export class PullRequests {
         if (/merged/i.test(text)) throw new PullRequestMergedError(pr.number, pr.url);
         if (/already exists/i.test(text)) {
           // Someone opened another PR for the branch meanwhile: that one is the thread's PR now.
-          const open = await this.findOpen();
-          if (open) {
-            await this.update(open.number, { title, body });
-            return this.info(open, false);
-          }
+          const adopted = await this.adoptOpen(title, body, false);
+          if (adopted) return adopted;
         }
         throw new GitHubError('pr_reopen_failed', `Could not reopen pull request #${pr.number}: ${text}`, {
           cause: error,
@@ -151,6 +148,14 @@ export class PullRequests {
       }
       throw toGitHubError(error, `reopen pull request #${pr.number}`);
     }
+  }
+
+  /** The branch's open PR, given this thread's title and body; undefined when there is none. */
+  private async adoptOpen(title: string, body: string, created: boolean): Promise<PullRequestResult | undefined> {
+    const open = await this.findOpen();
+    if (!open) return undefined;
+    await this.update(open.number, { title, body });
+    return this.info(open, created);
   }
 
   private async create(title: string, body: string): Promise<PullRequestResult> {
@@ -172,11 +177,8 @@ export class PullRequests {
       const text = errorText(error);
       if (/already exists/i.test(text)) {
         // Most likely a retried create meeting its own first attempt: the PR is there, use it.
-        const open = await this.findOpen();
-        if (open) {
-          await this.update(open.number, { title, body });
-          return this.info(open, true);
-        }
+        const adopted = await this.adoptOpen(title, body, true);
+        if (adopted) return adopted;
       }
       if (/no commits between/i.test(text)) {
         throw new GitHubError('nothing_to_publish', `No commits between ${baseBranch} and ${branch}`, {

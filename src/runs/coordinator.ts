@@ -2,7 +2,14 @@ import type { RunOutcome, RunTotals } from '../agent/events.js';
 import { AbortedError, errorReference } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
-import type { ApproveResult, NewThread, ResumeResult, RunEngine, SubmitResult } from './run-engine.js';
+import {
+  type ApproveResult,
+  type NewThread,
+  type ResumeResult,
+  type RunEngine,
+  recordApproval,
+  type SubmitResult,
+} from './run-engine.js';
 import { RunSlots } from './run-slots.js';
 import { threadKeyOf } from './thread-key.js';
 import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
@@ -142,19 +149,11 @@ export class RunCoordinator implements RunEngine {
     await this.claiming(key, () =>
       this.deps.threads.mutate(channel, threadTs, (state) => {
         if (!state) return undefined;
-        const repo = state.repos.find((r) => r.pendingApproval?.fingerprint === fingerprint);
-        if (!repo?.pendingApproval) {
-          result = state.repos.some((r) => r.approvals?.includes(fingerprint)) ? 'already-approved' : 'not-waiting';
+        const recorded = recordApproval(state, fingerprint, user, `approve-${Date.now()}`);
+        if (recorded !== 'recorded') {
+          result = recorded;
           return undefined;
         }
-        const files = repo.pendingApproval.files.join(', ');
-        repo.approvals = [...(repo.approvals ?? []), fingerprint];
-        repo.pendingApproval = undefined;
-        state.queued.push({
-          user,
-          text: `I approve publishing the changes to ${files} in ${repo.repo}. Publish the work now with make_pull_request.`,
-          ts: `approve-${Date.now()}`,
-        });
         result = this.claimLaunch(key) ? 'started' : 'queued';
         if (result === 'started') state.status = 'running';
         return state;

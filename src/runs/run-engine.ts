@@ -42,3 +42,28 @@ export interface RunEngine {
   /** Shutdown: ends the runs of this instance so that they are picked up again. */
   shutdown(): void;
 }
+
+/**
+ * Records a person's approval of the gated changes the fingerprint names, inside a mutate of the
+ * thread's record: the approval is kept and the model is told to publish at its next turn.
+ */
+export function recordApproval(
+  state: ThreadState,
+  fingerprint: string,
+  user: string,
+  ts: string,
+): 'recorded' | 'not-waiting' | 'already-approved' {
+  const repo = state.repos.find((r) => r.pendingApproval?.fingerprint === fingerprint);
+  if (!repo?.pendingApproval) {
+    return state.repos.some((r) => r.approvals?.includes(fingerprint)) ? 'already-approved' : 'not-waiting';
+  }
+  const files = repo.pendingApproval.files.join(', ');
+  repo.approvals = [...(repo.approvals ?? []), fingerprint];
+  repo.pendingApproval = undefined;
+  state.queued.push({
+    user,
+    text: `I approve publishing the changes to ${files} in ${repo.repo}. Publish the work now with make_pull_request.`,
+    ts,
+  });
+  return 'recorded';
+}

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../lib/errors.js';
-import { type RedisCommands, StoreError } from '../store/key-value-store.js';
+import { guard } from '../store/guard.js';
+import type { RedisCommands } from '../store/key-value-store.js';
 
 /**
  * A per-thread lock so that one Slack thread never runs on two bot instances at once. Holders take
@@ -294,12 +295,4 @@ export function keepAlive(
 function checkTtl(ttlMs: number): void {
   if (!Number.isInteger(ttlMs) || ttlMs <= 0)
     throw new RangeError(`A lock ttl must be a positive integer, got ${ttlMs}`);
-}
-
-async function guard<T>(work: () => Promise<T>, what: string): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw new StoreError(`Could not ${what}`, { cause: error });
-  }
 }

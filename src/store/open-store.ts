@@ -6,6 +6,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
+import { guard } from './guard.js';
 import { type KeyValueStore, StoreError } from './key-value-store.js';
 
 const NAMESPACE = 'ai-dev';
@@ -126,12 +127,4 @@ async function keysOf(keyv: Keyv, prefix: string): Promise<string[]> {
 
 interface RedisLike {
   set(key: string, value: string, options: { NX: true; PX: number }): Promise<string | null>;
-}
-
-async function guard<T>(work: () => Promise<T>, what: string): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw new StoreError(`Could not ${what}`, { cause: error });
-  }
 }

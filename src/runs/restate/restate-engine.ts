@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../../store/thread-store.js';
-import type { ApproveResult, NewThread, ResumeResult, RunEngine, SubmitResult } from '../run-engine.js';
+import {
+  type ApproveResult,
+  type NewThread,
+  type ResumeResult,
+  type RunEngine,
+  recordApproval,
+  type SubmitResult,
+} from '../run-engine.js';
 import { threadKeyOf } from '../thread-key.js';
 import type { RestateClient } from './restate-client.js';
 import { type LocalRuns, THREAD_OBJECT, type ThreadRunInput } from './thread-object.js';
@@ -64,19 +71,11 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
     const ts = `approve-${randomUUID()}`;
     await this.deps.threads.mutate(channel, threadTs, (state) => {
       if (!state) return undefined;
-      const repo = state.repos.find((r) => r.pendingApproval?.fingerprint === fingerprint);
-      if (!repo?.pendingApproval) {
-        result = state.repos.some((r) => r.approvals?.includes(fingerprint)) ? 'already-approved' : 'not-waiting';
+      const recorded = recordApproval(state, fingerprint, user, ts);
+      if (recorded !== 'recorded') {
+        result = recorded;
         return undefined;
       }
-      const files = repo.pendingApproval.files.join(', ');
-      repo.approvals = [...(repo.approvals ?? []), fingerprint];
-      repo.pendingApproval = undefined;
-      state.queued.push({
-        user,
-        text: `I approve publishing the changes to ${files} in ${repo.repo}. Publish the work now with make_pull_request.`,
-        ts,
-      });
       result = state.status === 'running' ? 'queued' : 'started';
       state.status = 'running';
       return state;

@@ -51,6 +51,8 @@ export interface CardState {
   phaseNote?: string;
   /** mrkdwn facts under the facts line: the base branch, the sandbox network, whether AGENTS.md was found. */
   notes?: string[];
+  /** ms from the start to the first tool result (a cold sandbox start shows here). */
+  firstResultMs?: number;
   /** `action-start` id of a test command in progress (internal to `nextCardState`). */
   testActionId?: string;
 }
@@ -143,6 +145,11 @@ function phaseNote(outcome: RunOutcome, state: CardState): string | undefined {
  * `update_plan`; tokens and dollars from `cost` and `usage`; "context compacted" from `compacted`.
  */
 export function nextCardState(state: CardState, event: RunEvent, now: number): CardState {
+  const firstResult = event.type === 'action-end' && state.firstResultMs === undefined;
+  return applyEvent(firstResult ? { ...state, firstResultMs: Math.max(0, now - state.startedAt) } : state, event, now);
+}
+
+function applyEvent(state: CardState, event: RunEvent, now: number): CardState {
   switch (event.type) {
     case 'run-start': {
       const sandbox: CardStep = {
@@ -362,6 +369,7 @@ export function cardFacts(state: CardState, now: number): string {
   if (state.model)
     parts.push(`${escapeMrkdwn(state.model)}${state.effort ? ` · effort ${escapeMrkdwn(state.effort)}` : ''}`);
   parts.push(formatDuration(Math.max(0, (state.endedAt ?? now) - state.startedAt)));
+  if (state.firstResultMs !== undefined) parts.push(`first result after ${formatDuration(state.firstResultMs)}`);
   const { input, cachedInput, output } = state.tokens;
   const total = input + output;
   if (total > 0) {

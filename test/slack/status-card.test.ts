@@ -286,7 +286,8 @@ describe('nextCardState', () => {
     const message = statusCardMessage(state, T0 + 10 ** 9);
     expect(message.blocks?.map((b) => b.type)).toEqual(['section', 'plan', 'context']);
     expect(cardFacts(state, 0)).toBe(
-      'gpt-6.2-astra · effort xhigh · 2 min 10 s · 11.0k tokens · *$0.12* of $3.00 · context compacted',
+      // The first tool result (the plan, 4th event, 10 s apart) came 40 s after the start: a cold start shows here.
+      'gpt-6.2-astra · effort xhigh · 2 min 10 s · first result after 40 s · 11.0k tokens · *$0.12* of $3.00 · context compacted',
     );
     const pr = cardTasks(state).at(-1);
     expect(pr?.sources).toEqual([

@@ -55,10 +55,22 @@ async function countRun(
   const sent = Date.now();
   const root = await h.mention(task);
   const end = await waitForTerminal(h, root, 60_000);
+  // The status card's last edit may follow the outcome by up to its 2 s interval.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const window = h.slack.calls.slice(firstIndex);
+  // A card edit names the message it edits, not the thread: count edits of this thread's posts.
+  const posted = new Set(
+    window
+      .filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts === root)
+      .map((c) => String(c.response?.ts)),
+  );
   // Runs here are one at a time, so users.info calls in the window belong to this run.
   const own = (c: RecordedCall) =>
-    c.args.thread_ts === root || c.args.message_ts === root || (c.method === 'users.info' && c.at >= sent);
-  const calls = h.slack.calls.slice(firstIndex).filter(own);
+    c.args.thread_ts === root ||
+    c.args.message_ts === root ||
+    (c.method === 'chat.update' && posted.has(String(c.args.ts))) ||
+    (c.method === 'users.info' && c.at >= sent);
+  const calls = window.filter(own);
   const byMethod: Record<string, number> = {};
   for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
   const posts = calls.filter((c) => c.method === 'chat.postMessage');

@@ -67,6 +67,11 @@ export interface RunControl {
   takeQueued: () => Promise<QueuedMessage[]>;
   /** Durable steps (the Restate engine); the local engine runs each in place. */
   step?: StepRunner;
+  /**
+   * When the run began (ms since the epoch), journaled by a durable engine: a run replayed after a crash
+   * keeps its first deadline instead of starting a new one. Default: now.
+   */
+  startedAt?: number;
 }
 
 /** One run of a thread: from its queued messages to a terminal outcome posted in the thread. */
@@ -77,7 +82,7 @@ export async function executeRun(
   control: RunControl,
 ): Promise<RunOutcome> {
   const now = deps.now ?? Date.now;
-  const started = now();
+  const started = control.startedAt ?? now();
   const runId = randomUUID();
   const log = deps.logger.child({ channel: state.channel, thread: state.threadTs, run: runId });
   const reporter = deps.reporterFor(state.channel, state.threadTs);

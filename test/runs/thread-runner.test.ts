@@ -103,6 +103,17 @@ describe('executeRun', () => {
     expect(saved?.pendingInput.map((i) => i.type)).toEqual(['function_call_output']);
   });
 
+  it('keeps the deadline of a run replayed after a crash: past it, no model request is made', async () => {
+    const model = new ScriptedModel([]);
+    const s = await setup(model, { limits: { ...LIMITS, maxMinutes: 1 } });
+    // The durable engine journaled the start two minutes ago (the instance died, another replays the run).
+    const outcome = await executeRun(s.deps, s.state, [MESSAGE], control({ startedAt: s.clock.now - 2 * 60_000 }));
+    expect(outcome).toMatchObject({ kind: 'budget-reached', limit: 'minutes' });
+    expect(model.requests).toHaveLength(0);
+    expect(outcome.totals.elapsedMs).toBe(2 * 60_000);
+    model.assertDone();
+  });
+
   it('gives the repo’s AGENTS.md to the model as input, redacted (S12)', async () => {
     const token = 'ghp_0123456789abcdefghij0123456789ABCDEF';
     const model = new ScriptedModel([answer('ok')]);

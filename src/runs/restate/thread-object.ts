@@ -178,7 +178,10 @@ async function runThread(
       const live = await threads.get(channel, threadTs);
       if (live) state.repos = live.repos;
       log.info({ round }, 'running the thread here');
+      // Journaled: after a crash the run keeps its first deadline (RUN_MAX_MINUTES), however long the outage.
+      const startedAt = await step(`started-${round}`, async () => Date.now());
       const outcome: RunOutcome = await executeRun({ ...deps, reporterFor }, state, taken, {
+        startedAt,
         signal: controller.signal,
         stoppedBy: () => stoppedBy,
         shuttingDown: () => attemptOver,

@@ -2,7 +2,7 @@ import type { EngineOverrides } from '../wiring.js';
 
 /** What a CLI command reads and writes: given by the bin (the process) or by a test (in-process). */
 export interface CliIO {
-  /** The environment (the bin reads `.env` and process.env through config/environment.ts). */
+  /** The environment, as config/environment.ts reads it (`.env` and the process's variables) for the bin. */
   env: Record<string, string | undefined>;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

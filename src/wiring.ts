@@ -46,7 +46,6 @@ import { ReviewFollow } from './runs/review-follow.js';
 import type { RunEngine } from './runs/run-engine.js';
 import { SandboxReaper } from './runs/sandbox-reaper.js';
 import { threadKeyOf } from './runs/thread-key.js';
-import { InProcessThreadLock, RedisThreadLock, type ThreadLock } from './runs/thread-lock.js';
 import type { RunnerDeps } from './runs/thread-runner.js';
 import { E2BSandboxProvider } from './sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
@@ -72,8 +71,6 @@ export interface BotOverrides extends EngineOverrides {
   slackClientOptions?: Partial<WebClientOptions>;
   /** Least time between two thread replies in one channel (Slack allows about one a second). */
   slackPostIntervalMs?: number;
-  /** How often threads left running by a dead instance are looked for. */
-  recoveryIntervalMs?: number;
   /** Idle sweep timing in ms (tests shorten SANDBOX_IDLE_MINUTES). */
   idleSweep?: { idleMs: number; intervalMs: number };
   /** HTTP mode: where to listen (tests bind 127.0.0.1 port 0). Default: all interfaces on PORT. */
@@ -207,7 +204,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   );
   store = engine.store;
   history = new ChannelHistoryStore(engine.store, logger);
-  const { threads, links, registry, provider, credentials, octokitFor, shared } = engine;
+  const { threads, links, registry, provider, credentials, octokitFor } = engine;
   const channelHistory = history;
   const runOptions: MentionOptionRules = {
     allowMaxDollars: config.budget.allowMaxDollars,
@@ -345,13 +342,12 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     // With Restate each thread's idle timer is a delayed call on its object: no sweep of a shared list.
     ...(restate ? {} : { reaper }),
     logger,
-    recoveryIntervalMs: overrides.recoveryIntervalMs,
     reaperIntervalMs: overrides.idleSweep?.intervalMs ?? Math.min(60_000, Math.max(1_000, idleMs / 4)),
   });
   maintenance.start();
   const startup = startupFacts(config, {
     mode: config.slack.socketMode ? 'Socket Mode' : 'HTTP mode',
-    engine: restate ? 'restate' : shared ? 'local (Redis lock)' : 'local',
+    engine: restate ? 'restate' : 'local',
     port: httpPort ?? config.port,
   });
   logger.info(startup.facts, startup.message);
@@ -466,9 +462,6 @@ export interface FrontEnd {
 /** The run engine and what it stands on, built the same way for every front end. */
 export interface RunStack {
   store: KeyValueStore;
-  /** The Redis client when several instances share the store. */
-  shared: ReturnType<NonNullable<KeyValueStore['redisClient']>> | undefined;
-  lock: ThreadLock;
   links: LinkStore;
   threads: ThreadStore;
   registry: SandboxRegistry;
@@ -497,12 +490,8 @@ export async function buildRunStack(
   const credentials = githubCredentials(config, octokitFor, redact);
 
   const store = await openStore(config.storeUrl, logger);
-  // Several bot instances share Redis: a thread runs on one of them at a time, and its record is
-  // changed by one of them at a time.
-  const shared = store.redisClient?.();
-  const lock = shared ? new RedisThreadLock(shared, { namespace: store.namespace }) : new InProcessThreadLock();
   const links = new LinkStore(store, logger);
-  const threads = new ThreadStore(store, logger, shared ? lock : undefined);
+  const threads = new ThreadStore(store, logger);
   const registry = new SandboxRegistry(store, logger);
   const provider = sandboxProvider(config, logger, overrides);
 
@@ -568,16 +557,10 @@ export async function buildRunStack(
   };
   const coordinator = new RunCoordinator({
     ...runner,
-    lock,
-    recoveryGraceMs: shared ? undefined : 0,
     recoveryClock: overrides.recoveryClock,
-    // Only several instances (Redis) can have a Stop pressed on one while another runs the thread.
-    stopPollMs: shared ? 1_500 : undefined,
   });
   return {
     store,
-    shared,
-    lock,
     links,
     threads,
     registry,

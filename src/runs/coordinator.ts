@@ -12,18 +12,8 @@ import {
 } from './run-engine.js';
 import { RunSlots } from './run-slots.js';
 import { threadKeyOf } from './thread-key.js';
-import { keepAlive, type LockLease, type ThreadLock } from './thread-lock.js';
 import { executeRun, type RunnerDeps } from './thread-runner.js';
 import { toUserInput } from './user-input.js';
-
-// A crashed instance's lock frees up within LOCK_TTL_MS; the recovery sweep then takes over.
-const LOCK_TTL_MS = 20_000;
-const LOCK_RENEW_MS = 5_000;
-/** A thread that just became `running` is about to be locked by its own instance: leave it be. */
-const RECOVERY_GRACE_MS = 10_000;
-const LOCK_POLL_MS = 1_000;
-/** Marks a thread claimed for a launch whose promise does not exist yet. */
-const CLAIMED: Promise<void> = Promise.resolve();
 
 interface ActiveRun {
   controller: AbortController;
@@ -31,12 +21,13 @@ interface ActiveRun {
 }
 
 /**
- * The local run engine: one run per thread at a time, in this process. Messages for a thread are queued in the store (a restart keeps
+ * The local run engine of a single bot process (several instances need RUN_ENGINE=restate): one run
+ * per thread at a time, in this process. Messages for a thread are queued in the store (a restart keeps
  * them) and reach the model at its next turn or in the next run. Every change to a thread's
  * record goes through ThreadStore.mutate, so no write undoes another.
  */
 export class RunCoordinator implements RunEngine {
-  /** Threads this instance is working on (waiting for the lock, running, or between runs). */
+  /** Threads this process is working on (running, or between runs), or claimed for a launch about to begin. */
   private readonly launches = new Map<string, Promise<void>>();
   /**
    * Every thread's work until its last store write is done. A launch is given back inside that
@@ -52,13 +43,8 @@ export class RunCoordinator implements RunEngine {
     private readonly deps: RunnerDeps & {
       threads: ThreadStore;
       logger: Logger;
-      lock: ThreadLock;
-      /** With one process (SQLite) no other instance can be about to lock a thread: 0. */
-      recoveryGraceMs?: number;
       /** The clock recovery judges a thread's age by (tests move it forward). */
       recoveryClock?: () => number;
-      /** With several instances, how often a run looks for a Stop pressed elsewhere (off when unset). */
-      stopPollMs?: number;
     },
   ) {
     this.slots = new RunSlots(deps.limits.maxConcurrentRuns);
@@ -78,21 +64,24 @@ export class RunCoordinator implements RunEngine {
   ): Promise<SubmitResult> {
     const key = threadKeyOf(channel, threadTs);
     let result = 'unknown-thread' as SubmitResult;
-    await this.claiming(key, () =>
-      this.deps.threads.mutate(channel, threadTs, (existing) => {
-        const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
-        if (!state) return undefined;
-        state.queued.push(message);
-        if (this.shuttingDown) {
-          // Kept for the next start, whose recovery picks the thread up.
-          result = 'queued';
-          state.status = 'running';
+    await this.claiming(
+      key,
+      (claim) =>
+        this.deps.threads.mutate(channel, threadTs, (existing) => {
+          const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
+          if (!state) return undefined;
+          state.queued.push(message);
+          if (this.shuttingDown) {
+            // Kept for the next start, whose recovery picks the thread up.
+            result = 'queued';
+            state.status = 'running';
+            return state;
+          }
+          result = this.claimLaunch(key, claim) ? 'started' : 'queued';
+          if (result === 'started') state.status = 'running';
           return state;
-        }
-        result = this.claimLaunch(key) ? 'started' : 'queued';
-        if (result === 'started') state.status = 'running';
-        return state;
-      }),
+        }),
+      () => result === 'started',
     );
     if (result === 'started') {
       await beforeStart?.().catch((error: unknown) =>
@@ -103,14 +92,24 @@ export class RunCoordinator implements RunEngine {
     return result;
   }
 
-  /** Runs a store change that may claim a launch; a failed change gives the claim back. */
-  private async claiming<T>(key: string, change: () => Promise<T>): Promise<T> {
-    const claimed = this.launches.has(key);
+  /**
+   * Runs a store change that may claim a launch with the claim it is given. The change may run more than
+   * once (the store retries it on a newer record), so claiming is idempotent per call; a change that failed,
+   * or whose last run did not start anything, gives the claim back.
+   */
+  private async claiming(
+    key: string,
+    change: (claim: Promise<void>) => Promise<unknown>,
+    started: () => boolean,
+  ): Promise<void> {
+    // A fresh promise: this call's own mark in `launches`, until the launch puts the run's promise there.
+    const claim = Promise.resolve();
+    let ok = false;
     try {
-      return await change();
-    } catch (error) {
-      if (!claimed && this.launches.get(key) === CLAIMED) this.launches.delete(key);
-      throw error;
+      await change(claim);
+      ok = true;
+    } finally {
+      if ((!ok || !started()) && this.launches.get(key) === claim) this.launches.delete(key);
     }
   }
 
@@ -118,22 +117,25 @@ export class RunCoordinator implements RunEngine {
   async resume(channel: string, threadTs: string, user: string): Promise<ResumeResult> {
     const key = threadKeyOf(channel, threadTs);
     let result = 'unknown-thread' as ResumeResult;
-    await this.claiming(key, () =>
-      this.deps.threads.mutate(channel, threadTs, (state) => {
-        if (!state) return undefined;
-        if (state.status !== 'budget-reached' && state.status !== 'interrupted') {
-          result = state.status === 'running' ? 'queued' : 'not-paused';
-          return undefined;
-        }
-        if (!this.claimLaunch(key)) {
-          result = 'queued';
-          return undefined;
-        }
-        state.queued.push({ user, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
-        state.status = 'running';
-        result = 'started';
-        return state;
-      }),
+    await this.claiming(
+      key,
+      (claim) =>
+        this.deps.threads.mutate(channel, threadTs, (state) => {
+          if (!state) return undefined;
+          if (state.status !== 'budget-reached' && state.status !== 'interrupted') {
+            result = state.status === 'running' ? 'queued' : 'not-paused';
+            return undefined;
+          }
+          if (!this.claimLaunch(key, claim)) {
+            result = 'queued';
+            return undefined;
+          }
+          state.queued.push({ user, text: 'Continue where you stopped.', ts: `continue-${Date.now()}` });
+          state.status = 'running';
+          result = 'started';
+          return state;
+        }),
+      () => result === 'started',
     );
     if (result === 'started') this.launch(channel, threadTs);
     return result;
@@ -146,27 +148,31 @@ export class RunCoordinator implements RunEngine {
   async approve(channel: string, threadTs: string, fingerprint: string, user: string): Promise<ApproveResult> {
     const key = threadKeyOf(channel, threadTs);
     let result = 'unknown-thread' as ApproveResult;
-    await this.claiming(key, () =>
-      this.deps.threads.mutate(channel, threadTs, (state) => {
-        if (!state) return undefined;
-        const recorded = recordApproval(state, fingerprint, user, `approve-${Date.now()}`);
-        if (recorded !== 'recorded') {
-          result = recorded;
-          return undefined;
-        }
-        result = this.claimLaunch(key) ? 'started' : 'queued';
-        if (result === 'started') state.status = 'running';
-        return state;
-      }),
+    await this.claiming(
+      key,
+      (claim) =>
+        this.deps.threads.mutate(channel, threadTs, (state) => {
+          if (!state) return undefined;
+          const recorded = recordApproval(state, fingerprint, user, `approve-${Date.now()}`);
+          if (recorded !== 'recorded') {
+            result = recorded;
+            return undefined;
+          }
+          result = this.claimLaunch(key, claim) ? 'started' : 'queued';
+          if (result === 'started') state.status = 'running';
+          return state;
+        }),
+      () => result === 'started',
     );
     if (result === 'started') this.launch(channel, threadTs);
     return result;
   }
 
   /**
-   * After a crash or restart: every thread left `running` that no other instance holds is picked
-   * up again (same conversation, same sandbox) or, when it is too old, told it was interrupted
-   * and given a Retry button. Never silence, never a second PR (publishing is idempotent).
+   * At start, after a crash or restart: every thread left `running` is picked up again (same
+   * conversation, same sandbox) or, when it is too old, told it was interrupted and given a Retry
+   * button. Never silence, never a second PR (publishing is idempotent). Once, at start: this process
+   * is the only one running the store's threads.
    */
   async recoverAll(): Promise<number> {
     let recovered = 0;
@@ -184,38 +190,36 @@ export class RunCoordinator implements RunEngine {
     const { channel, threadTs } = stale;
     const key = threadKeyOf(channel, threadTs);
     if (this.launches.has(key)) return false;
-    const grace = this.deps.recoveryGraceMs ?? RECOVERY_GRACE_MS;
     const now = (this.deps.recoveryClock ?? Date.now)();
-    if (now - Date.parse(stale.updatedAt) < grace) return false;
-    const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
-    // Held: another bot instance is alive and working on it.
-    if (!lease) return false;
     let launched = false;
     let markedInterrupted = false;
-    await this.claiming(key, () =>
-      this.deps.threads.mutate(channel, threadTs, (state) => {
-        if (state?.status !== 'running') return undefined;
-        if (!this.claimLaunch(key)) return undefined;
-        if (now - Date.parse(state.updatedAt) > this.deps.limits.maxMinutes * 60_000) {
-          this.launches.delete(key);
-          markedInterrupted = true;
-          return { ...state, status: 'interrupted' };
-        }
-        launched = true;
-        if (state.queued.length === 0 && state.pendingInput.length === 0) {
-          // It stopped after the model's last answer (while publishing, say): finish the job.
-          state.queued.push({
-            user: state.startedBy,
-            text: 'The bot restarted before the last run finished. Check the state of the work, finish it, and make sure it is published.',
-            ts: `restart-${Date.now()}`,
-          });
-        }
-        return state;
-      }),
+    await this.claiming(
+      key,
+      (claim) =>
+        this.deps.threads.mutate(channel, threadTs, (state) => {
+          launched = false;
+          markedInterrupted = false;
+          if (state?.status !== 'running') return undefined;
+          if (now - Date.parse(state.updatedAt) > this.deps.limits.maxMinutes * 60_000) {
+            markedInterrupted = true;
+            return { ...state, status: 'interrupted' };
+          }
+          if (!this.claimLaunch(key, claim)) return undefined;
+          launched = true;
+          if (state.queued.length === 0 && state.pendingInput.length === 0) {
+            // It stopped after the model's last answer (while publishing, say): finish the job.
+            state.queued.push({
+              user: state.startedBy,
+              text: 'The bot restarted before the last run finished. Check the state of the work, finish it, and make sure it is published.',
+              ts: `restart-${Date.now()}`,
+            });
+          }
+          return state;
+        }),
+      () => launched,
     );
     const reporter = this.deps.reporterFor(channel, threadTs);
     if (!launched) {
-      await lease.release().catch(() => {});
       if (markedInterrupted) {
         reporter.handle({ type: 'run-end', outcome: { kind: 'interrupted', totals: emptyTotals() } });
       }
@@ -225,31 +229,17 @@ export class RunCoordinator implements RunEngine {
       type: 'notice',
       text: 'I was restarted in the middle of this run; picking it up where it stopped.',
     });
-    this.launch(channel, threadTs, lease);
+    this.launch(channel, threadTs);
     return true;
   }
 
-  /** Stops the thread's run at once; false when nothing was running here. */
-  /**
-   * Stops the thread's run at once when it runs here; when another bot instance runs it, leaves
-   * a stop request in the thread's record, which that instance picks up within a second or two.
-   * False when nothing is running anywhere.
-   */
+  /** Stops the thread's run at once; false when nothing is running (this process runs every thread). */
   async stop(channel: string, threadTs: string, user: string): Promise<boolean> {
     const run = this.active.get(threadKeyOf(channel, threadTs));
-    if (run) {
-      if (run.controller.signal.aborted) return false;
-      run.stoppedBy = user;
-      run.controller.abort(new Error(`stopped by ${user}`));
-      return true;
-    }
-    let requested = false;
-    await this.deps.threads.update(channel, threadTs, (s) => {
-      if (s.status !== 'running') return undefined;
-      requested = true;
-      return { ...s, stopRequestedBy: user };
-    });
-    return requested;
+    if (!run || run.controller.signal.aborted) return false;
+    run.stoppedBy = user;
+    run.controller.abort(new Error(`stopped by ${user}`));
+    return true;
   }
 
   isRunning(channel: string, threadTs: string): boolean {
@@ -271,16 +261,18 @@ export class RunCoordinator implements RunEngine {
     for (const run of this.active.values()) run.controller.abort(new Error('the bot is shutting down'));
   }
 
-  /** Marks the thread as launched here; false when it already is. Called inside a mutate. */
-  private claimLaunch(key: string): boolean {
-    if (this.shuttingDown || this.launches.has(key)) return false;
-    this.launches.set(key, CLAIMED);
+  /** Marks the thread as launched by this claim; false when something else has it. Called inside a mutate. */
+  private claimLaunch(key: string, claim: Promise<void>): boolean {
+    const holder = this.launches.get(key);
+    if (holder === claim) return true;
+    if (this.shuttingDown || holder !== undefined) return false;
+    this.launches.set(key, claim);
     return true;
   }
 
-  private launch(channel: string, threadTs: string, lease?: LockLease): void {
+  private launch(channel: string, threadTs: string): void {
     const key = threadKeyOf(channel, threadTs);
-    const done: Promise<void> = this.work(channel, threadTs, lease)
+    const done: Promise<void> = this.work(channel, threadTs)
       .catch((error: unknown) => this.failThread(channel, threadTs, error))
       .finally(() => {
         this.active.delete(key);
@@ -291,29 +283,10 @@ export class RunCoordinator implements RunEngine {
     this.working.add(done);
   }
 
-  /**
-   * Takes the thread's lock (another bot instance may hold it: its run then picks up the queued
-   * messages, or the lock frees up and this instance goes on), runs until the queue is empty.
-   */
-  private async work(channel: string, threadTs: string, held?: LockLease): Promise<void> {
-    const key = threadKeyOf(channel, threadTs);
-    const lease = held ?? (await this.acquire(channel, threadTs));
-    if (!lease) return;
-    const stopRenewing = keepAlive(lease, LOCK_TTL_MS, LOCK_RENEW_MS, {
-      onError: (error) => this.deps.logger.warn({ err: error, thread: key }, 'could not renew the thread lock'),
-    });
-    const onLost = () => this.active.get(key)?.controller.abort(new Error('the thread lock was lost'));
-    lease.lost.addEventListener('abort', onLost, { once: true });
-    try {
-      while (await this.runOnce(channel, threadTs)) {
-        // Messages arrived after the model's last turn: the next run takes them.
-      }
-    } finally {
-      stopRenewing();
-      lease.lost.removeEventListener('abort', onLost);
-      await lease.release().catch((error: unknown) => {
-        this.deps.logger.warn({ err: error, thread: key }, 'could not release the thread lock; it will expire');
-      });
+  /** Runs the thread until its queue is empty. */
+  private async work(channel: string, threadTs: string): Promise<void> {
+    while (await this.runOnce(channel, threadTs)) {
+      // Messages arrived after the model's last turn: the next run takes them.
     }
   }
 
@@ -322,24 +295,14 @@ export class RunCoordinator implements RunEngine {
     const key = threadKeyOf(channel, threadTs);
     if (this.shuttingDown) return false;
     const taken = await this.takeQueued(channel, threadTs);
-    // Running here from now on (another instance may have written idle meanwhile); a stop
-    // request left over from before this run does not stop it.
-    const state = await this.deps.threads.update(channel, threadTs, (s) => ({
-      ...s,
-      status: 'running',
-      stopRequestedBy: undefined,
-    }));
+    const state = await this.deps.threads.update(channel, threadTs, (s) => ({ ...s, status: 'running' }));
     if (!state || state.pendingInput.length === 0) {
-      // Nothing left to do: another instance answered it while this one waited for the lock.
+      // Nothing left to do (the thread is gone, or its input was answered by the run before).
       await this.settle(channel, threadTs, 'idle');
       return false;
     }
     const run: ActiveRun = { controller: new AbortController() };
     this.active.set(key, run);
-    const watch = this.deps.stopPollMs
-      ? setInterval(() => void this.checkStopRequest(channel, threadTs, run), this.deps.stopPollMs)
-      : undefined;
-    watch?.unref();
     let outcome: RunOutcome;
     let release: (() => void) | undefined;
     try {
@@ -366,7 +329,6 @@ export class RunCoordinator implements RunEngine {
       this.deps.reporterFor(channel, threadTs).handle({ type: 'run-end', outcome });
     } finally {
       release?.();
-      if (watch) clearInterval(watch);
       this.active.delete(key);
     }
     if (this.shuttingDown && outcome.kind === 'interrupted') {
@@ -384,7 +346,7 @@ export class RunCoordinator implements RunEngine {
       // After a Stop or a budget pause, waiting messages start nothing until someone acts again.
       again = waiting > 0 && !paused && !stopped;
       latest.status = again ? 'running' : paused ? (outcome.kind as 'budget-reached' | 'awaiting-approval') : 'idle';
-      // Decided under the record's lock: a message submitted from now on launches a new run.
+      // Decided in the record's atomic update: a message submitted from now on launches a new run.
       if (!again) this.launches.delete(key);
       return latest;
     });
@@ -395,21 +357,6 @@ export class RunCoordinator implements RunEngine {
       });
     }
     return again;
-  }
-
-  /** A Stop pressed on another instance, left in the record: honour it and clear it. */
-  private async checkStopRequest(channel: string, threadTs: string, run: ActiveRun): Promise<void> {
-    if (run.controller.signal.aborted) return;
-    try {
-      const state = await this.deps.threads.get(channel, threadTs);
-      const by = state?.stopRequestedBy;
-      if (!by) return;
-      await this.deps.threads.update(channel, threadTs, (s) => ({ ...s, stopRequestedBy: undefined }));
-      run.stoppedBy = by;
-      run.controller.abort(new Error(`stopped by ${by}`));
-    } catch (error) {
-      this.deps.logger.warn({ err: error, channel, threadTs }, 'could not check for a stop request');
-    }
   }
 
   /**
@@ -424,25 +371,6 @@ export class RunCoordinator implements RunEngine {
       return { ...s, queued: [], pendingInput: [...s.pendingInput, ...taken.map(toUserInput)] };
     });
     return taken;
-  }
-
-  private async acquire(channel: string, threadTs: string): Promise<LockLease | undefined> {
-    const key = threadKeyOf(channel, threadTs);
-    const deadline = Date.now() + (this.deps.limits.maxMinutes + 5) * 60_000;
-    while (Date.now() < deadline && !this.shuttingDown) {
-      const lease = await this.deps.lock.acquire(key, LOCK_TTL_MS);
-      if (lease) return lease;
-      // Another instance runs this thread; if it finishes without our messages, this one takes over.
-      const state = await this.deps.threads.get(channel, threadTs);
-      if (!state || state.queued.length === 0) {
-        this.launches.delete(key);
-        return undefined;
-      }
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS).unref());
-    }
-    this.deps.logger.error({ thread: key }, 'gave up waiting for the thread lock');
-    await this.settle(channel, threadTs, 'idle');
-    return undefined;
   }
 
   private async settle(channel: string, threadTs: string, status: ThreadState['status']): Promise<void> {
@@ -467,7 +395,7 @@ export class RunCoordinator implements RunEngine {
       },
     });
     await this.deps.threads
-      // Messages still waiting keep it `running`, so the recovery sweep takes them up.
+      // Messages still waiting keep it `running`, so the next start's recovery takes them up.
       .update(channel, threadTs, (s) =>
         s.status === 'running' && s.queued.length === 0 ? { ...s, status: 'idle' } : undefined,
       )

@@ -3,14 +3,12 @@ import type { KeyValueStore } from '../store/key-value-store.js';
 import type { SandboxReaper } from './sandbox-reaper.js';
 
 export interface MaintenanceOptions {
-  /** Crash recovery of the local engine; Restate retries a dead instance's runs itself (none then). */
+  /** Crash recovery of the local engine, once at start; Restate retries a dead instance's runs itself (none then). */
   recover?: () => Promise<number>;
   store: KeyValueStore;
   /** The idle sweep of the local engine; with Restate each thread has its own timer (none then). */
   reaper?: SandboxReaper;
   logger: Logger;
-  /** How often threads left running by a dead instance are looked for. Default 10 s. */
-  recoveryIntervalMs?: number;
   /** How often idle sandboxes are looked for. */
   reaperIntervalMs: number;
   /** How often expired values are swept out of the store. Default 1 h. */
@@ -18,8 +16,7 @@ export interface MaintenanceOptions {
 }
 
 /**
- * The bot's background work, started once and stopped at shutdown: crash recovery (at start, then
- * regularly), the idle-sandbox reaper, and the store's sweep of expired values. Every timer is
+ * The bot's background work, started once and stopped at shutdown: crash recovery (at start), the idle-sandbox reaper, and the store's sweep of expired values. Every timer is
  * unref'd, so none keeps the process alive on its own.
  */
 export class Maintenance {
@@ -38,10 +35,8 @@ export class Maintenance {
         .sweepExpired()
         .then((count) => count > 0 && logger.debug({ count }, 'expired values swept'))
         .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep expired values'));
-    if (this.options.recover) {
-      void recover();
-      this.every(this.options.recoveryIntervalMs ?? 10_000, recover);
-    }
+    // The local engine is one process: what it left running is found at start, and nothing else can leave any.
+    if (this.options.recover) void recover();
     this.every(this.options.sweepIntervalMs ?? 3_600_000, sweep);
     this.options.reaper?.start(this.options.reaperIntervalMs);
   }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { readValid } from './typed-value.js';
@@ -32,8 +31,6 @@ const KEEP_PEOPLE = 500;
 
 /** What a channel's runs cost and opened, for the Home tab. */
 export class ChannelHistoryStore {
-  private readonly mutex = new KeyedMutex();
-
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
@@ -42,13 +39,11 @@ export class ChannelHistoryStore {
 
   async get(channel: string): Promise<ChannelHistory> {
     const key = `${PREFIX}${channel}`;
-    return (
-      readValid(channelHistorySchema, await this.store.get(key), key, this.logger) ?? {
-        spend: [],
-        pullRequests: [],
-        people: [],
-      }
-    );
+    return this.parse(key, await this.store.get(key));
+  }
+
+  private parse(key: string, raw: unknown): ChannelHistory {
+    return readValid(channelHistorySchema, raw, key, this.logger) ?? { spend: [], pullRequests: [], people: [] };
   }
 
   /** One finished run: its cost, who asked, and its pull request if it opened or updated one. */
@@ -56,9 +51,11 @@ export class ChannelHistoryStore {
     channel: string,
     run: { user: string; dollars: number; pullRequest?: Omit<HistoryPullRequest, 'at'> },
   ): Promise<void> {
-    await this.mutex.run(channel, async () => {
-      const history = await this.get(channel);
-      const now = this.now();
+    const key = `${PREFIX}${channel}`;
+    const now = this.now();
+    // Atomic: bot instances share the history; the change may run again on a newer one.
+    await this.store.update(key, (raw) => {
+      const history = this.parse(key, raw);
       const at = new Date(now).toISOString();
       history.spend = [
         ...history.spend.filter((s) => now - Date.parse(s.at) < KEEP_SPEND_MS),
@@ -70,7 +67,7 @@ export class ChannelHistoryStore {
         history.pullRequests = [...others, { ...pr, at }].slice(-KEEP_PULLS);
       }
       history.people = [...history.people.filter((p) => p !== run.user), run.user].slice(-KEEP_PEOPLE);
-      await this.store.set(`${PREFIX}${channel}`, history);
+      return history;
     });
   }
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { readValid } from './typed-value.js';
@@ -24,8 +23,6 @@ const PREFIX = 'channel-settings:';
 
 /** Each channel's run defaults, set with `/ai-dev config budget|model|effort`. */
 export class ChannelSettingsStore {
-  private readonly mutex = new KeyedMutex();
-
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
@@ -38,15 +35,17 @@ export class ChannelSettingsStore {
 
   /** Merges `change` over the channel's settings and answers the result. */
   async set(channel: string, change: StoredRunSettings, by: string): Promise<ChannelSettings> {
-    return this.mutex.run(channel, async () => {
-      const next: ChannelSettings = {
-        ...(await this.get(channel)),
+    const key = `${PREFIX}${channel}`;
+    let next: ChannelSettings = {};
+    await this.store.update(key, (raw) => {
+      next = {
+        ...readValid(channelSettingsSchema, raw, key, this.logger),
         ...change,
         updatedBy: by,
         updatedAt: new Date().toISOString(),
       };
-      await this.store.set(`${PREFIX}${channel}`, next);
       return next;
     });
+    return next;
   }
 }

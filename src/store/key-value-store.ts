@@ -14,25 +14,20 @@ export interface KeyValueStore {
   /** Stores the value only if the key is absent (atomic across bot instances on Redis). */
   setIfAbsent(key: string, value: unknown, ttlMs: number): Promise<boolean>;
   /**
+   * Atomic read-modify-write: `change` gets the current value (undefined when absent) and answers the
+   * new one, or undefined to leave it as it is; answers the value stored afterwards. On Redis a write by
+   * another bot instance in between makes `change` run again on the newer value, so it must not act on
+   * anything but its result.
+   */
+  update(key: string, change: (current: unknown) => unknown, ttlMs?: number): Promise<unknown>;
+  /**
    * Deletes values whose time is up; answers how many. Redis expires keys itself (0), SQLite only
    * drops an expired row when it is read, so old event ids and threads would pile up without this.
    */
   sweepExpired(): Promise<number>;
   /** Every key that starts with `prefix` (a full scan: for `ai-dev doctor`, not for a request path). */
   keys(prefix: string): Promise<string[]>;
-  /** Redis stores only: the node-redis client, for what keyv cannot do (the per-thread lock). */
-  redisClient?(): RedisCommands;
   close(): Promise<void>;
-}
-
-/** The part of node-redis the per-thread lock uses. */
-export interface RedisCommands {
-  set(
-    key: string,
-    value: string,
-    options: { condition: 'NX'; expiration: { type: 'PX'; value: number } },
-  ): Promise<unknown>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 export class StoreError extends AppError {

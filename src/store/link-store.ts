@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { readValidList } from './typed-value.js';
@@ -22,8 +21,6 @@ export type AddLinkResult = 'added' | 'updated';
 
 /** The repos linked to each Slack channel. */
 export class LinkStore {
-  private readonly mutex = new KeyedMutex();
-
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
@@ -48,29 +45,32 @@ export class LinkStore {
 
   /** Adds or refreshes the link; repo names compare case-insensitively, as on GitHub. */
   async add(channel: string, link: ChannelLink): Promise<AddLinkResult> {
-    return this.mutex.run(channel, async () => {
-      const links = await this.list(channel);
+    let result: AddLinkResult = 'added';
+    await this.change(channel, (links) => {
       const index = links.findIndex((l) => l.repo.toLowerCase() === link.repo.toLowerCase());
+      result = index >= 0 ? 'updated' : 'added';
       if (index >= 0) links[index] = link;
       else links.push(link);
-      await this.store.set(linksKey(channel), links);
-      return index >= 0 ? 'updated' : 'added';
+      return links;
     });
+    return result;
   }
 
   /** Removes the link; answers the removed link, or undefined when it was not linked. */
   async remove(channel: string, repo: string): Promise<ChannelLink | undefined> {
-    return this.mutex.run(channel, async () => {
-      const links = await this.list(channel);
-      const wanted = repo.toLowerCase();
-      const removed = links.find((l) => l.repo.toLowerCase() === wanted);
-      if (!removed) return undefined;
-      await this.store.set(
-        linksKey(channel),
-        links.filter((l) => l !== removed),
-      );
-      return removed;
+    const wanted = repo.toLowerCase();
+    let removed: ChannelLink | undefined;
+    await this.change(channel, (links) => {
+      removed = links.find((l) => l.repo.toLowerCase() === wanted);
+      return removed ? links.filter((l) => l !== removed) : undefined;
     });
+    return removed;
+  }
+
+  /** One atomic change of the channel's links (bot instances share them); `edit` may run again on newer links. */
+  private async change(channel: string, edit: (links: ChannelLink[]) => ChannelLink[] | undefined): Promise<void> {
+    const key = linksKey(channel);
+    await this.store.update(key, (raw) => edit(readValidList(channelLinkSchema, raw, key, this.logger)));
   }
 }
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { readValidList } from './typed-value.js';
@@ -27,8 +26,6 @@ const KEY = 'sandboxes';
  * sandbox runs without a record; read by `/ai-dev list`, the idle reaper and unlink.
  */
 export class SandboxRegistry {
-  private readonly mutex = new KeyedMutex();
-
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
@@ -77,9 +74,8 @@ export class SandboxRegistry {
     await this.change((list) => list.filter((s) => s.sandboxId !== sandboxId));
   }
 
+  /** One atomic change of the list (bot instances share it); `edit` may run again on a newer list. */
   private async change(edit: (list: LiveSandbox[]) => LiveSandbox[]): Promise<void> {
-    await this.mutex.run(KEY, async () => {
-      await this.store.set(KEY, edit(await this.list()));
-    });
+    await this.store.update(KEY, (raw) => edit(readValidList(liveSandboxSchema, raw, KEY, this.logger)));
   }
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import { runSettingsSchema } from './channel-settings.js';
-import { type KeyValueStore, StoreError } from './key-value-store.js';
+import type { KeyValueStore } from './key-value-store.js';
 import { readValid } from './typed-value.js';
 
 const inputItemSchema = z.discriminatedUnion('type', [
@@ -94,38 +93,16 @@ export type ThreadRepo = z.infer<typeof threadRepoSchema>;
 export type QueuedMessage = z.infer<typeof queuedMessageSchema>;
 
 const THREAD_TTL_MS = 30 * 24 * 3600_000;
-const RECORD_LOCK_TTL_MS = 10_000;
-const RECORD_LOCK_POLL_MS = 10;
-
-/** A lock shared by every bot instance (Redis); structurally the runs' ThreadLock. */
-export interface RecordLock {
-  acquire(key: string, ttlMs: number): Promise<{ release(): Promise<void> } | undefined>;
-}
-
 /** Per-thread state: conversation, sandbox per repo, branch, PR, run status and queued messages. */
 export class ThreadStore {
-  private readonly mutex = new KeyedMutex();
-
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
-    /** With several bot instances, serialises writes to one thread across all of them. */
-    private readonly recordLock?: RecordLock,
   ) {}
 
   async get(channel: string, threadTs: string): Promise<ThreadState | undefined> {
     const key = threadKey(channel, threadTs);
     return readValid(threadStateSchema, await this.store.get(key), key, this.logger);
-  }
-
-  /** Only through mutate: a bare write could undo another's change. */
-  private async put(state: ThreadState): Promise<void> {
-    await this.store.set(
-      threadKey(state.channel, state.threadTs),
-      { ...state, updatedAt: new Date().toISOString() },
-      THREAD_TTL_MS,
-    );
-    await this.trackActive(state);
   }
 
   /** Read-modify-write of an existing thread; `change` returns undefined to leave it as it is. */
@@ -138,9 +115,10 @@ export class ThreadStore {
   }
 
   /**
-   * The one way to change a thread: read, change and write under a lock that holds across this
-   * process and, on Redis, across bot instances, so no write ever undoes another (a queued
-   * message, a conversation id). `change` gets a copy (undefined when the thread does not exist).
+   * The one way to change a thread: an atomic update of its record (across bot instances on Redis), so
+   * no write ever undoes another (a queued message, a conversation id). `change` gets its own copy
+   * (undefined when the thread does not exist); it may be called again when another instance wrote the
+   * record in between, so it must not act on anything but what it answers.
    */
   async mutate(
     channel: string,
@@ -148,30 +126,21 @@ export class ThreadStore {
     change: (state: ThreadState | undefined) => ThreadState | undefined,
   ): Promise<ThreadState | undefined> {
     const key = threadKey(channel, threadTs);
-    return this.mutex.run(key, () =>
-      this.withRecordLock(key, async () => {
-        const current = await this.get(channel, threadTs);
+    let current: ThreadState | undefined;
+    let written: ThreadState | undefined;
+    await this.store.update(
+      key,
+      (raw) => {
+        current = readValid(threadStateSchema, raw, key, this.logger);
         const next = change(current === undefined ? undefined : structuredClone(current));
-        if (next) await this.put(next);
-        return next ?? current;
-      }),
+        written = next && { ...next, updatedAt: new Date().toISOString() };
+        return written;
+      },
+      THREAD_TTL_MS,
     );
-  }
-
-  private async withRecordLock<T>(key: string, work: () => Promise<T>): Promise<T> {
-    if (!this.recordLock) return work();
-    const deadline = Date.now() + RECORD_LOCK_TTL_MS;
-    let lease = await this.recordLock.acquire(`record:${key}`, RECORD_LOCK_TTL_MS);
-    while (!lease) {
-      if (Date.now() > deadline) throw new StoreError(`The record of ${key} stayed locked for too long`);
-      await new Promise((resolve) => setTimeout(resolve, RECORD_LOCK_POLL_MS));
-      lease = await this.recordLock.acquire(`record:${key}`, RECORD_LOCK_TTL_MS);
-    }
-    try {
-      return await work();
-    } finally {
-      await lease.release().catch((error: unknown) => this.logger.warn({ err: error, key }, 'record lock release'));
-    }
+    if (!written) return current;
+    await this.trackActive(written);
+    return written;
   }
 
   /** Threads of a channel that are running or waiting for a Continue. */
@@ -199,12 +168,12 @@ export class ThreadStore {
     await this.trackIn(RUNNING_KEY, `${state.channel} ${state.threadTs}`, state.status === 'running');
   }
 
+  /** The channel's and the running index lists, each changed atomically (bot instances share them). */
   private async trackIn(key: string, entry: string, want: boolean): Promise<void> {
-    await this.mutex.run(key, async () => {
-      const list = readValid(z.array(z.string()), await this.store.get(key), key, this.logger) ?? [];
-      const has = list.includes(entry);
-      if (has === want) return;
-      await this.store.set(key, want ? [...list, entry] : list.filter((e) => e !== entry));
+    await this.store.update(key, (raw) => {
+      const list = readValid(z.array(z.string()), raw, key, this.logger) ?? [];
+      if (list.includes(entry) === want) return undefined;
+      return want ? [...list, entry] : list.filter((e) => e !== entry);
     });
   }
 }

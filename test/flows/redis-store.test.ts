@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/config.js';
-import { startBot } from '../../src/wiring.js';
 import { text, toolCalls } from '../fakes/openai-server.js';
-import { sendBlockAction } from '../fakes/slack-server.js';
-import { type Harness, SIGNING_SECRET, startHarness } from '../helpers/harness.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
 
-// The same flow with STORE_URL on the real Redis at 127.0.0.1:6379 (several bot instances' mode).
+// The same flow with STORE_URL on the real Redis at 127.0.0.1:6379. (Several instances sharing it run on
+// Restate: test/flows/restate-engine.test.ts.)
 describe('a run with the Redis store', () => {
   let h: Harness;
   // Redis outlives test runs: a channel of its own keeps this run's keys apart.
@@ -51,37 +48,5 @@ describe('a run with the Redis store', () => {
     const branch = pulls[0]?.headRef ?? '';
     expect(await h.github.readFile('acme', 'widgets', branch, 'b.txt')).toBe('b\n');
     h.openai.assertDone();
-  });
-
-  it('a Stop pressed on a second bot instance stops the run on the first', async () => {
-    const parsed = parseConfig({ ...h.env });
-    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-    const second = await startBot(parsed.config, {
-      logDestination: new PassThrough().resume(),
-      slackClientOptions: { retryConfig: { retries: 0 } },
-      listen: { port: 0, host: '127.0.0.1' },
-    });
-    try {
-      h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'sleep 30' } }])]);
-      const before = h.openai.requests.length;
-      const root = await h.mention('wait for a while', { channel });
-      // The model's tool call is in: the run is inside its command when Stop is pressed.
-      await h.openai.waitForRequests(before + 1, 10_000);
-      await expect.poll(() => h.openai.requests[before]?.outcome, { timeout: 10_000, interval: 20 }).toBe('completed');
-      await sendBlockAction(`http://127.0.0.1:${second.httpPort}`, SIGNING_SECRET, {
-        user: 'U0STOPPER',
-        channel,
-        message_ts: root,
-        thread_ts: root,
-        action_id: 'ai_dev_stop',
-        value: `${channel}:${root}`,
-        response_url: h.slack.responseUrl(),
-      });
-      const end = await h.waitForEnd(root, 1, channel);
-      // Not honoured, the 30 s command would end and the unscripted next request fail the run instead.
-      expect(end).toMatch(/Stopped by <@U0STOPPER>/);
-    } finally {
-      await second.stop();
-    }
   });
 });

@@ -141,6 +141,14 @@ export class MemoryKeyValueStore implements KeyValueStore {
     this.data.set(key, structuredClone(value));
     return true;
   }
+  /** Synchronous between read and write, so atomic as the port requires. */
+  async update(key: string, change: (current: unknown) => unknown): Promise<unknown> {
+    const current = this.data.get(key);
+    const next = change(current === undefined ? undefined : structuredClone(current));
+    if (next === undefined) return current;
+    this.data.set(key, structuredClone(next));
+    return next;
+  }
   async sweepExpired(): Promise<number> {
     return 0;
   }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelRequest, ModelTurn } from '../../src/agent/model.js';
 import { RunCoordinator } from '../../src/runs/coordinator.js';
-import { InProcessThreadLock } from '../../src/runs/thread-lock.js';
 import type { QueuedMessage } from '../../src/store/thread-store.js';
 import {
   answer,
@@ -37,7 +36,7 @@ function held(): { step: ModelStep; started: Promise<void>; release: (turn: Mode
 
 function coordinator(model: ScriptedModel, limits = DEFAULT_LIMITS) {
   const ports = fakeRunnerPorts(model, { limits });
-  const runs = new RunCoordinator({ ...ports.deps, lock: new InProcessThreadLock(), recoveryGraceMs: 0 });
+  const runs = new RunCoordinator({ ...ports.deps });
   const outcomes = () => ports.reporter.ofType('run-end').map((e) => e.outcome);
   return { ...ports, runs, outcomes };
 }
@@ -182,7 +181,7 @@ describe('RunCoordinator', () => {
       ]);
       return answer('Finished after the restart.')(request);
     });
-    const after = new RunCoordinator({ ...before.deps, lock: new InProcessThreadLock(), recoveryGraceMs: 0 });
+    const after = new RunCoordinator({ ...before.deps });
     expect(await after.recoverAll()).toBe(1);
     await after.idle();
     expect(before.reporter.ofType('notice').map((e) => e.text)).toContain(
@@ -207,8 +206,6 @@ describe('RunCoordinator', () => {
     const later = Date.now() + (DEFAULT_LIMITS.maxMinutes + 1) * 60_000;
     const after = new RunCoordinator({
       ...before.deps,
-      lock: new InProcessThreadLock(),
-      recoveryGraceMs: 0,
       recoveryClock: () => later,
     });
     expect(await after.recoverAll()).toBe(0);

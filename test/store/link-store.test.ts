@@ -80,6 +80,21 @@ function storeContract(name: string, open: () => Promise<KeyValueStore>) {
       expect(await store.get(key)).toBeUndefined();
       expect(await store.setIfAbsent(key, 1, 1000)).toBe(true);
     });
+
+    it('updates a value atomically, leaves it when the change answers undefined, and expires it', async () => {
+      const key = `counter:${randomUUID()}`;
+      await Promise.all(
+        Array.from({ length: 20 }, () => store.update(key, (n) => (typeof n === 'number' ? n + 1 : 1), 400)),
+      );
+      expect(await store.get(key)).toBe(20);
+      expect(await store.update(key, () => undefined)).toBe(20);
+      // Strings that keyv's serializer escapes (a leading colon) come back as they went in.
+      await store.update(key, () => ({ text: ':tada: done', list: [':x'] }), 400);
+      expect(await store.get(key)).toEqual({ text: ':tada: done', list: [':x'] });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await store.get(key)).toBeUndefined();
+      expect(await store.update(key, (current) => (current === undefined ? 'fresh' : 'stale'))).toBe('fresh');
+    });
   });
 }
 
@@ -96,6 +111,28 @@ describe('stores', () => {
     openStore(`sqlite://${join(dir, 'nested', 'deeper', 'bot.sqlite')}`, captureLogger().logger),
   );
   storeContract('Redis on 127.0.0.1:6379', () => openStore(REDIS_URL, captureLogger().logger));
+
+  it('loses no change when two bot instances update one Redis key at once', async () => {
+    // Two connections stand for two instances: their in-process queues do not see each other, so
+    // only the compare-and-set keeps one's write from undoing the other's.
+    const namespace = `race-${randomUUID()}`;
+    const [a, b] = await Promise.all([
+      openStore(`${REDIS_URL}?namespace=${namespace}`, captureLogger().logger),
+      openStore(`${REDIS_URL}?namespace=${namespace}`, captureLogger().logger),
+    ]);
+    try {
+      const append = (store: KeyValueStore, entry: string) =>
+        store.update('list', (current) => [...(Array.isArray(current) ? current : []), entry]);
+      await Promise.all(Array.from({ length: 40 }, (_, i) => [append(a, `a${i}`), append(b, `b${i}`)]).flat());
+      const list = (await a.get('list')) as string[];
+      expect(list).toHaveLength(80);
+      expect(new Set(list).size).toBe(80);
+      // Each instance's own writes keep their order.
+      expect(list.filter((e) => e.startsWith('a'))).toEqual(Array.from({ length: 40 }, (_, i) => `a${i}`));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 
   it('sweeps expired values out of SQLite (which only drops them when read)', async () => {
     const store = await openStore(`sqlite://${join(dir, 'sweep.sqlite')}`, captureLogger().logger);

@@ -242,10 +242,17 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   try {
     restate =
       config.runEngine.kind === 'restate'
-        ? await startRestateEngine(config.runEngine, engine, logger, overrides.restateListen, {
-            idleMs,
-            releaseThread: (channel, threadTs) => reaper.releaseThread(channel, threadTs),
-          })
+        ? await startRestateEngine(
+            config.runEngine,
+            engine,
+            logger,
+            overrides.restateListen,
+            {
+              idleMs,
+              releaseThread: (channel, threadTs) => reaper.releaseThread(channel, threadTs),
+            },
+            overrides.recoveryClock,
+          )
         : undefined;
   } catch (error) {
     await engine.store.close().catch(() => {});
@@ -384,6 +391,7 @@ async function startRestateEngine(
   logger: Logger,
   listen: { port: number; host?: string } | undefined,
   reaping: IdleReaping,
+  clock: (() => number) | undefined,
 ): Promise<{ engine: RestateRunEngine; endpoint: RestateEndpoint; client: RestateClient }> {
   // Loaded only with RUN_ENGINE=restate: the one-process bot starts without the Restate SDK.
   const [{ startRestateEndpoint }, { RestateClient }, { RestateRunEngine }, { threadObject }] = await Promise.all([
@@ -397,7 +405,7 @@ async function startRestateEngine(
   await client.health();
   const engine = new RestateRunEngine({ threads: stack.threads, client, logger });
   const endpoint = await startRestateEndpoint(
-    [threadObject(stack.runner, engine, reaping)],
+    [threadObject(stack.runner, engine, reaping, clock)],
     listen ?? { port: config.servicePort },
     logger,
   );
@@ -423,7 +431,7 @@ export interface EngineOverrides {
   logLevel?: string;
   /** Where the local sandbox provider makes its directories (tests keep them in their temp dir). */
   localSandboxRoot?: string;
-  /** The clock crash recovery judges a thread's age by (tests move it forward). */
+  /** The clock a run found after a crash is judged too old by (tests move it forward). */
   recoveryClock?: () => number;
   /** GitHub request pacing (tests turn the write spacing off and retry less). */
   github?: { throttle?: boolean; retries?: number };

@@ -63,6 +63,11 @@ export interface RunControl {
   stoppedBy: () => string | undefined;
   /** The bot is shutting down: the run is left to be picked up again on the next start. */
   shuttingDown?: () => boolean;
+  /**
+   * A durable engine picked the run up after a crash past its RUN_MAX_MINUTES: it ends as interrupted
+   * (the thread gets Retry) instead of going on by itself.
+   */
+  pickedUpLate?: () => boolean;
   /** Queued messages for the model's next turn; the coordinator drains them atomically. */
   takeQueued: () => Promise<QueuedMessage[]>;
   /** Durable steps (the Restate engine); the local engine runs each in place. */
@@ -198,6 +203,13 @@ export async function executeRun(
   }
 
   let loop: LoopResult | undefined;
+  /** The run is not going on by itself: the thread is told so, with Retry. */
+  const endInterrupted = async (): Promise<RunOutcome> => {
+    const outcome: RunOutcome = { kind: 'interrupted', totals: totals(loop) };
+    emit({ type: 'run-end', outcome });
+    await reporter.flush();
+    return outcome;
+  };
   try {
     // The sandbox and the first model request start together (spec section 6).
     if (primary && state.repos.length === 1) workspaces.warm(primary.repo);
@@ -282,6 +294,10 @@ export async function executeRun(
       step,
     });
     await deps.threads.update(state.channel, state.threadTs, (s) => ({ ...s, pendingInput: loop?.pendingInput ?? [] }));
+    if (control.signal.aborted && control.pickedUpLate?.()) {
+      await releaseSandboxes();
+      return await endInterrupted();
+    }
     if (control.signal.aborted && control.shuttingDown?.()) {
       await releaseSandboxes();
       emit({ type: 'notice', text: 'The bot is restarting; I will pick this run up where it stopped once I am back.' });
@@ -299,6 +315,7 @@ export async function executeRun(
     const reference = errorReference();
     log.error({ err: error, reference }, `run failed: ${errorMessage(error)}`);
     await releaseSandboxes();
+    if (control.signal.aborted && control.pickedUpLate?.()) return await endInterrupted();
     if (control.signal.aborted && control.shuttingDown?.()) {
       emit({ type: 'notice', text: 'The bot is restarting; I will pick this run up where it stopped once I am back.' });
       await reporter.flush();

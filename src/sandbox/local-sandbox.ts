@@ -55,11 +55,12 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.live.get(id);
   }
 
-  /** A temp directory cannot be paused: both modes delete it. */
-  async release(id: string): Promise<boolean> {
+  /** A temp directory cannot be paused: both modes delete it, so a pause keeps nothing (false). */
+  async release(id: string, mode: 'kill' | 'pause'): Promise<boolean> {
     const sandbox = this.live.get(id);
     if (!sandbox) return false;
-    return sandbox.kill();
+    const killed = await sandbox.kill();
+    return mode === 'kill' && killed;
   }
 }
 

@@ -75,7 +75,7 @@ export interface SandboxProvider {
   connect(id: string, timeoutMs: number): Promise<Sandbox | undefined>;
   /**
    * Ends an idle sandbox by id: `kill` frees it for good, `pause` keeps its disk and memory so a
-   * later connect resumes it. False when it was already gone.
+   * later connect resumes it. False when it was already gone, or (pause) when nothing was kept.
    */
   release(id: string, mode: 'kill' | 'pause'): Promise<boolean>;
 }

@@ -23,6 +23,9 @@ describe('two bot instances on Restate', () => {
   let secondLogs = '';
   const channel = `C${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
   const urls = () => [h.botUrl, `http://127.0.0.1:${second.httpPort}`] as const;
+  // Both instances judge a run picked up after a crash by this clock.
+  let clockAhead = 0;
+  const clock = () => Date.now() + clockAhead;
 
   beforeAll(async () => {
     const ports = [await freePort(), await freePort()] as const;
@@ -36,7 +39,11 @@ describe('two bot instances on Restate', () => {
     };
     // Each thread's idle timer (a delayed call on its object) fires IDLE_MS after its last run.
     const idleSweep = { idleMs: IDLE_MS, intervalMs: IDLE_MS };
-    h = await startHarness({ env, idleSweep, overrides: { restateListen: { port: ports[0], host: '127.0.0.1' } } });
+    h = await startHarness({
+      env,
+      idleSweep,
+      overrides: { restateListen: { port: ports[0], host: '127.0.0.1' }, recoveryClock: clock },
+    });
     const parsed = parseConfig(h.env);
     if (!parsed.ok) throw new Error(parsed.problems.join('; '));
     const logs = new PassThrough();
@@ -52,6 +59,7 @@ describe('two bot instances on Restate', () => {
       github: { throttle: false, retries: 0 },
       restateListen: { port: ports[1], host: '127.0.0.1' },
       idleSweep,
+      recoveryClock: clock,
     });
     await h.github.addRepo({ owner: 'acme', name: 'widgets', files: { 'README.md': '# widgets\n' } });
     const { response } = await h.command('link acme/widgets', { channel, expectResponse: true });
@@ -194,18 +202,59 @@ describe('two bot instances on Restate', () => {
     h.openai.assertDone();
   });
 
+  it('a run picked up after RUN_MAX_MINUTES (a long outage) ends as interrupted with Retry, and Retry goes on', async () => {
+    const marker = `sleep 20.${Math.floor(Math.random() * 1e6)}`;
+    h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: marker } }])]);
+    const before = h.openai.requests.length;
+    const root = await h.mention('sleep through a long outage', { channel });
+    await expect.poll(() => processesMatching(marker), { timeout: 20_000, interval: 50 }).not.toEqual([]);
+    await restate.kill9();
+    // Back after longer than RUN_MAX_MINUTES: the run is not resumed by itself.
+    clockAhead = 2 * 3600_000;
+    try {
+      await restate.restart();
+      const interrupted = await h.slack.waitFor(
+        (c) =>
+          c.method === 'chat.postMessage' && c.args.thread_ts === root && /was interrupted/.test(String(c.args.text)),
+        45_000,
+      );
+      expect(JSON.stringify(interrupted.args.blocks)).toContain('ai_dev_retry');
+      await expect
+        .poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 })
+        .toBe('interrupted');
+    } finally {
+      clockAhead = 0;
+    }
+    // Nothing was asked of the model after the pick-up, and nothing said it went on.
+    expect(h.openai.requests.length - before).toBe(1);
+    expect(h.thread(root, channel).map((m) => m.text)).not.toContain(
+      expect.stringContaining('another one picked it up'),
+    );
+    h.openai.script([
+      (req) => {
+        expect(req.inputText).toContain('Continue where you stopped');
+        return text('Went on after Retry.');
+      },
+    ]);
+    await h.click('ai_dev_retry', root, { channel });
+    await expect
+      .poll(() => h.thread(root, channel).some((m) => m.text.includes('Went on after Retry')), { timeout: 30_000 })
+      .toBe(true);
+    h.openai.assertDone();
+  });
+
   it('the idle timer releases the thread’s sandbox, and survives a restart of restate-server', async () => {
     const quiet = `C${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
     await h.command('link acme/widgets', { channel: quiet, expectResponse: true });
     h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: 'echo hi' } }]), text('Said hi.')]);
     const root = await h.mention('say hi', { channel: quiet });
-    expect(await h.waitForEnd(root, 1, quiet, 30_000)).toContain('Said hi');
+    expect(await h.waitForEnd(root, 1, quiet, 20_000)).toContain('Said hi');
     const list = async () => (await h.command('list', { channel: quiet, expectResponse: true })).response?.text ?? '';
     expect(await list()).toContain('Live sandboxes:');
     // The timer is kept by Restate, not by an instance: a restart of the server does not lose it.
     await restate.kill9();
     await restate.restart();
-    await expect.poll(list, { timeout: 30_000, interval: 500 }).not.toContain('Live sandboxes:');
+    await expect.poll(list, { timeout: 12_000, interval: 500 }).not.toContain('Live sandboxes:').catch((e) => { require('node:fs').writeFileSync('/tmp/idle-debug.log', h.logs() + '\n=====\n' + secondLogs); throw e; });
     h.openai.assertDone();
   });
 

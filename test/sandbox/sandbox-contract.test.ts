@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2BSandboxProvider } from '../../src/sandbox/e2b-sandbox.js';
 import { LocalSandboxProvider } from '../../src/sandbox/local-sandbox.js';
 import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
@@ -33,3 +33,14 @@ sandboxContract(
       retry: { retries: 3, minDelayMs: 20 },
     }),
 );
+
+describe('the local provider', () => {
+  it('cannot pause: a pause deletes the sandbox and answers that nothing was kept', async () => {
+    const provider = new LocalSandboxProvider(localRoot);
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+    expect(await provider.release(sandbox.id, 'pause')).toBe(false);
+    // Gone, so the reaper drops it from the registry instead of listing it as paused.
+    expect(await provider.connect(sandbox.id)).toBeUndefined();
+    expect(await provider.release(sandbox.id, 'kill')).toBe(false);
+  });
+});

@@ -41,10 +41,16 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
       state.status = 'running';
       return state;
     });
-    if (result !== 'started') return result;
-    await beforeStart?.().catch((error: unknown) => this.deps.logger.warn({ err: error }, 'before-start step failed'));
-    // Keyed by the Slack message: a retried delivery, on any instance, is the same invocation.
-    await this.invoke(channel, threadTs, `message:${channel}:${message.ts}`);
+    if (result === 'started') {
+      await beforeStart?.().catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, 'before-start step failed'),
+      );
+    }
+    // Every message is an invocation, keyed by the Slack message (a retried delivery, on any instance, is
+    // the same one). One that arrives during a run is taken by that run at its next step, and its own
+    // invocation then finds nothing to do; but if the instance that started the run died before reaching
+    // Restate, this one does the run's work, so no thread stays `running` with nothing running it.
+    await this.invoke(channel, threadTs, `message:${channel}:${message.ts}`, result === 'started');
     return result;
   }
 
@@ -62,7 +68,7 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
       result = 'started';
       return state;
     });
-    if (result === 'started') await this.invoke(channel, threadTs, ts);
+    if (result === 'started') await this.invoke(channel, threadTs, ts, true);
     return result;
   }
 
@@ -80,7 +86,7 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
       state.status = 'running';
       return state;
     });
-    if (result === 'started') await this.invoke(channel, threadTs, ts);
+    if (result === 'started') await this.invoke(channel, threadTs, ts, true);
     return result;
   }
 
@@ -126,11 +132,13 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
     this.settled.clear();
   }
 
-  private async invoke(channel: string, threadTs: string, idempotencyKey: string): Promise<void> {
+  private async invoke(channel: string, threadTs: string, idempotencyKey: string, starts: boolean): Promise<void> {
     const input: ThreadRunInput = { channel, threadTs };
     try {
       await this.deps.client.send(THREAD_OBJECT, threadKeyOf(channel, threadTs), 'run', input, idempotencyKey);
     } catch (error) {
+      // A run going on takes the message anyway.
+      if (!starts) return;
       // Nothing will run it: the thread must not look busy for ever.
       await this.deps.threads
         .update(channel, threadTs, (s) => (s.status === 'running' ? { ...s, status: 'idle' } : undefined))

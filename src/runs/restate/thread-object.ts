@@ -11,6 +11,7 @@ import { toUserInput } from '../user-input.js';
 
 const PICKED_UP =
   'The bot instance running this stopped in the middle of the run; another one picked it up where it stopped.';
+const PICKED_UP_LATE = 'picked up after RUN_MAX_MINUTES had passed';
 
 /** The virtual object that owns a Slack thread's runs, keyed by `<channel>:<thread ts>`. */
 export const THREAD_OBJECT = 'Thread';
@@ -48,7 +49,13 @@ interface ReapInput extends ThreadRunInput {
 
 const REAP_TOKEN = 'reap-token';
 
-export function threadObject(deps: RunnerDeps & { threads: ThreadStore }, local: LocalRuns, reaping: IdleReaping) {
+export function threadObject(
+  deps: RunnerDeps & { threads: ThreadStore },
+  local: LocalRuns,
+  reaping: IdleReaping,
+  /** The clock a run picked up after a crash is judged late by (tests move it forward). */
+  clock: () => number = Date.now,
+) {
   // A step (a command in the sandbox) may take up to a run's whole wall time: Restate must neither
   // suspend nor abort the attempt while one is going.
   const stepBudgetMs = (deps.limits.maxMinutes + 5) * 60_000;
@@ -57,7 +64,7 @@ export function threadObject(deps: RunnerDeps & { threads: ThreadStore }, local:
     handlers: {
       run: async (ctx: restate.ObjectContext, input: ThreadRunInput): Promise<void> => {
         try {
-          await runThread(ctx, deps, local, input);
+          await runThread(ctx, deps, local, input, clock);
         } finally {
           if (!ctx.request().attemptCompletedSignal.aborted) scheduleReap(ctx, input, reaping.idleMs);
         }
@@ -94,6 +101,7 @@ async function runThread(
   deps: RunnerDeps & { threads: ThreadStore },
   local: LocalRuns,
   { channel, threadTs }: ThreadRunInput,
+  clock: () => number,
 ): Promise<void> {
   const { threads } = deps;
   const key = threadKeyOf(channel, threadTs);
@@ -117,7 +125,27 @@ async function runThread(
     stoppedBy = (await threads.get(channel, threadTs).catch(() => undefined))?.stopRequestedBy ?? 'someone';
     controller.abort(new AbortedError(`stopped by ${stoppedBy}`));
   };
+  // The journal replays what an instance that died had done; the first step past it is where this one
+  // picks the run up. A run picked up after its RUN_MAX_MINUTES (a long outage) is not resumed by itself:
+  // it ends as interrupted, with Retry.
+  const internal = ctx as unknown as restate.internal.ContextInternal;
+  let replaying = false;
+  let roundStartedAt: number | undefined;
+  let pickedUpLate = false;
+  const checkPickUp = () => {
+    if (!internal.isProcessing()) {
+      replaying = true;
+      return;
+    }
+    if (!replaying) return;
+    replaying = false;
+    if (roundStartedAt === undefined || clock() - roundStartedAt <= deps.limits.maxMinutes * 60_000) return;
+    pickedUpLate = true;
+    controller.abort(new AbortedError(PICKED_UP_LATE));
+    throw new AbortedError(PICKED_UP_LATE);
+  };
   const step: StepRunner = async (name, work) => {
+    checkPickUp();
     // The error a step throws is journaled as a terminal failure (no retry: the loop decides what a
     // failure means); this attempt keeps the original, with its class, for the loop to judge.
     let original: unknown;
@@ -140,7 +168,6 @@ async function runThread(
   };
   // While the journal replays (another instance ran this far before it died) the thread already heard
   // what happened: nothing is said again, and the first new word is that the run was picked up.
-  const internal = ctx as unknown as restate.internal.ContextInternal;
   let replayed = false;
   const reporterFor = (c: string, t: string): RunReporter => {
     const inner = deps.reporterFor(c, t);
@@ -153,7 +180,7 @@ async function runThread(
         }
         if (replayed) {
           replayed = false;
-          inner.handle({ type: 'notice', text: PICKED_UP });
+          if (!pickedUpLate) inner.handle({ type: 'notice', text: PICKED_UP });
         }
         inner.handle(event);
       },
@@ -164,10 +191,17 @@ async function runThread(
   const takeQueued = () => step(`take-${++taking}`, () => moveQueued(threads, channel, threadTs));
   try {
     for (let round = 1; ; round++) {
-      const taken = await takeQueued();
-      const state = await step(`start-${round}`, () =>
-        threads.update(channel, threadTs, (s) => ({ ...s, status: 'running', stopRequestedBy: undefined })),
+      // Every message is an invocation, and most find their message taken by the run before them, or kept
+      // after a Stop: only a thread marked running has work. (A message whose instance died before it
+      // reached Restate leaves the thread running: the next message's invocation does its work.)
+      const ready = await step(`ready-${round}`, () =>
+        threads.update(channel, threadTs, (s) =>
+          s.status === 'running' ? { ...s, stopRequestedBy: undefined } : undefined,
+        ),
       );
+      if (ready?.status !== 'running') return;
+      const taken = await takeQueued();
+      const state = await step(`start-${round}`, () => threads.get(channel, threadTs));
       if (!state || state.pendingInput.length === 0) {
         await step(`settle-${round}`, () => settle(threads, channel, threadTs));
         return;
@@ -179,12 +213,14 @@ async function runThread(
       if (live) state.repos = live.repos;
       log.info({ round }, 'running the thread here');
       // Journaled: after a crash the run keeps its first deadline (RUN_MAX_MINUTES), however long the outage.
-      const startedAt = await step(`started-${round}`, async () => Date.now());
+      const startedAt = await step(`started-${round}`, async () => clock());
+      roundStartedAt = startedAt;
       const outcome: RunOutcome = await executeRun({ ...deps, reporterFor }, state, taken, {
         startedAt,
         signal: controller.signal,
         stoppedBy: () => stoppedBy,
         shuttingDown: () => attemptOver,
+        pickedUpLate: () => pickedUpLate,
         takeQueued,
         step,
       });
@@ -246,15 +282,20 @@ async function afterRun(
   threadTs: string,
   outcome: RunOutcome,
 ): Promise<{ again: boolean; stoppedWaiting: number }> {
-  const paused = outcome.kind === 'budget-reached' || outcome.kind === 'awaiting-approval';
-  const stopped = outcome.kind === 'stopped';
+  const kind = outcome.kind;
+  const paused = kind === 'budget-reached' || kind === 'awaiting-approval' || kind === 'interrupted';
+  const stopped = kind === 'stopped';
   let again = false;
   let waiting = 0;
   await threads.mutate(channel, threadTs, (latest) => {
     if (!latest) return undefined;
     waiting = latest.queued.length;
     again = waiting > 0 && !paused && !stopped;
-    latest.status = again ? 'running' : paused ? (outcome.kind as 'budget-reached' | 'awaiting-approval') : 'idle';
+    latest.status = again
+      ? 'running'
+      : kind === 'budget-reached' || kind === 'awaiting-approval' || kind === 'interrupted'
+        ? kind
+        : 'idle';
     return latest;
   });
   return { again, stoppedWaiting: stopped ? waiting : 0 };

@@ -52,6 +52,7 @@ import { LocalSandboxProvider } from './sandbox/local-sandbox.js';
 import type { SandboxProvider } from './sandbox/sandbox.js';
 import { AgentSessions } from './slack/agent-session.js';
 import { createSlackApp } from './slack/app.js';
+import { ChannelMembership } from './slack/channel-membership.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PostQueues } from './slack/post-queue.js';
 import { SlackReporter } from './slack/reporter.js';
@@ -166,6 +167,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
   const { app } = slack;
   const queues = new PostQueues({ logger, minIntervalMs: overrides.slackPostIntervalMs ?? 1000 });
   const sessions = new AgentSessions({ client: app.client, logger, redact });
+  // Who is in which channel, for the Home tab; kept a minute per person.
+  const membership = new ChannelMembership({ client: app.client, logger });
   // Filled once the engine (and its store) is built; the reporters below are only asked for during runs.
   let history: ChannelHistoryStore | undefined;
   const surfaces = new RunSurfaces({
@@ -306,7 +309,14 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     },
     sessions,
     home: {
-      homeData: (user) => new HomeOverview({ links, threads, history: channelHistory, access }).forUser(user),
+      homeData: (user) =>
+        new HomeOverview({
+          links,
+          threads,
+          history: channelHistory,
+          access,
+          memberChannels: (person) => membership.channelsOf(person),
+        }).forUser(user),
       logger,
     },
     logger,

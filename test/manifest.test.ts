@@ -70,9 +70,11 @@ describe('manifest.yml', () => {
       'app_mentions:read',
       'assistant:write',
       'channels:history',
+      'channels:read',
       'chat:write',
       'commands',
       'groups:history',
+      'groups:read',
       'users:read',
     ]);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);

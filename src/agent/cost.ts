@@ -134,6 +134,16 @@ export class CostMeter {
     this.sums.dollars = this.sums.modelDollars + this.sums.sandboxDollars;
   }
 
+  /**
+   * Sets the run's sandbox time so far (seconds of one sandbox of the configured size), for a meter that is read
+   * while the sandboxes still run. Never lowers it: time once counted stays counted, so the figure never goes back.
+   */
+  setSandboxSeconds(seconds: number): void {
+    const next = count(seconds);
+    if (next <= this.sums.sandboxSeconds) return;
+    this.addSandboxSeconds(next - this.sums.sandboxSeconds);
+  }
+
   get dollars(): number {
     return this.sums.dollars;
   }

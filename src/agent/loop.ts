@@ -40,9 +40,11 @@ export interface LoopOptions {
   settings?: { model?: string; effort?: ReasoningEffort };
   /**
    * Prices every response as it arrives (a `cost` event each); with `maxDollars` the loop ends at the `dollars`
-   * budget before the next request once the run's dollars reach it.
+   * budget before the next request once the run's dollars reach it. `sandboxSeconds` answers the sandbox time the
+   * run has used so far: it is priced before every budget check and every `cost` event, so a run whose sandbox
+   * alone passes the budget pauses there too, not only once it ends.
    */
-  cost?: { meter: CostMeter; model: string; maxDollars?: number };
+  cost?: { meter: CostMeter; model: string; maxDollars?: number; sandboxSeconds?: () => number };
   /**
    * Keeps every request's input under `atInputTokens`: when the next request would reach it, the conversation and
    * what is owed to it are compacted into a new conversation (Model.compact), whose id `onCompacted` records.
@@ -118,12 +120,23 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const guard = new RepetitionGuard();
   let input = [...options.input, ...(await options.takeQueuedInput())];
   const result = (end: LoopEnd): LoopResult => ({ end, turns, usage, pendingInput: input, actions });
+  /** Brings the meter's sandbox time up to now; true when that changed the dollars so far. */
+  const meterSandbox = (): boolean => {
+    if (!cost?.sandboxSeconds) return false;
+    const before = cost.meter.dollars;
+    cost.meter.setSandboxSeconds(cost.sandboxSeconds());
+    return cost.meter.dollars !== before;
+  };
 
   while (true) {
     if (options.signal.aborted) return result({ kind: 'stopped' });
     if (turns >= options.limits.maxTurns) return result({ kind: 'budget-reached', limit: 'turns' });
     if (usage.totalTokens >= options.limits.maxTokens) return result({ kind: 'budget-reached', limit: 'tokens' });
     if (now() >= options.limits.deadline) return result({ kind: 'budget-reached', limit: 'minutes' });
+    // The tool calls just run kept the sandbox busy: the card shows that time and the budget counts it.
+    if (cost && meterSandbox() && turns > 0) {
+      options.emit({ type: 'cost', model: cost.model, totals: cost.meter.totals() });
+    }
     if (cost?.maxDollars !== undefined && cost.meter.reached(cost.maxDollars)) {
       return result({ kind: 'budget-reached', limit: 'dollars' });
     }
@@ -170,6 +183,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
         outputTokens: turn.usage.outputTokens,
       };
       const priced = cost.meter.addRequest(cost.model, tokens);
+      meterSandbox();
       options.emit({ type: 'cost', model: cost.model, request: { ...tokens, ...priced }, totals: cost.meter.totals() });
     }
 
@@ -258,6 +272,7 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
             outputTokens: done.usage.outputTokens,
           };
           const priced = cost.meter.addRequest(cost.model, tokens);
+          meterSandbox();
           options.emit({
             type: 'cost',
             model: cost.model,

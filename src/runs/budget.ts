@@ -56,7 +56,8 @@ export function costFields(totals: CostTotals): Record<string, number> {
     inputTokens: totals.inputTokens,
     cachedInputTokens: totals.cachedInputTokens,
     outputTokens: totals.outputTokens,
-    sandboxSeconds: Math.round(totals.sandboxSeconds),
+    // To the millisecond: the sandbox's dollars in the same line can be checked against it.
+    sandboxSeconds: Math.round(totals.sandboxSeconds * 1000) / 1000,
   };
 }
 

@@ -53,13 +53,17 @@ export interface HomeOverviewDeps {
   threads: ThreadStore;
   history: ChannelHistoryStore;
   access: AccessPolicy;
+  /**
+   * The channels the person is in (Slack's `users.conversations`, see slack/channel-membership.ts); `undefined`
+   * when Slack would not say, and then no channel is listed: a private channel must not show to someone not in it.
+   */
+  memberChannels: (user: string) => Promise<{ channels: ReadonlySet<string>; truncated: boolean } | undefined>;
   now?: () => number;
 }
 
 /**
- * What one person's Home tab shows: the linked channels they took part in (linked a repo there or ran the bot
- * there: the bot has no scope to list channel members), each with its allowed repos, runs in progress or paused,
- * and the dollars its runs spent this week; then their channels' recent pull requests.
+ * What one person's Home tab shows: the linked channels they are in, each with its allowed repos, runs in progress
+ * or paused, and the dollars its runs spent this week; then those channels' recent pull requests.
  */
 export class HomeOverview {
   constructor(private readonly deps: HomeOverviewDeps) {}
@@ -69,14 +73,11 @@ export class HomeOverview {
     const weekStart = startOfWeek(now);
     const channels = [];
     const pulls = [];
+    const member = await this.deps.memberChannels(user).catch(() => undefined);
     for (const { channel, links } of await this.deps.links.all()) {
+      if (!member?.channels.has(channel)) continue;
       const history = await this.deps.history.get(channel);
       const active = await this.deps.threads.active(channel);
-      const involved =
-        links.some((l) => l.linkedBy === user) ||
-        history.people.includes(user) ||
-        active.some((t) => t.startedBy === user);
-      if (!involved) continue;
       channels.push({
         channelId: channel,
         repos: links.map((l) => l.repo).filter((r) => this.deps.access.repoAllowed(r)),
@@ -95,10 +96,16 @@ export class HomeOverview {
       pulls.push(...history.pullRequests.map((p) => ({ ...p, channelId: channel })));
     }
     pulls.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    const notice = !member
+      ? 'Slack did not say which channels you are in, so none is listed here. An admin may need to grant the app the channels:read and groups:read scopes (manifest.yml) and reinstall it.'
+      : member.truncated
+        ? 'You are in many channels: only the first ones Slack listed were checked for linked repos.'
+        : undefined;
     return {
       channels,
       recentPullRequests: pulls.map(({ at: _at, ...p }) => p),
       now,
+      ...(notice ? { notice } : {}),
     };
   }
 }

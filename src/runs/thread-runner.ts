@@ -121,11 +121,12 @@ export async function executeRun(
     ...(meter ? { cost: meter.totals() } : {}),
     ...(settings ? { budgetDollars: settings.budgetDollars } : {}),
   });
-  // The sandbox time is known once the sandboxes are let go: it is priced then, and the run's cost logged.
+  // The loop prices the sandbox time as it goes (workspaces.heldMs); letting the sandboxes go settles it, and the
+  // run's cost is logged.
   const releaseSandboxes = async (): Promise<void> => {
     sandboxMs = await workspaces.release();
     if (!meter || !settings) return;
-    meter.addSandboxSeconds(sandboxMs / 1000);
+    meter.setSandboxSeconds(sandboxMs / 1000);
     emit({ type: 'cost', model: settings.model, totals: meter.totals() });
     log.info({ ...costFields(meter.totals()), budgetDollars: settings.budgetDollars }, 'run cost');
   };
@@ -280,7 +281,16 @@ export async function executeRun(
       },
       context,
       ...(settings ? { settings: { model: settings.model, effort: settings.effort } } : {}),
-      ...(meter && settings ? { cost: { meter, model: settings.model, maxDollars: settings.budgetDollars } } : {}),
+      ...(meter && settings
+        ? {
+            cost: {
+              meter,
+              model: settings.model,
+              maxDollars: settings.budgetDollars,
+              sandboxSeconds: () => workspaces.heldMs() / 1000,
+            },
+          }
+        : {}),
       compaction: {
         atInputTokens: deps.limits.compactAtInputTokens,
         metadata: { channel: state.channel, thread: state.threadTs },

@@ -81,6 +81,13 @@ export class RunWorkspaces {
     return this.options.saveRepo(entry);
   }
 
+  /** Sandbox time this run has held so far (summed over its sandboxes), without letting them go. */
+  heldMs(now = Date.now()): number {
+    let held = 0;
+    for (const since of this.heldSince.values()) held += Math.max(0, now - since);
+    return held;
+  }
+
   /** Ends this run's hold on its sandboxes: records their use; answers the sandbox time used. */
   async release(now = Date.now()): Promise<number> {
     let used = 0;

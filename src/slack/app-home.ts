@@ -37,6 +37,8 @@ export interface HomePullRequest {
 export interface HomeData {
   channels: HomeChannel[];
   recentPullRequests: HomePullRequest[];
+  /** Why the channel list may be short or empty (Slack would not say which channels the person is in …). */
+  notice?: string;
   /** For the runs' elapsed time; default `Date.now()`. */
   now?: number;
 }
@@ -99,6 +101,7 @@ export function homeView(data: HomeData): HomeView {
         : 'Your channels linked to GitHub repos, their runs and what they cost',
     ),
   ];
+  if (data.notice) blocks.push(context(`:warning: ${escapeMrkdwn(data.notice)}`));
 
   // Room kept for the pull requests (divider, header, one section) and a "more channels" line.
   const channelRoom = HOME_MAX_BLOCKS - blocks.length - 4;

@@ -111,6 +111,16 @@ describe('CostMeter', () => {
     expect(meter.reached(0.78)).toBe(false);
   });
 
+  it('sets the sandbox time so far without ever lowering it (a meter read while the sandbox runs)', () => {
+    const meter = new CostMeter({ prices: new PriceBook({ table: table() }), sandbox: e2b });
+    meter.setSandboxSeconds(1800);
+    meter.setSandboxSeconds(3600);
+    meter.setSandboxSeconds(900);
+    expect(meter.totals().sandboxSeconds).toBe(3600);
+    expect(meter.totals().sandboxDollars).toBeCloseTo(0.1089, 12);
+    expect(meter.dollars).toBeCloseTo(0.1089, 12);
+  });
+
   it('goes on from earlier totals (a run continued after its budget)', () => {
     const prices = new PriceBook({ table: table() });
     const first = new CostMeter({ prices, sandbox: e2b });

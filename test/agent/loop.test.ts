@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CostMeter, PriceBook } from '../../src/agent/cost.js';
 import type { RunEvent } from '../../src/agent/events.js';
 import { type LoopOptions, runLoop } from '../../src/agent/loop.js';
 import type { InputItem } from '../../src/agent/model.js';
@@ -149,6 +150,26 @@ describe('runLoop', () => {
     expect(model.requests).toHaveLength(1);
     // The tool's output was never sent: the next run owes it.
     expect(outputsOf({ input: result.pendingInput } as never)).toEqual(['echo: a']);
+  });
+
+  it('counts the sandbox time so far against the dollar budget, with no model dollars at all', async () => {
+    // One step only: a second request would be a failure of the budget check.
+    model = new ScriptedModel([calls([{ name: 'echo', arguments: { value: 'a' } }])]);
+    // $1 a sandbox-second; the sandbox has been held 0.4 s when the first response is priced, 1.2 s after the tool.
+    const meter = new CostMeter({
+      prices: new PriceBook({ table: { models: {}, fallback: { input: 0, cachedInput: 0, output: 0 } } }),
+      sandbox: { vcpus: 1, memoryGib: 1, vcpuSecondDollars: 0.5, gibSecondDollars: 0.5 },
+    });
+    const held = [0, 0.4, 1.2];
+    let reads = 0;
+    const sandboxSeconds = () => held[Math.min(reads++, held.length - 1)] ?? 0;
+    const run = options({ cost: { meter, model: 'm', maxDollars: 1, sandboxSeconds } });
+    const result = await runLoop(run);
+    expect(result.end).toEqual({ kind: 'budget-reached', limit: 'dollars' });
+    expect(model.requests).toHaveLength(1);
+    const shown = run.events.flatMap((e) => (e.type === 'cost' ? [e.totals.sandboxDollars] : []));
+    expect(shown).toEqual([expect.closeTo(0.4, 9), expect.closeTo(1.2, 9)]);
+    expect(meter.totals()).toMatchObject({ modelDollars: 0, sandboxSeconds: 1.2 });
   });
 
   it('ends on the turn budget', async () => {

@@ -62,7 +62,7 @@ describe('ai-dev doctor: each credential checked live, each wrong one named', ()
     const out = result.stdout;
     for (const line of [
       /^ok {4}Slack bot token: @ai-dev in /m,
-      /^ok {4}Slack bot scopes: 7 of manifest\.yml's scopes granted$/m,
+      /^ok {4}Slack bot scopes: 9 of manifest\.yml's scopes granted$/m,
       /^ok {4}Slack app token: Socket Mode can connect/m,
       /^skip {2}Slack signing secret: Socket Mode/m,
       /^ok {4}OpenAI API key: accepted by http/m,

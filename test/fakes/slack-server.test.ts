@@ -707,6 +707,45 @@ describe('users, scopes and tokens', () => {
     expect((await webClient().auth.test()).response_metadata?.scopes).toEqual(['commands']);
   });
 
+  it('users.conversations: a person’s channels, private ones only where the bot is too, refusing what Slack refuses', async () => {
+    const client = webClient();
+    fake.setChannel('C0PUB', { members: ['U0ANN'] });
+    fake.setChannel('G0WITHBOT', { members: ['U0ANN', fake.ids.botUserId] });
+    fake.setChannel('G0NOBOT', { members: ['U0ANN'] });
+    fake.setChannel('C0OLD', { members: ['U0ANN'], archived: true });
+    const ids = async (args: Record<string, unknown>) =>
+      ((await client.users.conversations({ user: 'U0ANN', ...args })).channels ?? []).map((c) => c.id);
+    expect(await ids({ types: 'public_channel,private_channel', exclude_archived: true })).toEqual([
+      'C0PUB',
+      'G0WITHBOT',
+    ]);
+    // The default type is public_channel only.
+    expect(await ids({})).toEqual(['C0PUB', 'C0OLD']);
+
+    const first = await client.users.conversations({ user: 'U0ANN', types: 'public_channel', limit: 1 });
+    expect(first.channels?.map((c) => c.id)).toEqual(['C0PUB']);
+    const cursor = first.response_metadata?.next_cursor ?? '';
+    expect(cursor).not.toBe('');
+    expect(await ids({ types: 'public_channel', limit: 1, cursor })).toEqual(['C0OLD']);
+
+    const refused = (args: Record<string, unknown>) =>
+      client.users.conversations({ user: 'U0ANN', ...args }).then(
+        () => 'ok',
+        (error: { data?: { error?: string } }) => error.data?.error,
+      );
+    expect(await refused({ limit: 1000 })).toBe('invalid_limit');
+    expect(await refused({ limit: 0 })).toBe('invalid_limit');
+    expect(await refused({ types: 'public_channel,dm' })).toBe('invalid_types');
+    expect(await refused({ cursor: 'bm90LWEtY3Vyc29y' })).toBe('invalid_cursor');
+    // A cursor belongs to its query.
+    expect(await refused({ types: 'private_channel', limit: 1, cursor })).toBe('invalid_cursor');
+    fake.setScopes(MANIFEST_BOT_SCOPES.filter((scope) => scope !== 'groups:read'));
+    await expect(client.users.conversations({ user: 'U0ANN', types: 'private_channel' })).rejects.toMatchObject({
+      data: { error: 'missing_scope', needed: 'groups:read' },
+    });
+    expect(await ids({ types: 'public_channel' })).toEqual(['C0PUB', 'C0OLD']);
+  });
+
   it('apps.connections.open takes only the app token', async () => {
     const wrongApp = new webApi.WebClient('xapp-wrong', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
     await expect(wrongApp.apps.connections.open()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });

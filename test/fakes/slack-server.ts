@@ -369,6 +369,14 @@ export class FakeSlack {
     this.api.setUser(id, user);
   }
 
+  /**
+   * Sets who is in a channel, for `users.conversations` (list the bot's user id when the bot is in it; a `G…` id
+   * is private unless `isPrivate` says otherwise). The default channel starts with the default user and the bot.
+   */
+  setChannel(id: string, channel: { members: readonly string[]; isPrivate?: boolean; archived?: boolean } | undefined) {
+    this.api.setChannel(id, channel);
+  }
+
   /** The bot scopes `x-oauth-scopes` lists from now on. */
   setScopes(scopes: readonly string[]): void {
     this.api.scopes = [...scopes];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { text, toolCalls } from '../fakes/openai-server.js';
-import { appHomeOpenedEvent, DEFAULT_IDS, sendEvent } from '../fakes/slack-server.js';
+import { appHomeOpenedEvent, DEFAULT_IDS, MANIFEST_BOT_SCOPES, sendEvent } from '../fakes/slack-server.js';
 import { type Harness, SIGNING_SECRET, startHarness } from '../helpers/harness.js';
 
 describe('the Home tab', () => {
@@ -9,6 +9,9 @@ describe('the Home tab', () => {
   beforeAll(async () => {
     h = await startHarness();
     await h.github.addRepo({ owner: 'acme', name: 'widgets', files: { 'README.md': '# widgets\n' } });
+    h.slack.setChannel(DEFAULT_IDS.channelId, {
+      members: [DEFAULT_IDS.userId, DEFAULT_IDS.botUserId, 'U0LINKER', 'U0ALICE'],
+    });
     await h.command('link acme/widgets', { expectResponse: true, user: 'U0LINKER' });
   });
   afterAll(async () => {
@@ -44,8 +47,69 @@ describe('the Home tab', () => {
     expect(home).toMatch(/acme\/widgets#1>/);
     expect(home).toContain('write the notes');
 
-    // Someone who never used the bot here sees no channel.
+    // Someone who is not in the channel sees no channel.
     const stranger = await openHome('U0STRANGER');
     expect(stranger).toContain('No linked channel you can see yet');
+  });
+
+  it('lists the linked channels the person is in, and never a private channel they are not in', async () => {
+    const secret = 'G0SECRET';
+    const other = 'C0OTHER';
+    // U0DAVE linked a repo in the private channel and has left it since; U0BOB is in it.
+    h.slack.setChannel(secret, { isPrivate: true, members: [DEFAULT_IDS.botUserId, 'U0BOB', 'U0DAVE'] });
+    h.slack.setChannel(other, { members: [DEFAULT_IDS.botUserId, 'U0ALICE', 'U0BOB'] });
+    await h.command('link acme/widgets', { expectResponse: true, user: 'U0DAVE', channel: secret });
+    await h.command('link acme/widgets', { expectResponse: true, user: 'U0BOB', channel: other });
+    h.slack.setChannel(secret, { isPrivate: true, members: [DEFAULT_IDS.botUserId, 'U0BOB'] });
+
+    // Alice never used the bot: she sees both public channels she is in, not the private one.
+    const alice = await openHome('U0ALICE');
+    expect(alice).toContain(`<#${DEFAULT_IDS.channelId}>`);
+    expect(alice).toContain(`<#${other}>`);
+    expect(alice).not.toContain(secret);
+    // Bob is in the private channel.
+    expect(await openHome('U0BOB')).toContain(`<#${secret}>`);
+    // Dave linked a repo there, but is no longer in it.
+    const dave = await openHome('U0DAVE');
+    expect(dave).not.toContain(secret);
+    expect(dave).toContain('No linked channel you can see yet');
+
+    // The bot asked Slack once per person, with the bot token, for public and private channels.
+    const asked = h.slack.callsOf('users.conversations').filter((c) => c.args.user === 'U0ALICE');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.args.types).toBe('public_channel,private_channel');
+    expect(asked[0]?.response?.ok).toBe(true);
+
+    // Kept briefly: opening the tab again within the minute does not ask Slack again.
+    h.slack.setChannel(other, { members: [DEFAULT_IDS.botUserId, 'U0BOB'] });
+    expect(await openHome('U0ALICE')).toContain(`<#${other}>`);
+    expect(h.slack.callsOf('users.conversations').filter((c) => c.args.user === 'U0ALICE')).toHaveLength(1);
+  });
+
+  it('reads every page of a person’s channels (up to its cap)', async () => {
+    // 250 channels before the linked one: it is on the second page of 200.
+    for (let i = 0; i < 250; i += 1) {
+      h.slack.setChannel(`C0BULK${String(i).padStart(3, '0')}`, { members: ['U0FRANK'] });
+    }
+    h.slack.setChannel('C0LATE', { members: [DEFAULT_IDS.botUserId, 'U0FRANK'] });
+    await h.command('link acme/widgets', { expectResponse: true, user: 'U0BOB', channel: 'C0LATE' });
+    expect(await openHome('U0FRANK')).toContain('<#C0LATE>');
+    const pages = h.slack.callsOf('users.conversations').filter((c) => c.args.user === 'U0FRANK');
+    expect(pages).toHaveLength(2);
+    expect(pages[1]?.args.cursor).toBeTruthy();
+  });
+
+  it('lists no channel, and says why, when Slack will not say which channels the person is in', async () => {
+    const granted = [...MANIFEST_BOT_SCOPES];
+    h.slack.setScopes(granted.filter((scope) => scope !== 'groups:read'));
+    try {
+      const home = await openHome('U0ERIN');
+      expect(home).toContain('No linked channel you can see yet');
+      expect(home).toContain('channels:read and groups:read');
+      const [refused] = h.slack.callsOf('users.conversations').filter((c) => c.args.user === 'U0ERIN');
+      expect(refused?.response).toMatchObject({ ok: false, error: 'missing_scope', needed: 'groups:read' });
+    } finally {
+      h.slack.setScopes(granted);
+    }
   });
 });

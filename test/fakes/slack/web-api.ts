@@ -13,7 +13,25 @@ export const MANIFEST_BOT_SCOPES = [
   'assistant:write',
   'commands',
   'users:read',
+  'channels:read',
+  'groups:read',
 ] as const;
+
+/** The scope `users.conversations` needs for each conversation type it is asked to list. */
+const TYPE_SCOPES: Record<string, string> = {
+  public_channel: 'channels:read',
+  private_channel: 'groups:read',
+  mpim: 'mpim:read',
+  im: 'im:read',
+};
+
+/** A channel's members, for `users.conversations` (the fake knows no other membership). */
+export interface FakeChannel {
+  /** Private: listed only to a bot that is a member too, as Slack does for a bot token. */
+  isPrivate: boolean;
+  members: Set<string>;
+  archived: boolean;
+}
 
 /** Methods whose `blocks` are checked against Block Kit's rules (answer `invalid_blocks`). */
 const MESSAGE_BLOCK_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'chat.stopStream']);
@@ -230,6 +248,10 @@ export class FakeWebApi {
   private readonly history = new Map<string, MessageVersion[]>();
   private readonly views = new Map<string, PublishedView[]>();
   private readonly users = new Map<string, FakeUser>();
+  /** Channel membership; the default channel starts with the default user and the bot in it. */
+  private readonly channels = new Map<string, FakeChannel>();
+  /** Cursors `users.conversations` handed out, and where each goes on. */
+  private readonly cursors = new Map<string, { query: string; offset: number }>();
 
   constructor(
     private readonly options: FakeSlackOptions,
@@ -251,6 +273,11 @@ export class FakeWebApi {
     this.scopes = options.scopes ?? MANIFEST_BOT_SCOPES;
     this.agentSessionStoppedSubscription = options.agentSessionStoppedSubscription ?? true;
     for (const [id, user] of Object.entries(options.users ?? {})) this.users.set(id, user);
+    this.channels.set(DEFAULT_IDS.channelId, {
+      isPrivate: false,
+      members: new Set([DEFAULT_IDS.userId, this.ids.botUserId]),
+      archived: false,
+    });
   }
 
   // ---- test controls ----
@@ -281,6 +308,19 @@ export class FakeWebApi {
   setUser(id: string, user: FakeUser | undefined): void {
     if (user) this.users.set(id, user);
     else this.users.delete(id);
+  }
+
+  /** Sets a channel's members (the bot's user id among them when the bot is in it); `undefined` forgets it. */
+  setChannel(id: string, channel: { members: readonly string[]; isPrivate?: boolean; archived?: boolean } | undefined) {
+    if (!channel) {
+      this.channels.delete(id);
+      return;
+    }
+    this.channels.set(id, {
+      isPrivate: channel.isPrivate ?? id.startsWith('G'),
+      members: new Set(channel.members),
+      archived: channel.archived ?? false,
+    });
   }
 
   messageHistory(channel: string, ts: string): MessageVersion[] {
@@ -537,6 +577,61 @@ export class FakeWebApi {
     };
   }
 
+  /**
+   * `users.conversations {user?, types?, exclude_archived?, limit?, cursor?}` with the bot token: the channels
+   * `user` is in (default: the bot), private ones only where the bot is a member too. Refuses as Slack does: a
+   * type without its read scope (`missing_scope` with `needed`/`provided`), an unknown type (`invalid_types`),
+   * a limit outside 1–999 (`invalid_limit`), a cursor it did not hand out for this query (`invalid_cursor`).
+   */
+  private userConversations(args: Args): Args {
+    const types = (str(args.types) ?? 'public_channel').split(',').map((t) => t.trim());
+    if (types.some((t) => !(t in TYPE_SCOPES))) return { ok: false, error: 'invalid_types' };
+    const needed = types.map((t) => TYPE_SCOPES[t] ?? '').filter((scope) => !this.scopes.includes(scope));
+    if (needed.length > 0) {
+      return { ok: false, error: 'missing_scope', needed: needed.join(','), provided: this.scopes.join(',') };
+    }
+    const rawLimit = args.limit === undefined ? '100' : String(args.limit);
+    const limit = Number(rawLimit);
+    if (!/^\d+$/.test(rawLimit) || limit < 1 || limit > 999) return { ok: false, error: 'invalid_limit' };
+    const user = str(args.user) ?? this.ids.botUserId;
+    if (!/^[UW][A-Z0-9]+$/.test(user)) return { ok: false, error: 'user_not_found' };
+    const excludeArchived = String(args.exclude_archived) === 'true' || String(args.exclude_archived) === '1';
+    const query = JSON.stringify([user, [...types].sort(), excludeArchived]);
+    let offset = 0;
+    const cursor = str(args.cursor);
+    if (cursor) {
+      const known = this.cursors.get(cursor);
+      if (!known || known.query !== query) return { ok: false, error: 'invalid_cursor' };
+      offset = known.offset;
+    }
+    const visible = [...this.channels.entries()].filter(([, c]) => {
+      if (!c.members.has(user)) return false;
+      if (excludeArchived && c.archived) return false;
+      if (!types.includes(c.isPrivate ? 'private_channel' : 'public_channel')) return false;
+      // A bot token sees the private channels it shares with the user, not the others.
+      return !c.isPrivate || c.members.has(this.ids.botUserId);
+    });
+    const page = visible.slice(offset, offset + limit);
+    let next = '';
+    if (offset + limit < visible.length) {
+      next = Buffer.from(`next:${this.cursors.size + 1}`).toString('base64');
+      this.cursors.set(next, { query, offset: offset + limit });
+    }
+    return {
+      ok: true,
+      channels: page.map(([id, c]) => ({
+        id,
+        name: id.toLowerCase(),
+        is_channel: !c.isPrivate,
+        is_group: c.isPrivate,
+        is_private: c.isPrivate,
+        is_archived: c.archived,
+        is_member: c.members.has(this.ids.botUserId),
+      })),
+      response_metadata: { next_cursor: next },
+    };
+  }
+
   private readonly builtins: Record<string, (args: Args) => Args> = {
     'auth.test': () => ({
       ok: true,
@@ -696,6 +791,7 @@ export class FakeWebApi {
         channel: { id, name: id.toLowerCase(), is_channel: !isPrivate, is_group: isPrivate, is_private: isPrivate },
       };
     },
+    'users.conversations': (args) => this.userConversations(args),
     'conversations.replies': (args) => {
       const channel = str(args.channel) ?? '';
       const messages = this.threadMessages(channel, str(args.ts) ?? '', false);

@@ -70,6 +70,12 @@ export class ReviewFollow {
     }
   }
 
+  /** The PR was closed or merged: its reviews no longer come back. */
+  forget(repo: string, pr: number): void {
+    const ref = parseRepoRef(repo, this.options.githubServerUrl);
+    if (ref) this.pulls.delete(pullKey(ref, pr));
+  }
+
   /** A webhook about a review or a comment on one of the threads' PRs. */
   async onEvent(event: GitHubEvent): Promise<void> {
     if (event.kind !== 'review' && event.kind !== 'review-comment' && event.kind !== 'pr-comment') return;

@@ -14,6 +14,7 @@ import { errorMessage } from '../lib/errors.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadStore } from '../store/thread-store.js';
+import { CI_TS_PREFIX, ciAttemptLine } from './ci-attempt.js';
 import type { RunReporter } from './ports.js';
 import { threadKeyOf } from './thread-key.js';
 
@@ -232,7 +233,7 @@ export class CiFollow {
         );
         break;
       case 'fix': {
-        const line = `checks failed: ${names} — fixing, attempt ${decision.attempt}/${this.options.maxAttempts}`;
+        const line = ciAttemptLine({ failed: names, attempt: decision.attempt, max: this.options.maxAttempts });
         notice(line);
         const report = await describeFailedChecks(await this.options.octokit(watch.ref), watch.ref, summary, {
           redact: this.options.redact,
@@ -251,7 +252,7 @@ export class CiFollow {
         await this.options.submit(watch.channel, watch.threadTs, {
           user: decision.startedBy,
           text: this.options.redact(text),
-          ts: `ci-${watch.sha.slice(0, 12)}-${decision.attempt}`,
+          ts: `${CI_TS_PREFIX}${watch.sha.slice(0, 12)}-${decision.attempt}`,
         });
         break;
       }

@@ -85,6 +85,12 @@ export class PrFollowing {
   private async keepOpen(): Promise<FollowedPr[]> {
     const open: FollowedPr[] = [];
     for (const entry of await this.options.followed.list()) {
+      // The thread record expired, or the thread moved on to another PR: nothing would act on this one.
+      const thread = await this.options.threads.get(entry.channel, entry.threadTs);
+      if (!thread?.repos.some((r) => r.repo === entry.repo && r.pr?.number === entry.pr)) {
+        await this.drop(entry, 'thread forgotten');
+        continue;
+      }
       const state = await this.pullState(entry).catch((error: unknown) => {
         // GitHub not answering now says nothing about the PR: it stays followed.
         this.options.logger.warn({ err: error, repo: entry.repo, pr: entry.pr }, 'could not read the pull request');
@@ -110,7 +116,7 @@ export class PrFollowing {
     }
   }
 
-  private async drop(entry: FollowedPr, why: Exclude<PullState, 'open'>): Promise<void> {
+  private async drop(entry: FollowedPr, why: Exclude<PullState, 'open'> | 'thread forgotten'): Promise<void> {
     this.options.ci.forget(entry.channel, entry.threadTs, entry.repo);
     this.options.reviews.forget(entry.repo, entry.pr);
     await this.options.followed.remove(entry);

@@ -60,8 +60,7 @@ function thread(threadTs: string, pr: PrFixture): ThreadState {
 }
 
 /** One bot process's loops over a store that outlives it. */
-function boot(store: MemoryKeyValueStore) {
-  const threads = new ThreadStore(store, logger);
+function boot(store: MemoryKeyValueStore, threads = new ThreadStore(store, logger)) {
   const submitted: QueuedMessage[] = [];
   const submit = async (_channel: string, _threadTs: string, message: QueuedMessage) => {
     submitted.push(message);
@@ -90,7 +89,7 @@ function boot(store: MemoryKeyValueStore) {
     githubServerUrl: fake.serverUrl,
     logger,
   });
-  return { threads, submitted, ci, following, followed };
+  return { threads, submitted, ci, reviews, following, followed };
 }
 
 describe('PrFollowing', () => {
@@ -144,6 +143,25 @@ describe('PrFollowing', () => {
     expect(await bot.following.resume()).toBe(1);
     expect((await bot.followed.list()).map((e) => e.repo)).toEqual(['acme/open']);
     bot.ci.stop();
+  });
+});
+
+describe('two bot instances following the same PR (both resumed it)', () => {
+  it('take a review once between them', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'twice', files: { 'a.txt': 'a\n' } });
+    fake.setCollaborator('acme', 'twice', 'alice', 'write');
+    // One ThreadStore: its lock stands for the record lock instances share on Redis.
+    const one = boot(store);
+    const two = boot(store, one.threads);
+    await one.threads.mutate('C1', '6.0', () => thread('6.0', pr));
+    await one.followed.add({ channel: 'C1', threadTs: '6.0', repo: 'acme/twice', pr: pr.number });
+    await Promise.all([one.following.resume(), two.following.resume()]);
+    await fake.addReview('acme', 'twice', pr.number, { user: 'alice', state: 'CHANGES_REQUESTED', body: 'Fix it.' });
+    await Promise.all([one.reviews.pollAll(), two.reviews.pollAll()]);
+    expect([...one.submitted, ...two.submitted]).toHaveLength(1);
+    one.ci.stop();
+    two.ci.stop();
   });
 });
 

@@ -53,12 +53,14 @@ export class PrFollowing {
 
   /** Start-up: every remembered PR that is still open is followed again; the others are dropped. */
   async resume(): Promise<number> {
-    const open = await this.keepOpen();
+    const { open, dropped } = await this.keepOpen();
     const threads = new Map(open.map((entry) => [`${entry.channel}\u0000${entry.threadTs}`, entry]));
     for (const { channel, threadTs } of threads.values()) {
       await this.options.ci.followThread(channel, threadTs, { recheck: true });
       await this.options.reviews.noteThread(channel, threadTs);
     }
+    // A thread follows all its PRs at once: one of several repos whose PR was dropped is let go again.
+    for (const entry of dropped) this.forget(entry);
     if (open.length > 0) this.options.logger.info({ prs: open.length }, 'following the threads’ pull requests again');
     return open.length;
   }
@@ -81,14 +83,16 @@ export class PrFollowing {
     await Promise.all([this.options.ci.onEvent(event), this.options.reviews.onEvent(event)]);
   }
 
-  /** Reads each remembered PR's state; drops those not open; answers the open ones. */
-  private async keepOpen(): Promise<FollowedPr[]> {
+  /** Reads each remembered PR's state and drops those not open. */
+  private async keepOpen(): Promise<{ open: FollowedPr[]; dropped: FollowedPr[] }> {
     const open: FollowedPr[] = [];
+    const dropped: FollowedPr[] = [];
     for (const entry of await this.options.followed.list()) {
       // The thread record expired, or the thread moved on to another PR: nothing would act on this one.
       const thread = await this.options.threads.get(entry.channel, entry.threadTs);
       if (!thread?.repos.some((r) => r.repo === entry.repo && r.pr?.number === entry.pr)) {
         await this.drop(entry, 'thread forgotten');
+        dropped.push(entry);
         continue;
       }
       const state = await this.pullState(entry).catch((error: unknown) => {
@@ -97,9 +101,17 @@ export class PrFollowing {
         return 'open' as const;
       });
       if (state === 'open') open.push(entry);
-      else await this.drop(entry, state);
+      else {
+        await this.drop(entry, state);
+        dropped.push(entry);
+      }
     }
-    return open;
+    return { open, dropped };
+  }
+
+  private forget(entry: FollowedPr): void {
+    this.options.ci.forget(entry.channel, entry.threadTs, entry.repo);
+    this.options.reviews.forget(entry.repo, entry.pr);
   }
 
   private async pullState(entry: FollowedPr): Promise<PullState> {
@@ -117,8 +129,7 @@ export class PrFollowing {
   }
 
   private async drop(entry: FollowedPr, why: Exclude<PullState, 'open'> | 'thread forgotten'): Promise<void> {
-    this.options.ci.forget(entry.channel, entry.threadTs, entry.repo);
-    this.options.reviews.forget(entry.repo, entry.pr);
+    this.forget(entry);
     await this.options.followed.remove(entry);
     this.options.logger.info(
       { repo: entry.repo, pr: entry.pr, channel: entry.channel, threadTs: entry.threadTs },

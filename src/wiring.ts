@@ -38,6 +38,7 @@ import { RunCoordinator } from './runs/coordinator.js';
 import { HomeOverview, historyRecorder } from './runs/home-overview.js';
 import { Maintenance } from './runs/maintenance.js';
 import type { RunReporter, ThreadInfo } from './runs/ports.js';
+import { PrFollowing } from './runs/pr-following.js';
 import type { RestateEndpoint } from './runs/restate/endpoint.js';
 import type { RestateClient } from './runs/restate/restate-client.js';
 import type { RestateRunEngine } from './runs/restate/restate-engine.js';
@@ -61,6 +62,7 @@ import { slackThreadInfo } from './slack/thread-info.js';
 import { ChannelHistoryStore } from './store/channel-history.js';
 import { ChannelSettingsStore } from './store/channel-settings.js';
 import { EventLedger } from './store/event-ledger.js';
+import { FollowedPrStore } from './store/followed-prs.js';
 import type { KeyValueStore } from './store/key-value-store.js';
 import { LinkStore } from './store/link-store.js';
 import { openStore } from './store/open-store.js';
@@ -727,13 +729,25 @@ function githubLoops(
     githubServerUrl: config.github.serverUrl,
     logger: logger.child({ component: 'review-follow' }),
   });
+  // The PRs followed survive a restart: the store says which, and they are followed again now.
+  const following = new PrFollowing({
+    followed: new FollowedPrStore(stack.store, logger),
+    threads,
+    ci,
+    reviews,
+    octokit: (repo) => octokit(repo),
+    githubServerUrl: config.github.serverUrl,
+    logger: logger.child({ component: 'pr-following' }),
+  });
+  void following.resume().catch((error: unknown) => logger.warn({ err: error }, 'could not follow the PRs again'));
   // One poll at a time: a slow GitHub must not pile polls up behind each other.
   let polling = false;
   const poll = () => {
     if (polling) return;
     polling = true;
-    void reviews
-      .pollAll()
+    void following
+      .pruneClosed()
+      .then(() => reviews.pollAll())
       .catch((error: unknown) => logger.warn({ err: error }, 'reading the PRs’ reviews failed'))
       .finally(() => {
         polling = false;
@@ -744,15 +758,9 @@ function githubLoops(
   const warn = (what: string) => (error: unknown) => logger.warn({ err: error }, what);
   return {
     afterRun(channel, threadTs, outcome) {
-      void ci.followThread(channel, threadTs).catch(warn('could not follow the checks'));
-      void reviews
-        .noteThread(channel, threadTs)
-        .then(() => reviews.afterRun(channel, threadTs, outcome))
-        .catch(warn('could not answer the reviews'));
+      void following.afterRun(channel, threadTs, outcome).catch(warn('could not follow the PRs'));
     },
-    async onEvent(event) {
-      await Promise.all([ci.onEvent(event), reviews.onEvent(event)]);
-    },
+    onEvent: (event) => following.onEvent(event),
     stop() {
       if (timer) clearInterval(timer);
       ci.stop();

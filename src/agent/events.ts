@@ -1,5 +1,14 @@
 import type { CostTotals, TokenUsage } from './cost.js';
 
+/** One attempt of the CI loop to fix a PR's failed checks. */
+export interface CiFixAttempt {
+  attempt: number;
+  /** CI_FIX_ATTEMPTS. */
+  max: number;
+  /** The failed checks' names, e.g. `test (ubuntu), lint`. */
+  failed: string;
+}
+
 /**
  * What a run tells the outside world. The loop emits these; the Slack reporter (or a test,
  * or a CLI) turns them into something a person reads. Nothing here knows Slack.
@@ -12,6 +21,8 @@ export type RunEvent =
       branch: string;
       /** What the run was asked, in a person's words (a title for the card and the agent session). */
       task?: string;
+      /** The run is the CI loop's attempt to fix failed checks (shown on the card). */
+      ciAttempt?: CiFixAttempt;
     }
   | { type: 'sandbox-ready'; repo: string; sandboxId: string; reused: boolean; note?: string }
   | { type: 'action-start'; id: string; tool: string; summary: string }

@@ -110,7 +110,15 @@ export interface PullRequestCommentEvent extends RepoPart {
   body: string;
 }
 
+/** The PR was closed (merged or not): the loops stop following it. */
+export interface PullRequestClosedEvent extends RepoPart {
+  kind: 'pr-closed';
+  pr: number;
+  merged: boolean;
+}
+
 export type GitHubEvent =
+  | PullRequestClosedEvent
   | CheckRunEvent
   | CheckSuiteEvent
   | StatusEvent
@@ -227,6 +235,13 @@ const reviewCommentPayload = z.object({
   installation,
 });
 
+const pullRequestPayload = z.object({
+  action: z.string(),
+  pull_request: z.object({ number: z.number(), merged: z.boolean().nullish() }),
+  repository,
+  installation,
+});
+
 const issueCommentPayload = z.object({
   action: z.string(),
   issue: z.object({ number: z.number(), pull_request: z.object({}).passthrough().nullish() }),
@@ -250,7 +265,8 @@ export type ParsedWebhook =
 
 /**
  * Turns one delivery's `X-GitHub-Event` and JSON payload into a domain event: completed check runs and
- * suites, statuses, submitted reviews, created review comments, created comments on a PR's conversation.
+ * suites, statuses, submitted reviews, created review comments, created comments on a PR's conversation,
+ * closed PRs.
  * A payload of a wanted event that does not have the fields GitHub documents is ignored with the reason.
  */
 export function parseWebhook(event: string, payload: unknown): ParsedWebhook {
@@ -353,6 +369,20 @@ export function parseWebhook(event: string, payload: unknown): ParsedWebhook {
           body: c.body,
           path: c.path,
           line: c.line ?? null,
+        },
+        p.installation,
+      );
+    }
+    case 'pull_request': {
+      const p = parse(pullRequestPayload);
+      if (!p) return ignore('malformed pull_request payload');
+      if (p.action !== 'closed') return ignore(`pull_request ${p.action}`);
+      return done(
+        {
+          kind: 'pr-closed',
+          repo: repoOf(p.repository),
+          pr: p.pull_request.number,
+          merged: p.pull_request.merged === true,
         },
         p.installation,
       );

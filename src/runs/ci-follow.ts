@@ -14,6 +14,7 @@ import { errorMessage } from '../lib/errors.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { QueuedMessage, ThreadRepo, ThreadStore } from '../store/thread-store.js';
+import { CI_TS_PREFIX, ciAttemptLine } from './ci-attempt.js';
 import type { RunReporter } from './ports.js';
 import { threadKeyOf } from './thread-key.js';
 
@@ -70,8 +71,12 @@ export class CiFollow {
 
   constructor(private readonly options: CiFollowOptions) {}
 
-  /** After a run: follows the published head of each of the thread's PRs that is not followed yet. */
-  async followThread(channel: string, threadTs: string): Promise<void> {
+  /**
+   * After a run: follows the published head of each of the thread's PRs that is not followed yet.
+   * `recheck` (a restart): in webhook mode the checks are read once now, since the events that came
+   * while the bot was down are lost.
+   */
+  async followThread(channel: string, threadTs: string, options: { recheck?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     const state = await this.options.threads.get(channel, threadTs);
     if (!state) return;
@@ -97,7 +102,18 @@ export class CiFollow {
       };
       this.watches.set(key, watch);
       if (this.options.mode === 'poll') void this.poll(watch);
+      else if (options.recheck)
+        void this.read(watch).catch((error: unknown) =>
+          this.options.logger.warn({ err: error, repo: watch.repo }, 'could not read the checks'),
+        );
     }
+  }
+
+  /** The thread's PR in this repo was closed or merged: its checks are no longer followed. */
+  forget(channel: string, threadTs: string, repo: string): void {
+    const key = watchKey(channel, threadTs, repo);
+    this.watches.get(key)?.controller.abort();
+    this.watches.delete(key);
   }
 
   /** A webhook: a check or status of a followed head changed, so its checks are read again. */
@@ -107,12 +123,14 @@ export class CiFollow {
     const matching = [...this.watches.values()].filter(
       (watch) => watch.repo.toLowerCase() === name && watch.sha === event.sha,
     );
-    for (const watch of matching) {
-      const summary = await readChecks(await this.options.octokit(watch.ref), watch.ref, watch.sha, {
-        signal: watch.controller.signal,
-      });
-      if (summary.state === 'success' || summary.state === 'failure') await this.settled(watch, summary);
-    }
+    for (const watch of matching) await this.read(watch);
+  }
+
+  private async read(watch: Watch): Promise<void> {
+    const summary = await readChecks(await this.options.octokit(watch.ref), watch.ref, watch.sha, {
+      signal: watch.controller.signal,
+    });
+    if (summary.state === 'success' || summary.state === 'failure') await this.settled(watch, summary);
   }
 
   /** Shutdown: every poll stops. */
@@ -215,7 +233,7 @@ export class CiFollow {
         );
         break;
       case 'fix': {
-        const line = `checks failed: ${names} — fixing, attempt ${decision.attempt}/${this.options.maxAttempts}`;
+        const line = ciAttemptLine({ failed: names, attempt: decision.attempt, max: this.options.maxAttempts });
         notice(line);
         const report = await describeFailedChecks(await this.options.octokit(watch.ref), watch.ref, summary, {
           redact: this.options.redact,
@@ -234,7 +252,7 @@ export class CiFollow {
         await this.options.submit(watch.channel, watch.threadTs, {
           user: decision.startedBy,
           text: this.options.redact(text),
-          ts: `ci-${watch.sha.slice(0, 12)}-${decision.attempt}`,
+          ts: `${CI_TS_PREFIX}${watch.sha.slice(0, 12)}-${decision.attempt}`,
         });
         break;
       }

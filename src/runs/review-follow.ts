@@ -70,6 +70,12 @@ export class ReviewFollow {
     }
   }
 
+  /** The PR was closed or merged: its reviews no longer come back. */
+  forget(repo: string, pr: number): void {
+    const ref = parseRepoRef(repo, this.options.githubServerUrl);
+    if (ref) this.pulls.delete(pullKey(ref, pr));
+  }
+
   /** A webhook about a review or a comment on one of the threads' PRs. */
   async onEvent(event: GitHubEvent): Promise<void> {
     if (event.kind !== 'review' && event.kind !== 'review-comment' && event.kind !== 'pr-comment') return;
@@ -102,17 +108,23 @@ export class ReviewFollow {
       for (const left of collected.ignored) {
         this.options.logger.debug({ ...left, repo: pull.repo, pr: pull.pr }, 'a PR comment does not count');
       }
-      const taken = collected.followUps;
-      if (taken.length === 0) return;
+      if (collected.followUps.length === 0) return;
+      // Taken under the thread record's lock: another bot instance following the same PR (each one follows
+      // every remembered PR after a restart) may have taken some of them since they were read.
+      let taken: FollowUp[] = [];
       await this.options.threads.update(pull.channel, pull.threadTs, (s) => {
         const repo = s.repos.find((r) => r.repo === pull.repo);
         if (!repo) return undefined;
+        const already = new Set(repo.reviews?.handled ?? []);
+        taken = collected.followUps.filter((f) => !already.has(f.key));
+        if (taken.length === 0) return undefined;
         repo.reviews = {
           handled: [...(repo.reviews?.handled ?? []), ...taken.map((f) => f.key)],
           unanswered: [...(repo.reviews?.unanswered ?? []), ...taken.map((f) => JSON.stringify(f))],
         };
         return s;
       });
+      if (taken.length === 0) return;
       const reporter = this.options.reporterFor(pull.channel, pull.threadTs);
       reporter.handle({ type: 'notice', text: describe(taken, pull) });
       await reporter.flush();

@@ -17,6 +17,7 @@ import { branchBase, commitAll, type Workspace, workspaceChanges } from '../sand
 import type { SandboxRegistry } from '../store/sandbox-registry.js';
 import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-store.js';
 import { costFields, type RunCosting, type RunSettings, resolveRunSettings, runMeter } from './budget.js';
+import { ciAttemptOf } from './ci-attempt.js';
 import type { RunReporter, ThreadInfo } from './ports.js';
 import { prFooter, RunPublishing, requesterText } from './publishing.js';
 import { RunVerification } from './run-verification.js';
@@ -151,12 +152,14 @@ export async function executeRun(
   const primary = state.repos[0];
   if (primary) {
     const task = messages[0]?.text;
+    const ciAttempt = messages.map(ciAttemptOf).findLast((attempt) => attempt !== undefined);
     emit({
       type: 'run-start',
       repo: primary.repo,
       baseBranch: primary.baseBranch,
       branch: primary.branch,
       ...(task ? { task: titleFrom(task) } : {}),
+      ...(ciAttempt ? { ciAttempt } : {}),
     });
   }
 

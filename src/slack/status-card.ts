@@ -1,6 +1,6 @@
 import type { ActionsBlock, ContextBlock, KnownBlock, PlanBlock, RichTextBlock, TaskCardBlock } from '@slack/types';
 import { formatDollars } from '../agent/cost.js';
-import type { PlanItem, RunEvent, RunOutcome } from '../agent/events.js';
+import type { CiFixAttempt, PlanItem, RunEvent, RunOutcome } from '../agent/events.js';
 import { formatDuration } from '../lib/duration.js';
 import { escapeMrkdwn, inlineCode, SLACK_LIMITS, type SlackMessage, STOP_ACTION_ID, trimEnd } from './blocks.js';
 
@@ -53,6 +53,8 @@ export interface CardState {
   notes?: string[];
   /** ms from the start to the first tool result (a cold sandbox start shows here). */
   firstResultMs?: number;
+  /** The run is the CI loop's fix attempt: its line heads the card's facts. */
+  ciAttempt?: CiFixAttempt;
   /** `action-start` id of a test command in progress (internal to `nextCardState`). */
   testActionId?: string;
 }
@@ -164,6 +166,7 @@ function applyEvent(state: CardState, event: RunEvent, now: number): CardState {
         endedAt: undefined,
         phaseNote: undefined,
         branch: state.branch || event.branch,
+        ...(event.ciAttempt ? { ciAttempt: event.ciAttempt } : {}),
         before: existing ? state.before : upsert(state.before, sandbox),
       };
     }
@@ -384,6 +387,11 @@ export function cardFacts(state: CardState, now: number): string {
   return parts.join(' · ');
 }
 
+/** `CI fix attempt 1/2: test (ubuntu) failed`, mrkdwn. */
+export function ciAttemptText(attempt: CiFixAttempt): string {
+  return `:repeat: CI fix attempt ${attempt.attempt}/${attempt.max}: ${escapeMrkdwn(attempt.failed)} failed`;
+}
+
 export interface StatusCardOptions {
   /** Leave the plan block out (Slack refused it once: the card stays readable as text). */
   withoutPlan?: boolean;
@@ -399,6 +407,13 @@ export function statusCardMessage(state: CardState, now: number, options: Status
   const headline = trimEnd(`${PHASE_LINE[state.phase](where)}${note}`, SLACK_LIMITS.sectionText);
   const facts = cardFacts(state, now);
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: headline } }];
+  // Right under the headline: why this run started without anyone typing.
+  if (state.ciAttempt) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: trimEnd(ciAttemptText(state.ciAttempt), 3000) }],
+    });
+  }
   const tasks = options.withoutPlan ? [] : cardTasks(state);
   if (tasks.length > 0) {
     const plan: PlanBlock = { type: 'plan', title: cutTitle(state.title), tasks };
@@ -428,6 +443,7 @@ export function statusCardMessage(state: CardState, now: number, options: Status
   const planDone = state.plan.filter((i) => i.status === 'complete').length;
   const progress =
     state.plan.length > 0 ? ` — ${planDone} of ${state.plan.length} steps done` : done > 0 ? ` — ${done} done` : '';
-  const text = trimEnd(`${PHASE_LINE[state.phase](where)}${note}${progress} (${facts})`, 3000);
+  const attempt = state.ciAttempt ? ` — ${ciAttemptText(state.ciAttempt)}` : '';
+  const text = trimEnd(`${PHASE_LINE[state.phase](where)}${note}${attempt}${progress} (${facts})`, 3000);
   return { text, blocks };
 }

@@ -31,6 +31,14 @@ const threadText = (h: Harness, root: string) =>
     .map((m) => m.text)
     .join('\n');
 
+/** Every version (post, then edits) of the first bot message in the thread whose blocks say `words`. */
+const cardSaying = (h: Harness, root: string, words: string) =>
+  h.slack
+    .callsOf('chat.postMessage')
+    .filter((call) => call.args.thread_ts === root)
+    .map((call) => h.slack.messageHistory('C0TEST', String(call.response?.ts)))
+    .find((versions) => versions.some((v) => JSON.stringify(v.blocks ?? []).includes(words)));
+
 const headOf = (h: Harness) => h.github.pulls('acme', 'widgets').at(-1)?.headSha ?? '';
 
 async function failCheck(h: Harness, sha: string, log: string) {
@@ -66,6 +74,16 @@ describe('CI comes back to the thread (token mode: polling)', () => {
       threadText(h, root).includes('checks failed: test (ubuntu) — fixing, attempt 1/2'),
     );
     expect(await h.waitForEnd(root, 2)).toContain('Updated pull request');
+    // The fix run's status card carries the attempt, from its first version to its last edit.
+    const card = await waitFor('the attempt on the card', () => cardSaying(h, root, 'CI fix attempt 1/2'));
+    expect(card[0]?.via).toBe('chat.postMessage');
+    expect(JSON.stringify(card[0]?.blocks)).toContain('CI fix attempt 1/2: test (ubuntu) failed');
+    const last = await waitFor('the card done', () => {
+      const now = cardSaying(h, root, 'CI fix attempt 1/2')?.at(-1);
+      return now?.text.includes('Done on') && now;
+    });
+    expect(last.via).toBe('chat.update');
+    expect(JSON.stringify(last.blocks)).toContain('CI fix attempt 1/2: test (ubuntu) failed');
     // The model got the failing job's log tail, cut after the error line.
     const sent = JSON.stringify(h.openai.requests.map((r) => r.body));
     expect(sent).toContain('expected 1, got 2');
@@ -75,6 +93,7 @@ describe('CI comes back to the thread (token mode: polling)', () => {
     await failCheck(h, headOf(h), '##[error]expected 2, got 3\n');
     await waitFor('attempt 2', () => threadText(h, root).includes('fixing, attempt 2/2'));
     expect(await h.waitForEnd(root, 3)).toContain('Updated pull request');
+    await waitFor('attempt 2 on a card', () => cardSaying(h, root, 'CI fix attempt 2/2: test (ubuntu) failed'));
 
     await h.github.addCheckRun('acme', 'widgets', { sha: headOf(h), name: 'test (ubuntu)', conclusion: 'success' });
     await waitFor('green', () => threadText(h, root).includes('Checks passed on pull request'));

@@ -330,4 +330,16 @@ describe('parseWebhook', () => {
     });
     expect(parseWebhook('pull_request_review', { action: 'dismissed' })).toMatchObject({ ok: false });
   });
+
+  it('turns a closed PR into `pr-closed`; other pull_request actions are ignored', async () => {
+    const opened = await fake.webhooks.pullRequest(pr.owner, pr.name, pr.number, { action: 'opened' });
+    expect(parseWebhook(opened.event, opened.payload)).toEqual({ ok: false, ignored: 'pull_request opened' });
+    // Last in this file: the fixture's PR is closed for good.
+    fake.closePull(pr.owner, pr.name, pr.number);
+    const closed = await fake.webhooks.pullRequest(pr.owner, pr.name, pr.number);
+    expect(parseWebhook(closed.event, closed.payload)).toMatchObject({
+      ok: true,
+      event: { kind: 'pr-closed', repo: { owner: pr.owner, name: pr.name }, pr: pr.number, merged: false },
+    });
+  });
 });

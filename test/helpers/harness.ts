@@ -5,7 +5,12 @@ import { PassThrough } from 'node:stream';
 import { parseConfig } from '../../src/config/config.js';
 import { type BotOverrides, type RunningBot, startBot } from '../../src/wiring.js';
 import { type FakeE2B, startFakeE2B } from '../fakes/e2b/index.js';
-import { DEFAULT_FAKE_GITHUB_TOKEN, type FakeGitHub, startFakeGitHub } from '../fakes/github-server.js';
+import {
+  DEFAULT_FAKE_GITHUB_TOKEN,
+  type FakeGitHub,
+  type FakeGitHubOptions,
+  startFakeGitHub,
+} from '../fakes/github-server.js';
 import { checkOpenAIAfterEach as checkFakeAfterEach, perTestCheck } from '../fakes/openai/test-checks.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/openai-server.js';
 import {
@@ -68,6 +73,8 @@ export interface HarnessOptions {
   idleSweep?: { idleMs: number; intervalMs: number };
   /** More of what tests set beside the configuration (CI polling timing, where the Restate endpoint listens …). */
   overrides?: BotOverrides;
+  /** Options of the GitHub fake (`app` for GitHub App mode; then set GITHUB_TOKEN to '' in `env`). */
+  github?: FakeGitHubOptions;
 }
 
 /**
@@ -88,7 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const arm = perTestCheck(() => fake);
   const [slack, github, openai] = await Promise.all([
     startFakeSlack(),
-    startFakeGitHub(),
+    startFakeGitHub(options.github),
     startFakeOpenAI({ onScript: () => arm() }),
   ]);
   fake = openai;

@@ -2,6 +2,7 @@ import { LogLevel, WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyTotals } from '../../src/agent/cost.js';
 import type { PlanItem, RunEvent, RunTotals } from '../../src/agent/events.js';
+import { ciAttemptLine, ciAttemptOf } from '../../src/runs/ci-attempt.js';
 import { actionText } from '../../src/slack/action-text.js';
 import { STOP_ACTION_ID } from '../../src/slack/blocks.js';
 import {
@@ -160,6 +161,36 @@ describe('statusCardMessage', () => {
     expect(plan.tasks[0]?.title).toHaveLength(CARD_TITLE_MAX);
     expect(message.text).not.toContain('<!channel>');
     expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+  });
+});
+
+describe('a CI fix attempt on the card', () => {
+  it('the run-start of a CI fix shows the attempt under the headline and in the text, to the end', () => {
+    const start: RunEvent = {
+      type: 'run-start',
+      repo: 'acme/widgets',
+      baseBranch: 'main',
+      branch: 'ai-dev/fix',
+      task: 'checks failed: test (ubuntu) — fixing, attempt 1/2',
+      ciAttempt: { attempt: 1, max: 2, failed: 'test (ubuntu)' },
+    };
+    let state = nextCardState(base(), start, T0);
+    state = nextCardState(state, { type: 'run-end', outcome: { kind: 'no-changes', answer: 'ok', totals } }, T0 + 5);
+    const message = statusCardMessage(state, T0 + 5);
+    expect(message.blocks?.[1]).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: ':repeat: CI fix attempt 1/2: test (ubuntu) failed' }],
+    });
+    expect(message.text).toContain('— :repeat: CI fix attempt 1/2: test (ubuntu) failed');
+    // Any other run says nothing of CI.
+    expect(JSON.stringify(statusCardMessage(base(), T0))).not.toContain('CI fix');
+  });
+
+  it('the CI loop’s line and the runner’s reading of it agree; a person’s same words are not an attempt', () => {
+    const attempt = { attempt: 2, max: 3, failed: 'test (ubuntu), lint' };
+    const text = `${ciAttemptLine(attempt)}\n\nThe log…`;
+    expect(ciAttemptOf({ ts: 'ci-0123456789ab-2', text })).toEqual(attempt);
+    expect(ciAttemptOf({ ts: '1700000000.000200', text })).toBeUndefined();
   });
 });
 

@@ -344,6 +344,28 @@ export class WebhookBuilders {
     };
   }
 
+  /** `pull_request` as the PR stands now (default action `closed`: close or merge it in the fake first). */
+  async pullRequest(
+    owner: string,
+    name: string,
+    number: number,
+    options: WebhookOptions & { action?: 'closed' | 'opened' | 'reopened' | 'synchronize' } = {},
+  ): Promise<BuiltWebhook<Record<string, unknown>>> {
+    const repo = this.repo(owner, name);
+    const pull = this.pull(repo, number);
+    const pull_request = { ...(await this.pullRequestJson(repo, pull)), merged: pull.merged };
+    return {
+      event: 'pull_request',
+      target: this.target(repo),
+      payload: {
+        action: options.action ?? 'closed',
+        number,
+        pull_request,
+        ...this.common(repo, userRef(options.sender ?? pull.user)),
+      },
+    };
+  }
+
   /** `issue_comment` (default action `created`) on a PR's conversation. */
   async issueComment(
     owner: string,

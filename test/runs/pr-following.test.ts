@@ -1,0 +1,184 @@
+import type { Octokit } from '@octokit/rest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunTotals } from '../../src/agent/events.js';
+import { octokitFactory } from '../../src/github/octokit.js';
+import { CiFollow } from '../../src/runs/ci-follow.js';
+import type { RunReporter } from '../../src/runs/ports.js';
+import { PrFollowing } from '../../src/runs/pr-following.js';
+import { ReviewFollow } from '../../src/runs/review-follow.js';
+import { FollowedPrStore } from '../../src/store/followed-prs.js';
+import type { QueuedMessage, ThreadState } from '../../src/store/thread-store.js';
+import { ThreadStore } from '../../src/store/thread-store.js';
+import { DEFAULT_FAKE_GITHUB_TOKEN, type FakeGitHub, startFakeGitHub } from '../fakes/github-server.js';
+import { type PrFixture, repoWithPullRequest } from '../github/pr-fixture.js';
+import { captureLogger } from '../helpers/logger.js';
+import { MemoryKeyValueStore, RecordingReporter } from '../helpers/port-fakes.js';
+
+const { logger } = captureLogger();
+const emptyRunTotals: RunTotals = {
+  turns: 1,
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  elapsedMs: 0,
+  sandboxMs: 0,
+  filesChanged: [],
+  commands: [],
+};
+let fake: FakeGitHub;
+let octokit: Octokit;
+
+beforeAll(async () => {
+  fake = await startFakeGitHub();
+  octokit = octokitFactory({ baseUrl: fake.apiUrl, logger, throttle: false })(DEFAULT_FAKE_GITHUB_TOKEN);
+});
+afterAll(async () => {
+  await fake?.close();
+});
+
+function thread(threadTs: string, pr: PrFixture): ThreadState {
+  return {
+    channel: 'C1',
+    threadTs,
+    startedBy: 'U1',
+    repos: [
+      {
+        repo: `${pr.owner}/${pr.name}`,
+        baseBranch: 'main',
+        branch: pr.branch,
+        private: true,
+        published: { localSha: pr.headSha, remoteSha: pr.headSha },
+        pr: { number: pr.number, url: `${fake.serverUrl}/${pr.owner}/${pr.name}/pull/${pr.number}` },
+      },
+    ],
+    status: 'idle',
+    queued: [],
+    pendingInput: [],
+    createdAt: '2026-12-01T00:00:00.000Z',
+    updatedAt: '2026-12-01T00:00:00.000Z',
+  };
+}
+
+/** One bot process's loops over a store that outlives it. */
+function boot(store: MemoryKeyValueStore, threads = new ThreadStore(store, logger)) {
+  const submitted: QueuedMessage[] = [];
+  const submit = async (_channel: string, _threadTs: string, message: QueuedMessage) => {
+    submitted.push(message);
+  };
+  const reporterFor = (): RunReporter => new RecordingReporter();
+  const common = { threads, submit, reporterFor, githubServerUrl: fake.serverUrl, logger };
+  const ci = new CiFollow({
+    ...common,
+    octokit: async () => octokit,
+    redact: (t) => t,
+    maxAttempts: 2,
+    mode: 'webhooks',
+  });
+  const reviews = new ReviewFollow({
+    ...common,
+    octokit: async () => octokit,
+    bot: async () => ({ logins: ['test-user'], mentions: ['test-user'] }),
+  });
+  const followed = new FollowedPrStore(store, logger);
+  const following = new PrFollowing({
+    followed,
+    threads,
+    ci,
+    reviews,
+    octokit: async () => octokit,
+    githubServerUrl: fake.serverUrl,
+    logger,
+  });
+  return { threads, submitted, ci, reviews, following, followed };
+}
+
+describe('PrFollowing', () => {
+  it('a restart over the same store follows the PR again: a check that failed meanwhile is acted on once', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'restart', files: { 'a.txt': 'a\n' } });
+    const first = boot(store);
+    await first.threads.mutate('C1', '1.0', () => thread('1.0', pr));
+    await first.following.afterRun('C1', '1.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    expect(await first.followed.list()).toEqual([
+      { channel: 'C1', threadTs: '1.0', repo: 'acme/restart', pr: pr.number },
+    ]);
+    first.ci.stop();
+
+    // Down: the check fails and its webhook is lost.
+    await fake.addCheckRun('acme', 'restart', { sha: pr.headSha, name: 'test', conclusion: 'failure' });
+    const second = boot(store);
+    expect(await second.following.resume()).toBe(1);
+    await expect.poll(() => second.submitted.length).toBe(1);
+    expect(second.submitted[0]?.text).toMatch(/^checks failed: test — fixing, attempt 1\/2/);
+    expect((await second.threads.get('C1', '1.0'))?.repos[0]?.ci).toMatchObject({ sha: pr.headSha, attempts: 1 });
+
+    // A third start finds it acted on: nothing again.
+    const third = boot(store);
+    await third.following.resume();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(third.submitted).toEqual([]);
+    second.ci.stop();
+    third.ci.stop();
+  });
+
+  it('drops a closed PR, a merged one and one whose thread is gone; keeps the open one', async () => {
+    const store = new MemoryKeyValueStore();
+    const bot = boot(store);
+    const open = await repoWithPullRequest(fake, octokit, { name: 'open', files: { 'a.txt': 'a\n' } });
+    const closed = await repoWithPullRequest(fake, octokit, { name: 'closed', files: { 'a.txt': 'a\n' } });
+    const merged = await repoWithPullRequest(fake, octokit, { name: 'merged', files: { 'a.txt': 'a\n' } });
+    const orphan = await repoWithPullRequest(fake, octokit, { name: 'orphan', files: { 'a.txt': 'a\n' } });
+    for (const [ts, pr] of [
+      ['2.0', open],
+      ['3.0', closed],
+      ['4.0', merged],
+    ] as const) {
+      await bot.threads.mutate('C1', ts, () => thread(ts, pr));
+      await bot.followed.add({ channel: 'C1', threadTs: ts, repo: `acme/${pr.name}`, pr: pr.number });
+    }
+    await bot.followed.add({ channel: 'C1', threadTs: '5.0', repo: 'acme/orphan', pr: orphan.number });
+    fake.closePull('acme', 'closed', closed.number);
+    await fake.mergePull('acme', 'merged', merged.number);
+
+    expect(await bot.following.resume()).toBe(1);
+    expect((await bot.followed.list()).map((e) => e.repo)).toEqual(['acme/open']);
+    bot.ci.stop();
+  });
+});
+
+describe('two bot instances following the same PR (both resumed it)', () => {
+  it('take a review once between them', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'twice', files: { 'a.txt': 'a\n' } });
+    fake.setCollaborator('acme', 'twice', 'alice', 'write');
+    // One ThreadStore: its lock stands for the record lock instances share on Redis.
+    const one = boot(store);
+    const two = boot(store, one.threads);
+    await one.threads.mutate('C1', '6.0', () => thread('6.0', pr));
+    await one.followed.add({ channel: 'C1', threadTs: '6.0', repo: 'acme/twice', pr: pr.number });
+    await Promise.all([one.following.resume(), two.following.resume()]);
+    await fake.addReview('acme', 'twice', pr.number, { user: 'alice', state: 'CHANGES_REQUESTED', body: 'Fix it.' });
+    await Promise.all([one.reviews.pollAll(), two.reviews.pollAll()]);
+    expect([...one.submitted, ...two.submitted]).toHaveLength(1);
+    one.ci.stop();
+    two.ci.stop();
+  });
+});
+
+describe('FollowedPrStore', () => {
+  it('keeps one entry per thread and repo, a new PR number replacing the old, and skips corrupt entries', async () => {
+    const store = new MemoryKeyValueStore();
+    const followed = new FollowedPrStore(store, logger);
+    await followed.add({ channel: 'C1', threadTs: '1.0', repo: 'acme/a', pr: 1 });
+    await followed.add({ channel: 'C1', threadTs: '1.0', repo: 'ACME/a', pr: 1 });
+    await followed.add({ channel: 'C1', threadTs: '2.0', repo: 'acme/a', pr: 2 });
+    await followed.add({ channel: 'C1', threadTs: '1.0', repo: 'acme/a', pr: 3 });
+    expect(await followed.list()).toEqual([
+      { channel: 'C1', threadTs: '2.0', repo: 'acme/a', pr: 2 },
+      { channel: 'C1', threadTs: '1.0', repo: 'acme/a', pr: 3 },
+    ]);
+    await followed.remove({ channel: 'C1', threadTs: '2.0', repo: 'acme/a' });
+    store.data.set('followed-prs', [...((store.data.get('followed-prs') as unknown[]) ?? []), { pr: 'x' }]);
+    expect(await followed.list()).toEqual([{ channel: 'C1', threadTs: '1.0', repo: 'acme/a', pr: 3 }]);
+  });
+});

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { Logger } from '../lib/logger.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { readValidList } from './typed-value.js';
@@ -25,8 +24,6 @@ const samePr = (a: FollowedPr, b: Pick<FollowedPr, 'channel' | 'threadTs' | 'rep
  * closed or merged. What was already acted on stays in the thread record (`repos[].ci`, `repos[].reviews`).
  */
 export class FollowedPrStore {
-  private readonly mutex = new KeyedMutex();
-
   constructor(
     private readonly store: KeyValueStore,
     private readonly logger: Logger,
@@ -53,13 +50,10 @@ export class FollowedPrStore {
   }
 
   /**
-   * The one read-modify-write of the list; `undefined` from `edit` writes nothing.
-   * TODO(KeyValueStore.update): swap the mutex for the store's atomic update once it lands.
+   * The one read-modify-write of the list, atomic across bot instances; `undefined` from `edit` writes
+   * nothing, and `edit` may run again on a newer list.
    */
   private async change(edit: (list: FollowedPr[]) => FollowedPr[] | undefined): Promise<void> {
-    await this.mutex.run(KEY, async () => {
-      const next = edit(await this.list());
-      if (next) await this.store.set(KEY, next);
-    });
+    await this.store.update(KEY, (raw) => edit(readValidList(followedPrSchema, raw, KEY, this.logger)));
   }
 }

@@ -83,10 +83,13 @@ function nextInputEstimate(last: Usage, input: InputItem[]): number {
   return last.inputTokens + last.outputTokens + sent;
 }
 
-/** A durable step: `work` runs once per run (its result must be plain JSON). */
-export type StepRunner = <T>(name: string, work: () => Promise<T>) => Promise<T>;
+/**
+ * A durable step: `work` runs once per run (its result must be plain JSON). `pickedUp` is true when a
+ * durable engine runs it as the first step past a crash: the instance that died may have begun it.
+ */
+export type StepRunner = <T>(name: string, work: (pickedUp: boolean) => Promise<T>) => Promise<T>;
 
-const inPlace: StepRunner = (_name, work) => work();
+const inPlace: StepRunner = (_name, work) => work(false);
 
 export type LoopEnd =
   | { kind: 'answered'; text: string }
@@ -145,18 +148,22 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     try {
       const sent = input;
       const into = conversationId;
-      turn = await step(`model-${turns + 1}`, () =>
-        withDeadline(options, (signal) =>
-          options.model.respond({
+      turn = await step(`model-${turns + 1}`, (pickedUp) =>
+        withDeadline(options, async (signal) => {
+          const redacted = redactInput(sent, options.redact);
+          // The request may have reached the conversation before its instance died: what it holds
+          // already is not appended twice, and calls it left unanswered are answered.
+          const given = pickedUp && into ? await options.model.reconcile(into, redacted) : redacted;
+          return options.model.respond({
             conversationId: into,
             ...(options.settings?.model ? { model: options.settings.model } : {}),
             ...(options.settings?.effort ? { effort: options.settings.effort } : {}),
             instructions: options.redact ? options.redact(options.instructions()) : options.instructions(),
-            input: redactInput(sent, options.redact),
+            input: given,
             tools: options.tools,
             signal,
-          }),
-        ),
+          });
+        }),
       );
     } catch (error) {
       if (error instanceof DeadlineReached) return result({ kind: 'budget-reached', limit: 'minutes' });

@@ -218,7 +218,7 @@ export async function executeRun(
     // The sandbox and the first model request start together (spec section 6).
     if (primary && state.repos.length === 1) workspaces.warm(primary.repo);
     const resumed = state.conversationId !== undefined;
-    const step: StepRunner = control.step ?? ((_name, work) => work());
+    const step: StepRunner = control.step ?? ((_name, work) => work(false));
     const conversationId =
       state.conversationId ??
       (await step('conversation', () =>

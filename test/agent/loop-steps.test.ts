@@ -59,7 +59,7 @@ describe('the loop’s durable steps', () => {
     const step: StepRunner = async (name, work) => {
       names.push(name);
       // What a journal keeps: the result as JSON.
-      return JSON.parse(JSON.stringify(await work()));
+      return JSON.parse(JSON.stringify(await work(false)));
     };
     const result = await runLoop(loopOptions(f, step));
     expect(result.end).toEqual({ kind: 'answered', text: 'done' });
@@ -75,7 +75,7 @@ describe('the loop’s durable steps', () => {
     const journal = new Map<string, unknown>([
       ['tool-1-0', { output: 'from the journal', failed: false, fatal: false }],
     ]);
-    const step: StepRunner = async (name, work) => (journal.has(name) ? (journal.get(name) as never) : work());
+    const step: StepRunner = async (name, work) => (journal.has(name) ? (journal.get(name) as never) : work(false));
     const result = await runLoop(loopOptions(f, step));
     expect(toolRuns).toBe(0);
     expect(result.end).toEqual({ kind: 'answered', text: 'done' });
@@ -86,8 +86,41 @@ describe('the loop’s durable steps', () => {
     const f = fixture([call('r1')], async () => {
       throw fatal;
     });
-    const step: StepRunner = async (_name, work) => JSON.parse(JSON.stringify(await work()));
+    const step: StepRunner = async (_name, work) => JSON.parse(JSON.stringify(await work(false)));
     const result = await runLoop(loopOptions(f, step));
     expect(result.end).toEqual({ kind: 'failed', error: fatal });
+  });
+
+  it('a model request picked up after a crash is reconciled with the conversation before it is sent again', async () => {
+    const sent: string[][] = [];
+    const reconciled: string[][] = [];
+    const f = fixture([answer], async () => ({ ok: true, output: 'unused' }));
+    f.model.respond = async (request) => {
+      sent.push(request.input.map((i) => (i.type === 'message' ? i.content : i.call_id)));
+      return answer;
+    };
+    // The conversation already holds the message (the instance that died had sent it), and a call of
+    // the model's that was never answered.
+    f.model.reconcile = async (id, input) => {
+      expect(id).toBe('conv_1');
+      reconciled.push(input.map((i) => (i.type === 'message' ? i.content : i.call_id)));
+      return [{ type: 'function_call_output', call_id: 'call_lost', output: 'interrupted' }];
+    };
+    const step: StepRunner = async (name, work) => work(name === 'model-1');
+    const result = await runLoop(loopOptions(f, step));
+    expect(result.end).toEqual({ kind: 'answered', text: 'done' });
+    expect(reconciled).toEqual([['hi']]);
+    expect(sent).toEqual([['call_lost']]);
+  });
+
+  it('a model request not picked up after a crash is sent as it is, without reading the conversation', async () => {
+    const f = fixture([answer], async () => ({ ok: true, output: 'unused' }));
+    let reads = 0;
+    f.model.reconcile = async (_id, input) => {
+      reads += 1;
+      return input;
+    };
+    await runLoop(loopOptions(f, async (_name, work) => work(false)));
+    expect(reads).toBe(0);
   });
 });

@@ -132,27 +132,28 @@ async function runThread(
   let replaying = false;
   let roundStartedAt: number | undefined;
   let pickedUpLate = false;
-  const checkPickUp = () => {
+  /** True for the first step past a replayed journal: the one this attempt picks the run up at. */
+  const checkPickUp = (): boolean => {
     if (!internal.isProcessing()) {
       replaying = true;
-      return;
+      return false;
     }
-    if (!replaying) return;
+    if (!replaying) return false;
     replaying = false;
-    if (roundStartedAt === undefined || clock() - roundStartedAt <= deps.limits.maxMinutes * 60_000) return;
+    if (roundStartedAt === undefined || clock() - roundStartedAt <= deps.limits.maxMinutes * 60_000) return true;
     pickedUpLate = true;
     controller.abort(new AbortedError(PICKED_UP_LATE));
     throw new AbortedError(PICKED_UP_LATE);
   };
   const step: StepRunner = async (name, work) => {
-    checkPickUp();
+    const pickedUp = checkPickUp();
     // The error a step throws is journaled as a terminal failure (no retry: the loop decides what a
     // failure means); this attempt keeps the original, with its class, for the loop to judge.
     let original: unknown;
     try {
       return await ctx.run(name, async () => {
         try {
-          return await work();
+          return await work(pickedUp);
         } catch (error) {
           original = error;
           throw new restate.TerminalError(errorMessage(error));

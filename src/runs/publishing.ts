@@ -124,10 +124,11 @@ export function prFooter(info: ThreadInfo, user: string, commands: RunTotals['co
     `Requested ${info.surface === 'terminal' ? 'with `ai-dev run`' : 'in Slack'} by ${requesterText(info, user)}${info.permalink ? ` — [thread](${info.permalink})` : ''}. Made by ai-dev.`,
   ];
   if (cost) {
-    // Written when the PR is opened or updated: the model's dollars up to then; sandbox time is priced at the run's end.
+    // Written when the PR is opened or updated: the dollars up to then (the sandbox's as of the last model turn).
+    const sandbox = cost.sandboxDollars > 0 ? `, sandbox ${formatDollars(cost.sandboxDollars)}` : '';
     lines.push(
       '',
-      `Cost of this run so far: ${formatDollars(cost.dollars)} (model ${formatDollars(cost.modelDollars)} over ${cost.requests} request${cost.requests === 1 ? '' : 's'}).`,
+      `Cost of this run so far: ${formatDollars(cost.dollars)} (model ${formatDollars(cost.modelDollars)} over ${cost.requests} request${cost.requests === 1 ? '' : 's'}${sandbox}).`,
     );
   }
   if (commands.length > 0) {

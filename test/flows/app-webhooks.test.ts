@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverWebhook } from '../fakes/github-server.js';
-import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { publishScript, waitFor } from '../helpers/scripted-runs.js';
 
 /**
  * GitHub App mode end to end: the bot reaches GitHub only through installation tokens minted with the App's
@@ -11,24 +11,6 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 
 const APP_ID = 4242;
 const WEBHOOK_SECRET = 'app-webhook-secret-0123456789abcdef';
-
-function publish(path: string, content: string, summary: string) {
-  return [
-    toolCalls([{ name: 'save_content_to_file', arguments: { path, content } }]),
-    toolCalls([{ name: 'make_pull_request', arguments: { title: `Change ${path}`, body: `Changes ${path}.` } }]),
-    text(summary),
-  ];
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('GitHub App mode: CI results come back as signed webhooks', () => {
   let h: Harness;
@@ -84,7 +66,7 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
     });
 
   it('a failed check_run of the published head starts the fix run; a bad signature is ignored', async () => {
-    h.openai.script(publish('one.txt', '1\n', 'Added one.txt.'));
+    h.openai.script(publishScript('one.txt', '1\n', 'Added one.txt.'));
     const root = await h.mention('add one.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pull = h.github.pulls('acme', 'widgets').at(-1);
@@ -102,7 +84,7 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
     expect(threadText(root)).not.toContain('checks failed');
     expect(h.bot.coordinator.isRunning('C0TEST', root)).toBe(false);
 
-    h.openai.script(publish('one.txt', '1 fixed\n', 'Fixed the test.'));
+    h.openai.script(publishScript('one.txt', '1 fixed\n', 'Fixed the test.'));
     expect((await deliverWebhook(url, { ...hook, secret: WEBHOOK_SECRET })).status).toBe(202);
     await waitFor('attempt 1', () => threadText(root).includes('checks failed: test (ubuntu) — fixing, attempt 1/2'));
     expect(await h.waitForEnd(root, 2)).toContain('Updated pull request');
@@ -112,14 +94,14 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
   }, 60_000);
 
   it('after a restart the checks are read once (the webhook sent while down is lost), and a closed PR is dropped', async () => {
-    h.openai.script(publish('two.txt', '2\n', 'Added two.txt.'));
+    h.openai.script(publishScript('two.txt', '2\n', 'Added two.txt.'));
     const root = await h.mention('add two.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pull = h.github.pulls('acme', 'widgets').at(-1);
 
     // The check fails and its webhook never reaches the bot (it was down, or the delivery failed).
     await failing(pull?.headSha ?? '', '##[error]broken while down\n');
-    h.openai.script(publish('two.txt', '2 fixed\n', 'Fixed it.'));
+    h.openai.script(publishScript('two.txt', '2 fixed\n', 'Fixed it.'));
     await h.restart();
     url = `${h.botUrl}/github/events`;
     await waitFor('attempt 1', () => threadText(root).includes('checks failed: test (ubuntu) — fixing, attempt 1/2'));

@@ -1,29 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverWebhook } from '../fakes/github-server.js';
-import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { publishScript, waitFor } from '../helpers/scripted-runs.js';
 
 /** Polls every few ms instead of 10 s; a check needs two equal reads to count as settled. */
 const FAST_POLLING = { ciPolling: { minDelayMs: 10, maxDelayMs: 40, noChecksAfterMs: 60_000, maxWaitMs: 120_000 } };
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
-
-function publish(path: string, content: string, summary: string) {
-  return [
-    toolCalls([{ name: 'save_content_to_file', arguments: { path, content } }]),
-    toolCalls([{ name: 'make_pull_request', arguments: { title: `Change ${path}`, body: `Changes ${path}.` } }]),
-    text(summary),
-  ];
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const threadText = (h: Harness, root: string) =>
   h
@@ -64,11 +46,11 @@ describe('CI comes back to the thread (token mode: polling)', () => {
   });
 
   it('a failing check is fixed on the second attempt without anyone typing, and green is reported once', async () => {
-    h.openai.script(publish('one.txt', '1\n', 'Added one.txt.'));
+    h.openai.script(publishScript('one.txt', '1\n', 'Added one.txt.'));
     const root = await h.mention('add one.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
 
-    h.openai.script(publish('one.txt', '1 fixed\n', 'Fixed the first failure.'));
+    h.openai.script(publishScript('one.txt', '1 fixed\n', 'Fixed the first failure.'));
     await failCheck(h, headOf(h), 'Run npm test\nFAIL test/one.test.ts\n##[error]expected 1, got 2\nCleaning up\n');
     await waitFor('attempt 1', () =>
       threadText(h, root).includes('checks failed: test (ubuntu) — fixing, attempt 1/2'),
@@ -89,7 +71,7 @@ describe('CI comes back to the thread (token mode: polling)', () => {
     expect(sent).toContain('expected 1, got 2');
     expect(sent).not.toContain('Cleaning up');
 
-    h.openai.script(publish('one.txt', '1 fixed again\n', 'Fixed the second failure.'));
+    h.openai.script(publishScript('one.txt', '1 fixed again\n', 'Fixed the second failure.'));
     await failCheck(h, headOf(h), '##[error]expected 2, got 3\n');
     await waitFor('attempt 2', () => threadText(h, root).includes('fixing, attempt 2/2'));
     expect(await h.waitForEnd(root, 3)).toContain('Updated pull request');
@@ -105,11 +87,11 @@ describe('CI comes back to the thread (token mode: polling)', () => {
   }, 120_000);
 
   it('a check that keeps failing stops at the cap with a clear message', async () => {
-    h.openai.script(publish('two.txt', '2\n', 'Added two.txt.'));
+    h.openai.script(publishScript('two.txt', '2\n', 'Added two.txt.'));
     const root = await h.mention('add two.txt');
     await h.waitForEnd(root);
     for (const attempt of [1, 2]) {
-      h.openai.script(publish('two.txt', `2 try ${attempt}\n`, `Attempt ${attempt}.`));
+      h.openai.script(publishScript('two.txt', `2 try ${attempt}\n`, `Attempt ${attempt}.`));
       await failCheck(h, headOf(h), `##[error]still broken ${attempt}\n`);
       await waitFor(`attempt ${attempt}`, () => threadText(h, root).includes(`fixing, attempt ${attempt}/2`));
       await h.waitForEnd(root, attempt + 1);
@@ -138,7 +120,7 @@ describe('CI comes back to the thread (webhooks)', () => {
   });
 
   it('a webhook with a bad signature is refused and ignored; a signed one resumes the run', async () => {
-    h.openai.script(publish('three.txt', '3\n', 'Added three.txt.'));
+    h.openai.script(publishScript('three.txt', '3\n', 'Added three.txt.'));
     const root = await h.mention('add three.txt');
     await h.waitForEnd(root);
     const run = await failCheck(h, headOf(h), '##[error]broken\n');
@@ -153,7 +135,7 @@ describe('CI comes back to the thread (webhooks)', () => {
     expect(threadText(h, root)).not.toContain('checks failed');
     expect(h.bot.coordinator.isRunning('C0TEST', root)).toBe(false);
 
-    h.openai.script(publish('three.txt', '3 fixed\n', 'Fixed it.'));
+    h.openai.script(publishScript('three.txt', '3 fixed\n', 'Fixed it.'));
     const signed = await deliverWebhook(url, { ...hook, secret: WEBHOOK_SECRET });
     expect(signed.status).toBe(202);
     await waitFor('attempt 1', () =>

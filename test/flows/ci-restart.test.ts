@@ -2,30 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FollowedPrStore } from '../../src/store/followed-prs.js';
 import type { KeyValueStore } from '../../src/store/key-value-store.js';
 import { openStore } from '../../src/store/open-store.js';
-import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { captureLogger } from '../helpers/logger.js';
+import { publishScript, waitFor } from '../helpers/scripted-runs.js';
 
 /** Checks are polled every few ms; reviews only once a minute until the restart makes it every few ms. */
 const FAST_POLLING = { ciPolling: { minDelayMs: 10, maxDelayMs: 40, noChecksAfterMs: 60_000, maxWaitMs: 120_000 } };
-
-function publish(path: string, content: string, summary: string) {
-  return [
-    toolCalls([{ name: 'save_content_to_file', arguments: { path, content } }]),
-    toolCalls([{ name: 'make_pull_request', arguments: { title: `Change ${path}`, body: `Changes ${path}.` } }]),
-    text(summary),
-  ];
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('the PRs followed survive a restart (token mode)', () => {
   let h: Harness;
@@ -55,7 +37,7 @@ describe('the PRs followed survive a restart (token mode)', () => {
   const pullOf = (root: string) => async () => (await followed.list()).find((entry) => entry.threadTs === root);
 
   it('after a restart, a failing check is still fixed and a review still becomes a follow-up', async () => {
-    h.openai.script(publish('one.txt', '1\n', 'Added one.txt.'));
+    h.openai.script(publishScript('one.txt', '1\n', 'Added one.txt.'));
     const root = await h.mention('add one.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pull = h.github.pulls('acme', 'widgets').at(-1);
@@ -63,7 +45,7 @@ describe('the PRs followed survive a restart (token mode)', () => {
 
     await h.restart({}, { reviewPollMs: 25 });
 
-    h.openai.script(publish('one.txt', '1 fixed\n', 'Fixed the failure.'));
+    h.openai.script(publishScript('one.txt', '1 fixed\n', 'Fixed the failure.'));
     await h.github.addCheckRun('acme', 'widgets', {
       sha: pull?.headSha ?? '',
       name: 'test (ubuntu)',
@@ -73,7 +55,7 @@ describe('the PRs followed survive a restart (token mode)', () => {
     await waitFor('attempt 1', () => threadText(root).includes('checks failed: test (ubuntu) — fixing, attempt 1/2'));
     expect(await h.waitForEnd(root, 2)).toContain('Updated pull request');
 
-    h.openai.script(publish('one.txt', 'ONE\n', 'Upper-cased it.'));
+    h.openai.script(publishScript('one.txt', 'ONE\n', 'Upper-cased it.'));
     await h.github.addReview('acme', 'widgets', pull?.number ?? 0, {
       user: 'alice',
       state: 'CHANGES_REQUESTED',
@@ -85,7 +67,7 @@ describe('the PRs followed survive a restart (token mode)', () => {
   }, 60_000);
 
   it('a PR closed while the bot was down is dropped at start-up: its checks are not acted on', async () => {
-    h.openai.script(publish('two.txt', '2\n', 'Added two.txt.'));
+    h.openai.script(publishScript('two.txt', '2\n', 'Added two.txt.'));
     const root = await h.mention('add two.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pull = h.github.pulls('acme', 'widgets').at(-1);
@@ -111,7 +93,7 @@ describe('the PRs followed survive a restart (token mode)', () => {
   }, 60_000);
 
   it('in token mode a PR merged while the bot runs is dropped on the next review poll', async () => {
-    h.openai.script(publish('three.txt', '3\n', 'Added three.txt.'));
+    h.openai.script(publishScript('three.txt', '3\n', 'Added three.txt.'));
     const root = await h.mention('add three.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pull = h.github.pulls('acme', 'widgets').at(-1);

@@ -1,25 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverWebhook } from '../fakes/github-server.js';
-import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-
-function publish(path: string, content: string, summary: string) {
-  return [
-    toolCalls([{ name: 'save_content_to_file', arguments: { path, content } }]),
-    toolCalls([{ name: 'make_pull_request', arguments: { title: `Change ${path}`, body: `Changes ${path}.` } }]),
-    text(summary),
-  ];
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { publishScript, waitFor } from '../helpers/scripted-runs.js';
 
 /** The fake token's user: the bot's own login on GitHub here. */
 const BOT_LOGIN = 'test-user';
@@ -45,12 +27,12 @@ describe('reviews come back to the thread (token mode: polling)', () => {
       .join('\n');
 
   it('a review with three comments is one follow-up, and each comment gets a reply on the PR', async () => {
-    h.openai.script(publish('one.txt', 'a\nb\nc\n', 'Added one.txt.'));
+    h.openai.script(publishScript('one.txt', 'a\nb\nc\n', 'Added one.txt.'));
     const root = await h.mention('add one.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pr = h.github.pulls('acme', 'widgets').at(-1)?.number ?? 0;
 
-    h.openai.script(publish('one.txt', 'A\nB\nC\n', 'Upper-cased the three lines as asked.'));
+    h.openai.script(publishScript('one.txt', 'A\nB\nC\n', 'Upper-cased the three lines as asked.'));
     await h.github.addReview('acme', 'widgets', pr, {
       user: 'alice',
       state: 'CHANGES_REQUESTED',
@@ -90,7 +72,7 @@ describe('reviews come back to the thread (token mode: polling)', () => {
   }, 120_000);
 
   it('a comment from someone without write access starts nothing', async () => {
-    h.openai.script(publish('two.txt', '2\n', 'Added two.txt.'));
+    h.openai.script(publishScript('two.txt', '2\n', 'Added two.txt.'));
     const root = await h.mention('add two.txt');
     await h.waitForEnd(root);
     const pr = h.github.pulls('acme', 'widgets').at(-1)?.number ?? 0;
@@ -130,12 +112,12 @@ describe('reviews come back to the thread (webhooks)', () => {
   });
 
   it('a PR comment mentioning the bot becomes a follow-up when its webhook arrives, and is answered', async () => {
-    h.openai.script(publish('one.txt', '1\n', 'Added one.txt.'));
+    h.openai.script(publishScript('one.txt', '1\n', 'Added one.txt.'));
     const root = await h.mention('add one.txt');
     await h.waitForEnd(root);
     const pr = h.github.pulls('acme', 'widgets').at(-1)?.number ?? 0;
 
-    h.openai.script(publish('one.txt', 'one\n', 'Spelled the number out.'));
+    h.openai.script(publishScript('one.txt', 'one\n', 'Spelled the number out.'));
     const comment = h.github.addIssueComment('acme', 'widgets', pr, {
       user: 'alice',
       body: `@${BOT_LOGIN} please spell the number out`,

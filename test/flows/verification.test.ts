@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERIFICATION_END, VERIFICATION_START } from '../../src/github/verification.js';
 import { text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/scripted-runs.js';
 
 const FAST_POLLING = { ciPolling: { minDelayMs: 10, maxDelayMs: 40, noChecksAfterMs: 60_000, maxWaitMs: 120_000 } };
 
@@ -10,16 +11,6 @@ const CHECK_TEST = `const { test } = require('node:test');
 const assert = require('node:assert');
 test('fixed', () => assert.ok(require('node:fs').existsSync('fixed.txt'), 'fixed.txt is missing'));
 `;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('every PR carries its proof', () => {
   let h: Harness;

@@ -5,6 +5,7 @@ import type { QueuedMessage, ThreadState, ThreadStore } from '../store/thread-st
 import {
   type ApproveResult,
   type NewThread,
+  newThreadState,
   type ResumeResult,
   type RunEngine,
   recordApproval,
@@ -68,7 +69,7 @@ export class RunCoordinator implements RunEngine {
       key,
       (claim) =>
         this.deps.threads.mutate(channel, threadTs, (existing) => {
-          const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
+          const state = existing ?? (newThread ? newThreadState(channel, threadTs, newThread) : undefined);
           if (!state) return undefined;
           state.queued.push(message);
           if (this.shuttingDown) {
@@ -413,21 +414,5 @@ export function emptyTotals(): RunTotals {
     sandboxMs: 0,
     filesChanged: [],
     commands: [],
-  };
-}
-
-function freshThread(channel: string, threadTs: string, thread: NewThread): ThreadState {
-  const now = new Date().toISOString();
-  return {
-    channel,
-    threadTs,
-    startedBy: thread.startedBy,
-    repos: thread.repos.map((r) => ({ ...r })),
-    ...(thread.settings ? { settings: { ...thread.settings } } : {}),
-    status: 'idle',
-    queued: [],
-    pendingInput: [],
-    createdAt: now,
-    updatedAt: now,
   };
 }

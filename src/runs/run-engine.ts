@@ -67,3 +67,20 @@ export function recordApproval(
   });
   return 'recorded';
 }
+
+/** A thread's record as its first message creates it: idle until the engine marks it running. */
+export function newThreadState(channel: string, threadTs: string, thread: NewThread): ThreadState {
+  const now = new Date().toISOString();
+  return {
+    channel,
+    threadTs,
+    startedBy: thread.startedBy,
+    repos: thread.repos.map((r) => ({ ...r })),
+    ...(thread.settings ? { settings: { ...thread.settings } } : {}),
+    status: 'idle',
+    queued: [],
+    pendingInput: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
-import type { QueuedMessage, ThreadState, ThreadStore } from '../../store/thread-store.js';
+import type { QueuedMessage, ThreadStore } from '../../store/thread-store.js';
 import {
   type ApproveResult,
   type NewThread,
+  newThreadState,
   type ResumeResult,
   type RunEngine,
   recordApproval,
@@ -34,7 +35,7 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
   ): Promise<SubmitResult> {
     let result = 'unknown-thread' as SubmitResult;
     await this.deps.threads.mutate(channel, threadTs, (existing) => {
-      const state = existing ?? (newThread ? freshThread(channel, threadTs, newThread) : undefined);
+      const state = existing ?? (newThread ? newThreadState(channel, threadTs, newThread) : undefined);
       if (!state) return undefined;
       state.queued.push(message);
       result = state.status === 'running' ? 'queued' : 'started';
@@ -146,19 +147,4 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
       throw error;
     }
   }
-}
-
-function freshThread(channel: string, threadTs: string, thread: NewThread): ThreadState {
-  const now = new Date().toISOString();
-  return {
-    channel,
-    threadTs,
-    startedBy: thread.startedBy,
-    repos: thread.repos.map((r) => ({ ...r })),
-    status: 'idle',
-    queued: [],
-    pendingInput: [],
-    createdAt: now,
-    updatedAt: now,
-  };
 }

@@ -161,6 +161,35 @@ describe('two bot instances on Restate', () => {
     }
   });
 
+  it('a thread left running by an instance that died before reaching Restate is run by the next message', async () => {
+    h.openai.script([text('Looked.')]);
+    const root = await h.mention('look once', { channel });
+    expect(await h.waitForEnd(root, 1, channel, 30_000)).toContain('Looked');
+    // What an instance that wrote the record and died before sending the invocation leaves behind.
+    await h.bot.threads.update(channel, root, (s) => ({
+      ...s,
+      status: 'running',
+      queued: [{ user: DEFAULT_IDS.userId, text: 'the message that never reached Restate', ts: nextTs() }],
+    }));
+    h.openai.script([
+      (req) => {
+        expect(req.inputText).toContain('the message that never reached Restate');
+        expect(req.inputText).toContain('and the next one');
+        return text('Read both at last.');
+      },
+    ]);
+    await sendEvent(
+      urls()[1],
+      SIGNING_SECRET,
+      messageEvent({ channel, user: DEFAULT_IDS.userId, ts: nextTs(), thread_ts: root, text: 'and the next one' }),
+    );
+    await expect
+      .poll(() => h.thread(root, channel).some((m) => m.text.includes('Read both at last')), { timeout: 30_000 })
+      .toBe(true);
+    await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
+    h.openai.assertDone();
+  });
+
   it('Stop pressed on the other instance cancels the run and kills its command', async () => {
     const marker = `sleep 60.${Math.floor(Math.random() * 1e6)}`;
     h.openai.script([toolCalls([{ name: 'run_command', arguments: { command: marker, timeout_seconds: 120 } }])]);

@@ -20,6 +20,11 @@ Usage:
   ai-dev doctor
       Checks every credential and endpoint live (Slack, OpenAI, GitHub, E2B, the store), one line each
       with what to fix. Exits 1 when a check fails.
+  ai-dev balance --listen [host:]port target [target...]
+      A round-robin TCP balancer (per connection; HTTP/2 cleartext passes through) for a trial of several
+      instances on one machine: put it in front of their RESTATE_SERVICE_PORTs. A target is host:port or
+      port; a host left out is 127.0.0.1. A target that refuses is skipped. Runs until Ctrl-C or SIGTERM.
+      Needs no configuration.
   ai-dev help
 
 Configuration: the bot's environment variables (or .env in the working directory), without the Slack
@@ -28,7 +33,7 @@ ones for \`run\`. See README.md.
 Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 budget reached, 130 stopped (Ctrl-C).
 `;
 
-/** Dispatches `run`, `doctor` and `help`; answers the exit code. */
+/** Dispatches `run`, `doctor`, `balance` and `help`; answers the exit code. */
 export async function cli(argv: string[], io: CliIO): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -37,6 +42,10 @@ export async function cli(argv: string[], io: CliIO): Promise<number> {
     case 'doctor': {
       const { doctor } = await import('./doctor.js');
       return doctor(io);
+    }
+    case 'balance': {
+      const { balance } = await import('./balance.js');
+      return balance(rest, io);
     }
     case undefined:
     case 'help':

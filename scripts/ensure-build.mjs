@@ -1,9 +1,21 @@
 #!/usr/bin/env node
 // Builds dist/ from src/ only when a source is newer than the last build (npm start, prepare, npm run task).
 // Plain Node, no dependencies: checking costs a few milliseconds, so `npm start` does not compile when
-// nothing changed. A build starts from an empty dist/, so no output of a deleted source lingers.
+// nothing changed. A build starts from an empty dist/, so no output of a deleted source lingers. Two
+// starts at once (several instances on one checkout) build once: the second waits for the first's lock,
+// then finds dist/ up to date.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +37,32 @@ function newest(path) {
 
 const src = join(root, 'src');
 if (!existsSync(src)) process.exit(0); // an installed package ships dist/ only
-const built = statSync(stamp, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-const changed = Math.max(newest(src), ...inputs.map(newest));
-if (built > 0 && changed <= built) process.exit(0);
+const lastBuild = () => statSync(stamp, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const upToDate = () => {
+  const built = lastBuild();
+  return built > 0 && Math.max(newest(src), ...inputs.map(newest)) <= built;
+};
+if (upToDate()) process.exit(0);
+
+const lock = join(root, '.dist-build.lock');
+/** A lock left by a build that died is given up after this long. */
+const STALE_LOCK_MS = 5 * 60_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+for (;;) {
+  try {
+    closeSync(openSync(lock, 'wx'));
+    break;
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+    else Atomics.wait(pause, 0, 0, 200);
+  }
+}
+process.on('exit', () => rmSync(lock, { force: true }));
+// Another start built it while this one waited.
+if (upToDate()) process.exit(0);
+const built = lastBuild();
 
 let tsc;
 try {

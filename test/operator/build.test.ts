@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,30 @@ describe('scripts/ensure-build.mjs: npm start compiles only when a source change
     expect(rebuilt.stderr).toContain('src/ changed since the last build');
     expect(await readFile(join(dir, 'dist', 'cli', 'main.js'), 'utf8')).toContain('changed');
     await expect(stat(join(dir, 'dist', 'old.js'))).rejects.toThrow();
+  });
+
+  it('builds once when two starts need a build at the same moment', async () => {
+    // Newer than the last build, older than the next one.
+    const now = new Date();
+    await utimes(join(dir, 'src', 'cli', 'main.ts'), now, now);
+    await utimes(join(dir, 'dist', '.build-stamp'), new Date(0), new Date(0));
+    const run = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['scripts/ensure-build.mjs'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const both = await Promise.all([run(), run()]);
+    expect(both.map((r) => r.code)).toEqual([0, 0]);
+    expect(both.filter((r) => r.stderr.includes('building dist/'))).toHaveLength(1);
+    expect(await readFile(join(dir, 'dist', 'cli', 'main.js'), 'utf8')).toContain('changed');
+    await expect(stat(join(dir, '.dist-build.lock'))).rejects.toThrow();
   });
 
   it('says what to do when a build is needed and TypeScript is missing', async () => {

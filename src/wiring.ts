@@ -746,7 +746,7 @@ function githubLoops(
     if (polling) return;
     polling = true;
     void following
-      .pruneClosed()
+      .refresh()
       .then(() => reviews.pollAll())
       .catch((error: unknown) => logger.warn({ err: error }, 'reading the PRs’ reviews failed'))
       .finally(() => {

@@ -67,16 +67,18 @@ export class CiFollow {
   /** By thread and repo: the head being followed. */
   private readonly watches = new Map<string, Watch>();
   private readonly mutex = new KeyedMutex();
+  /** Heads whose polling ended unsettled (timed out, no checks): adopting them again would poll for ever. */
+  private readonly givenUp = new Set<string>();
   private stopped = false;
 
   constructor(private readonly options: CiFollowOptions) {}
 
   /**
-   * After a run: follows the published head of each of the thread's PRs that is not followed yet.
-   * `recheck` (a restart): in webhook mode the checks are read once now, since the events that came
-   * while the bot was down are lost.
+   * Follows the published head of each of the thread's PRs that is not followed yet (polling starts at
+   * once in token mode). `readNow`, in webhook mode: the checks are read once now, for the events that
+   * came while nothing here followed the head (during the run, or while the bot was down).
    */
-  async followThread(channel: string, threadTs: string, options: { recheck?: boolean } = {}): Promise<void> {
+  async followThread(channel: string, threadTs: string, options: { readNow?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     const state = await this.options.threads.get(channel, threadTs);
     if (!state) return;
@@ -89,8 +91,8 @@ export class CiFollow {
       if (existing?.sha === sha) continue;
       existing?.controller.abort();
       this.watches.delete(key);
-      // Already acted on (a run that published nothing new).
-      if (entry.ci?.sha === sha) continue;
+      // Already acted on (a run that published nothing new), or polled here until polling gave up.
+      if (entry.ci?.sha === sha || this.givenUp.has(`${key}@${sha}`)) continue;
       const watch: Watch = {
         channel,
         threadTs,
@@ -102,7 +104,7 @@ export class CiFollow {
       };
       this.watches.set(key, watch);
       if (this.options.mode === 'poll') void this.poll(watch);
-      else if (options.recheck)
+      else if (options.readNow)
         void this.read(watch).catch((error: unknown) =>
           this.options.logger.warn({ err: error, repo: watch.repo }, 'could not read the checks'),
         );
@@ -155,7 +157,11 @@ export class CiFollow {
       if (end.reason === 'settled') await this.settled(watch, end.summary);
       else if (end.reason === 'failed')
         logger.warn({ err: end.error, repo: watch.repo }, 'could not follow the checks');
-      else logger.debug({ reason: end.reason, repo: watch.repo, sha: watch.sha }, 'stopped following the checks');
+      else {
+        if (end.reason !== 'stopped')
+          this.givenUp.add(`${watchKey(watch.channel, watch.threadTs, watch.repo)}@${watch.sha}`);
+        logger.debug({ reason: end.reason, repo: watch.repo, sha: watch.sha }, 'stopped following the checks');
+      }
     } catch (error) {
       logger.error({ err: error, repo: watch.repo }, `following the checks failed: ${errorMessage(error)}`);
     } finally {

@@ -11,9 +11,11 @@ import type { ReviewFollow } from './review-follow.js';
 
 /**
  * Which threads' PRs the CI and review loops follow, kept in the store so a restarted bot follows them
- * again. Each run's PRs are added after it; at start-up every one of them is followed again, unless it
- * was closed or merged meanwhile; a closed PR (its webhook, or a look at each review poll in token mode)
- * is dropped, so nothing polls its checks or reviews any more.
+ * again and every bot instance follows what the others started. Each run's PRs are added after it; at
+ * start-up every one of them is followed again, unless it was closed or merged meanwhile; a webhook
+ * about a PR some other instance ran is adopted from the store before it is handled; in token mode each
+ * poll adopts the PRs of every instance (so a dead instance's PRs stay followed); a closed PR (its webhook,
+ * or a look at each poll in token mode) is dropped, so nothing polls its checks or reviews any more.
  */
 
 export interface PrFollowingOptions {
@@ -32,15 +34,21 @@ export type PullState = 'open' | 'closed' | 'merged' | 'gone';
 export class PrFollowing {
   constructor(private readonly options: PrFollowingOptions) {}
 
-  /** After a run: its PRs are remembered, their checks followed and their reviews watched. */
+  /**
+   * After a run: its PRs are remembered, their checks followed and their reviews watched. The record
+   * comes first, so from then on a webhook reaching any instance finds the PR; then the checks and
+   * reviews are read once, for what GitHub said during the run (its PR was opened or pushed before the
+   * run ended, and those webhooks found nothing following it).
+   */
   async afterRun(channel: string, threadTs: string, outcome: RunOutcome): Promise<void> {
-    // The loops first: a webhook may come right after the run's end; the record only matters at a restart.
+    await this.remember(channel, threadTs);
+    const { ci, reviews } = this.options;
     await Promise.all([
-      this.options.ci.followThread(channel, threadTs),
-      this.options.reviews
+      ci.followThread(channel, threadTs, { readNow: true }),
+      reviews
         .noteThread(channel, threadTs)
-        .then(() => this.options.reviews.afterRun(channel, threadTs, outcome)),
-      this.remember(channel, threadTs),
+        .then(() => reviews.afterRun(channel, threadTs, outcome))
+        .then(() => reviews.checkThread(channel, threadTs)),
     ]);
   }
 
@@ -55,9 +63,13 @@ export class PrFollowing {
   async resume(): Promise<number> {
     const { open, dropped } = await this.keepOpen();
     const threads = new Map(open.map((entry) => [`${entry.channel}\u0000${entry.threadTs}`, entry]));
+    // What GitHub said while the bot was down is read once now: those webhooks are lost.
     for (const { channel, threadTs } of threads.values()) {
-      await this.options.ci.followThread(channel, threadTs, { recheck: true });
+      await this.options.ci.followThread(channel, threadTs, { readNow: true });
       await this.options.reviews.noteThread(channel, threadTs);
+      await this.options.reviews
+        .checkThread(channel, threadTs)
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not read the PR’s reviews'));
     }
     // A thread follows all its PRs at once: one of several repos whose PR was dropped is let go again.
     for (const entry of dropped) this.forget(entry);
@@ -65,22 +77,36 @@ export class PrFollowing {
     return open.length;
   }
 
-  /** Token mode, on each review poll: PRs closed or merged since are dropped. */
-  async pruneClosed(): Promise<void> {
-    await this.keepOpen();
+  /**
+   * Token mode, before each poll: PRs closed or merged since are dropped, and every other instance's PRs
+   * are adopted, so they are polled here too (a dead instance's PRs stay followed; what is acted on is
+   * decided in the thread record, once between instances, and a 304 to a conditional read is free).
+   */
+  async refresh(): Promise<void> {
+    const { open } = await this.keepOpen();
+    for (const entry of open) await this.adopt(entry);
   }
 
   /** A webhook: a closed PR is dropped; the rest goes to the CI and review loops. */
   async onEvent(event: GitHubEvent): Promise<void> {
+    const name = fullName(event.repo).toLowerCase();
+    const pr = 'pr' in event ? event.pr : undefined;
+    // The instance a webhook reaches may not be the one that ran the thread: the shared record says.
+    const concerned = (await this.options.followed.list()).filter(
+      (entry) => entry.repo.toLowerCase() === name && (pr === undefined || entry.pr === pr),
+    );
     if (event.kind === 'pr-closed') {
-      const name = fullName(event.repo).toLowerCase();
-      const closed = (await this.options.followed.list()).filter(
-        (entry) => entry.repo.toLowerCase() === name && entry.pr === event.pr,
-      );
-      for (const entry of closed) await this.drop(entry, event.merged ? 'merged' : 'closed');
+      for (const entry of concerned) await this.drop(entry, event.merged ? 'merged' : 'closed');
       return;
     }
+    for (const entry of concerned) await this.adopt(entry);
     await Promise.all([this.options.ci.onEvent(event), this.options.reviews.onEvent(event)]);
+  }
+
+  /** Follows a remembered PR here too (a no-op for one this instance follows already). */
+  private async adopt(entry: FollowedPr): Promise<void> {
+    await this.options.ci.followThread(entry.channel, entry.threadTs);
+    await this.options.reviews.noteThread(entry.channel, entry.threadTs);
   }
 
   /** Reads each remembered PR's state and drops those not open. */

@@ -70,6 +70,12 @@ export class ReviewFollow {
     }
   }
 
+  /** Reads the reviews of the thread's PRs once (what came while nothing here was watching them). */
+  async checkThread(channel: string, threadTs: string): Promise<void> {
+    const pulls = [...this.pulls.values()].filter((p) => p.channel === channel && p.threadTs === threadTs);
+    for (const pull of pulls) await this.check(pull);
+  }
+
   /** The PR was closed or merged: its reviews no longer come back. */
   forget(repo: string, pr: number): void {
     const ref = parseRepoRef(repo, this.options.githubServerUrl);

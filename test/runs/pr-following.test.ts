@@ -2,6 +2,7 @@ import type { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunTotals } from '../../src/agent/events.js';
 import { octokitFactory } from '../../src/github/octokit.js';
+import type { GitHubEvent } from '../../src/github/webhooks.js';
 import { CiFollow } from '../../src/runs/ci-follow.js';
 import type { RunReporter } from '../../src/runs/ports.js';
 import { PrFollowing } from '../../src/runs/pr-following.js';
@@ -59,8 +60,12 @@ function thread(threadTs: string, pr: PrFixture): ThreadState {
   };
 }
 
-/** One bot process's loops over a store that outlives it. */
-function boot(store: MemoryKeyValueStore, threads = new ThreadStore(store, logger)) {
+/** One bot process's loops over a store that outlives it (or that several instances share). */
+function boot(
+  store: MemoryKeyValueStore,
+  threads = new ThreadStore(store, logger),
+  mode: 'webhooks' | 'poll' = 'webhooks',
+) {
   const submitted: QueuedMessage[] = [];
   const submit = async (_channel: string, _threadTs: string, message: QueuedMessage) => {
     submitted.push(message);
@@ -72,7 +77,8 @@ function boot(store: MemoryKeyValueStore, threads = new ThreadStore(store, logge
     octokit: async () => octokit,
     redact: (t) => t,
     maxAttempts: 2,
-    mode: 'webhooks',
+    mode,
+    timing: { minDelayMs: 20, maxDelayMs: 40 },
   });
   const reviews = new ReviewFollow({
     ...common,
@@ -162,6 +168,107 @@ describe('two bot instances following the same PR (both resumed it)', () => {
     expect([...one.submitted, ...two.submitted]).toHaveLength(1);
     one.ci.stop();
     two.ci.stop();
+  });
+});
+
+describe('two bot instances, one ran the thread (several instances on Restate)', () => {
+  const ref = (name: string) => ({ owner: 'acme', name, serverUrl: fake.serverUrl });
+
+  it('a check webhook reaching the other instance is acted on, once', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'elsewhere', files: { 'a.txt': 'a\n' } });
+    const ran = boot(store);
+    const other = boot(store, ran.threads);
+    await ran.threads.mutate('C1', '7.0', () => thread('7.0', pr));
+    await ran.following.afterRun('C1', '7.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    await fake.addCheckRun('acme', 'elsewhere', { sha: pr.headSha, name: 'test', conclusion: 'failure' });
+    const event: GitHubEvent = {
+      kind: 'check-run',
+      repo: ref('elsewhere'),
+      sha: pr.headSha,
+      checkRunId: 1,
+      name: 'test',
+      conclusion: 'failure',
+      app: 'github-actions',
+      pullRequests: [pr.number],
+    };
+    await other.following.onEvent(event);
+    await expect.poll(() => other.submitted.length).toBe(1);
+    expect(other.submitted[0]?.text).toMatch(/^checks failed: test — fixing, attempt 1\/2/);
+    // GitHub sends the suite's event too, to whichever instance: nothing more.
+    await ran.following.onEvent(event);
+    await other.following.onEvent(event);
+    expect([...ran.submitted, ...other.submitted]).toHaveLength(1);
+    ran.ci.stop();
+    other.ci.stop();
+  });
+
+  it('a review webhook reaching the other instance becomes the follow-up', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'reviewed-elsewhere', files: { 'a.txt': 'a\n' } });
+    fake.setCollaborator('acme', 'reviewed-elsewhere', 'alice', 'write');
+    const ran = boot(store);
+    const other = boot(store, ran.threads);
+    await ran.threads.mutate('C1', '8.0', () => thread('8.0', pr));
+    await ran.following.afterRun('C1', '8.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    const review = await fake.addReview('acme', 'reviewed-elsewhere', pr.number, {
+      user: 'alice',
+      state: 'CHANGES_REQUESTED',
+      body: 'Rename it.',
+    });
+    await other.following.onEvent({
+      kind: 'review',
+      repo: ref('reviewed-elsewhere'),
+      pr: pr.number,
+      headSha: pr.headSha,
+      headRef: pr.branch,
+      reviewId: review.id,
+      user: { login: 'alice', type: 'User' },
+      association: 'COLLABORATOR',
+      state: 'CHANGES_REQUESTED',
+      body: 'Rename it.',
+    });
+    expect(other.submitted).toHaveLength(1);
+    expect(other.submitted[0]?.text).toContain('Rename it.');
+    expect(ran.submitted).toEqual([]);
+    ran.ci.stop();
+    other.ci.stop();
+  });
+
+  it('what GitHub said during the run (its webhooks found nothing following the PR) is read when the run ends', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'during', files: { 'a.txt': 'a\n' } });
+    fake.setCollaborator('acme', 'during', 'alice', 'write');
+    const bot = boot(store);
+    await bot.threads.mutate('C1', '9.0', () => thread('9.0', pr));
+    // The PR was opened mid-run; its check failed and a review came before the run ended.
+    await fake.addCheckRun('acme', 'during', { sha: pr.headSha, name: 'lint', conclusion: 'failure' });
+    await fake.addReview('acme', 'during', pr.number, { user: 'alice', state: 'COMMENTED', body: 'And a test.' });
+    await bot.following.afterRun('C1', '9.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    await expect.poll(() => bot.submitted.length).toBe(2);
+    const texts = bot.submitted.map((m) => m.text);
+    expect(texts.some((t) => t.startsWith('checks failed: lint'))).toBe(true);
+    expect(texts.some((t) => t.includes('And a test.'))).toBe(true);
+    bot.ci.stop();
+  });
+
+  it('token mode: the PR of an instance that died is polled by the next refresh of another one', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'orphaned', files: { 'a.txt': 'a\n' } });
+    const died = boot(store, undefined, 'poll');
+    const other = boot(store, died.threads, 'poll');
+    await died.threads.mutate('C1', '10.0', () => thread('10.0', pr));
+    await died.following.afterRun('C1', '10.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    died.ci.stop();
+    await fake.addCheckRun('acme', 'orphaned', { sha: pr.headSha, name: 'test', conclusion: 'failure' });
+    await other.following.refresh();
+    await expect.poll(() => other.submitted.length).toBe(1);
+    // Later refreshes find it acted on.
+    await other.following.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(other.submitted).toHaveLength(1);
+    expect(died.submitted).toEqual([]);
+    other.ci.stop();
   });
 });
 

@@ -355,8 +355,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     throw error;
   }
   const maintenance = new Maintenance({
-    // Restate retries a dead instance's runs itself: no recovery sweep then.
-    ...(restate ? {} : { recover: () => engine.coordinator.recoverAll() }),
+    // Restate retries a dead instance's runs itself; only a thread whose run never reached it is sent again.
+    recover: restate ? () => restate.engine.adoptOrphans() : () => engine.coordinator.recoverAll(),
     store: engine.store,
     // With Restate each thread's idle timer is a delayed call on its object: no sweep of a shared list.
     ...(restate ? {} : { reaper }),

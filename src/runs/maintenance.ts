@@ -3,7 +3,7 @@ import type { KeyValueStore } from '../store/key-value-store.js';
 import type { SandboxReaper } from './sandbox-reaper.js';
 
 export interface MaintenanceOptions {
-  /** Crash recovery of the local engine, once at start; Restate retries a dead instance's runs itself (none then). */
+  /** Crash recovery, once at start: the local engine's interrupted runs, or the threads whose run never reached Restate. */
   recover?: () => Promise<number>;
   store: KeyValueStore;
   /** The idle sweep of the local engine; with Restate each thread has its own timer (none then). */

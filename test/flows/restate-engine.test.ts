@@ -165,6 +165,8 @@ describe('two bot instances on Restate', () => {
     h.openai.script([text('Looked.')]);
     const root = await h.mention('look once', { channel });
     expect(await h.waitForEnd(root, 1, channel, 30_000)).toContain('Looked');
+    // The run's invocation is over (it would take a queued message on its way out).
+    await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
     // What an instance that wrote the record and died before sending the invocation leaves behind.
     await h.bot.threads.update(channel, root, (s) => ({
       ...s,
@@ -188,6 +190,45 @@ describe('two bot instances on Restate', () => {
       .toBe(true);
     await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
     h.openai.assertDone();
+  });
+
+  it('a thread left running with no run is sent to Restate again when an instance starts', async () => {
+    h.openai.script([text('Looked.')]);
+    const root = await h.mention('look once more', { channel });
+    expect(await h.waitForEnd(root, 1, channel, 30_000)).toContain('Looked');
+    // The run's invocation is over (it would take a queued message on its way out).
+    await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
+    // The instance that wrote this died before reaching Restate, and nobody writes in the thread again.
+    await h.bot.threads.update(channel, root, (s) => ({
+      ...s,
+      status: 'running',
+      queued: [{ user: DEFAULT_IDS.userId, text: 'the orphaned message', ts: nextTs() }],
+    }));
+    h.openai.script([
+      (req) => {
+        expect(req.inputText).toContain('the orphaned message');
+        return text('Picked up at start-up.');
+      },
+    ]);
+    const parsed = parseConfig(h.env);
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    // A restarted instance (its endpoint need not be behind the balancer: Restate runs the thread anywhere).
+    const third = await startBot(parsed.config, {
+      logDestination: new PassThrough().resume(),
+      listen: { port: 0, host: '127.0.0.1' },
+      localSandboxRoot: join(h.dir, 'sandboxes'),
+      github: { throttle: false, retries: 0 },
+      restateListen: { port: await freePort(), host: '127.0.0.1' },
+    });
+    try {
+      await expect
+        .poll(() => h.thread(root, channel).some((m) => m.text.includes('Picked up at start-up')), { timeout: 30_000 })
+        .toBe(true);
+      await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
+      h.openai.assertDone();
+    } finally {
+      await third.stop();
+    }
   });
 
   it('Stop pressed on the other instance cancels the run and kills its command', async () => {

@@ -105,6 +105,27 @@ export class RestateRunEngine implements RunEngine, LocalRuns {
     return this.deps.client.cancel(invocation);
   }
 
+  /**
+   * At start-up: a thread whose record says running while no invocation holds its object was left by an
+   * instance that died between writing the record and reaching Restate. It is sent again, so its message
+   * does not wait for the thread's next one; instances starting together send it once (the key names the
+   * record's version), and a run that does start meanwhile takes the message first, leaving this one idle.
+   */
+  async adoptOrphans(): Promise<number> {
+    let sent = 0;
+    for (const state of await this.deps.threads.running()) {
+      const key = threadKeyOf(state.channel, state.threadTs);
+      if (await this.deps.client.holder(THREAD_OBJECT, key)) continue;
+      this.deps.logger.info(
+        { channel: state.channel, thread: state.threadTs },
+        'a running thread had no run: sending it',
+      );
+      await this.invoke(state.channel, state.threadTs, `orphan:${key}:${state.updatedAt}`, false);
+      sent++;
+    }
+    return sent;
+  }
+
   isRunning(channel: string, threadTs: string): boolean {
     return (this.running.get(threadKeyOf(channel, threadTs))?.size ?? 0) > 0;
   }

@@ -112,7 +112,7 @@ export class E2BSandboxProvider implements SandboxProvider {
         }),
       );
     } catch (error) {
-      const mapped = controlPlaneError(error, 'create', template);
+      const mapped = controlPlaneError(error, 'create', template, spec.template !== undefined);
       this.logger.error(
         { err: error, template, code: mapped.code },
         `E2B sandbox create failed: ${errorMessage(error)}`,
@@ -492,6 +492,8 @@ function controlPlaneError(
   error: unknown,
   operation: 'create' | 'connect' | 'kill' | 'pause',
   template: string,
+  /** The repo's link chose the template (`--template`), not E2B_TEMPLATE. */
+  fromLink = false,
 ): SandboxError {
   const message = errorMessage(error);
   if (error instanceof AuthenticationError) {
@@ -511,7 +513,9 @@ function controlPlaneError(
       kind: 'permanent',
       endsRun: true,
       cause: error,
-      userMessage: `E2B could not start a sandbox from template "${template}". An operator should check E2B_TEMPLATE (and that the E2B team owning E2B_API_KEY can use it).`,
+      userMessage: fromLink
+        ? `E2B could not start a sandbox from template "${template}", which this repo's link names. Link the repo again with a template the E2B team owning E2B_API_KEY can use (\`/ai-dev link owner/repo --template NAME\`), or without \`--template\` to use the bot's default.`
+        : `E2B could not start a sandbox from template "${template}". An operator should check E2B_TEMPLATE (and that the E2B team owning E2B_API_KEY can use it).`,
     });
   }
   return sdkError(error, `E2B ${operation} failed`);

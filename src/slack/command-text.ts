@@ -4,7 +4,7 @@ import type { ChannelLink } from '../store/link-store.js';
 export function helpText(): string {
   return [
     '*/ai-dev* is an AI developer for this channel’s GitHub repos.',
-    '• `/ai-dev link owner/repo`: link a repo to this channel (a GitHub URL works too)',
+    '• `/ai-dev link owner/repo`: link a repo to this channel (a GitHub URL works too); `--setup "npm ci"` runs set-up commands in each new sandbox, `--template NAME` picks its E2B template',
     '• `/ai-dev unlink owner/repo`: remove a link',
     '• `/ai-dev list`: show the linked repos and active threads',
     '• `/ai-dev config`: this channel’s run defaults; `/ai-dev config budget 5` (dollars per run), `config model …`, `config effort low|medium|high`',
@@ -15,7 +15,11 @@ export function helpText(): string {
 
 export function linkedText(link: ChannelLink, userId: string, refreshed: boolean): string {
   const verb = refreshed ? 'refreshed the link to' : 'linked';
-  return `<@${userId}> ${verb} *${link.repo}* (default branch \`${link.defaultBranch}\`) to this channel. Mention me with a task to start.`;
+  const setup = link.setup
+    ? `Each new sandbox runs \`${link.setup}\` first.`
+    : 'Each new sandbox runs `.ai-dev/setup.sh` first when the base branch has one (or link with `--setup "npm ci"`).';
+  const template = link.template ? ` Sandboxes start from the E2B template \`${link.template}\`.` : '';
+  return `<@${userId}> ${verb} *${link.repo}* (default branch \`${link.defaultBranch}\`) to this channel. ${setup}${template} Mention me with a task to start.`;
 }
 
 export function unlinkedText(repo: string, userId: string): string {
@@ -40,7 +44,7 @@ export function listText(links: ChannelLink[], threads: ActiveThread[], sandboxe
   const lines = ['Repos linked to this channel:'];
   for (const link of links) {
     lines.push(
-      `• *${link.repo}* @ \`${link.defaultBranch}\`${link.private ? ' (private)' : ''}, linked by <@${link.linkedBy}>`,
+      `• *${link.repo}* @ \`${link.defaultBranch}\`${link.private ? ' (private)' : ''}, linked by <@${link.linkedBy}>${link.setup ? `, set-up \`${link.setup}\`` : ''}${link.template ? `, template \`${link.template}\`` : ''}`,
     );
   }
   if (threads.length > 0) {

@@ -5,12 +5,17 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 /** `/ai-dev link owner/repo --template NAME`: the repo's sandboxes start from that E2B template. */
 describe('a link’s --template picks the E2B template of the repo’s sandboxes', () => {
   let h: Harness;
+  let confirmation = '';
 
   beforeAll(async () => {
     h = await startHarness({ sandbox: 'e2b', env: { E2B_TEMPLATE: 'base' } });
     await h.github.addRepo({ owner: 'acme', name: 'widgets', files: { 'README.md': '# widgets\n' } });
     await h.github.addRepo({ owner: 'acme', name: 'gadgets', files: { 'README.md': '# gadgets\n' } });
-    await h.command('link acme/widgets --template acme/node-20:v2', { expectResponse: true, channel: 'C0TPL' });
+    const { response } = await h.command('link acme/widgets --template acme/node-20:v2 --setup "echo ready"', {
+      expectResponse: true,
+      channel: 'C0TPL',
+    });
+    confirmation = response?.text ?? '';
     await h.command('link acme/gadgets', { expectResponse: true });
   });
   afterAll(async () => {
@@ -35,6 +40,26 @@ describe('a link’s --template picks the E2B template of the repo’s sandboxes
     expect(await h.waitForEnd(plain)).toContain('No changes needed');
     expect(h.e2b?.sandbox(await sandboxOf('C0TEST', plain))?.templateId).toBe('base');
     expect(creates().map((r) => (r.body as { templateID?: string }).templateID)).toEqual(['acme/node-20:v2', 'base']);
+    h.openai.assertDone();
+  }, 60_000);
+
+  it('the link confirmation and /ai-dev list name the set-up commands and the template', async () => {
+    expect(confirmation).toContain('linked *acme/widgets*');
+    expect(confirmation).toContain('Each new sandbox runs `echo ready` first.');
+    expect(confirmation).toContain('E2B template `acme/node-20:v2`');
+    const { response } = await h.command('list', { expectResponse: true, channel: 'C0TPL' });
+    expect(response?.text).toMatch(/\*acme\/widgets\*.*set-up `echo ready`, template `acme\/node-20:v2`/);
+  });
+
+  it('a template E2B does not know, named by the link, is reported as the link’s to fix', async () => {
+    // Refused every time: the eager start and the tool call's own attempt.
+    h.e2b?.failNext({ op: 'create', status: 404, message: "template 'acme/node-20:v2' not found", times: 2 });
+    h.openai.script([toolCalls([{ name: 'list_files', arguments: { path: '.' } }])]);
+    const root = await h.mention('list the files', { channel: 'C0TPL' });
+    const end = await h.waitForEnd(root, 1, 'C0TPL');
+    expect(end).toContain('template "acme/node-20:v2", which this repo\'s link names');
+    expect(end).toContain('/ai-dev link owner/repo --template NAME');
+    expect(end).not.toContain('E2B_TEMPLATE');
     h.openai.assertDone();
   }, 60_000);
 });

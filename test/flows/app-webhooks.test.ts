@@ -56,6 +56,16 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
       .thread(root)
       .map((m) => m.text)
       .join('\n');
+  /**
+   * The run's end reads the head's checks once (for what came during the run); a check added before that
+   * read would be found by it, not by the webhook under test.
+   */
+  const endOfRunRead = async (sha: string) => {
+    const read = (what: string) =>
+      h.github.requests.some((r) => r.method === 'GET' && r.path === `/repos/acme/widgets/commits/${sha}/${what}`);
+    await waitFor('the end-of-run read of the checks', () => read('check-runs') && read('status'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  };
   const failing = (sha: string, log: string) =>
     h.github.addCheckRun('acme', 'widgets', {
       sha,
@@ -73,6 +83,7 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
     // Opened by the App, through an installation token.
     expect(pull?.user).toBe('ai-dev[bot]');
     expect(h.github.mintedTokens().length).toBeGreaterThan(0);
+    await endOfRunRead(pull?.headSha ?? '');
 
     const run = await failing(pull?.headSha ?? '', '##[error]expected 1, got 2\n');
     const hook = await h.github.webhooks.checkRun('acme', 'widgets', run.id);
@@ -98,6 +109,7 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
     const root = await h.mention('add two.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
     const pull = h.github.pulls('acme', 'widgets').at(-1);
+    await endOfRunRead(pull?.headSha ?? '');
 
     // The check fails and its webhook never reaches the bot (it was down, or the delivery failed).
     await failing(pull?.headSha ?? '', '##[error]broken while down\n');

@@ -161,18 +161,26 @@ describe('two bot instances on Restate', () => {
     }
   });
 
-  it('a thread left running by an instance that died before reaching Restate is run by the next message', async () => {
+  /**
+   * A finished thread made to look as an instance leaves it when it wrote the record (running, the message
+   * queued) and died before sending the invocation.
+   */
+  const orphanedThread = async (task: string, message: string): Promise<string> => {
     h.openai.script([text('Looked.')]);
-    const root = await h.mention('look once', { channel });
+    const root = await h.mention(task, { channel });
     expect(await h.waitForEnd(root, 1, channel, 30_000)).toContain('Looked');
     // The run's invocation is over (it would take a queued message on its way out).
     await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
-    // What an instance that wrote the record and died before sending the invocation leaves behind.
     await h.bot.threads.update(channel, root, (s) => ({
       ...s,
       status: 'running',
-      queued: [{ user: DEFAULT_IDS.userId, text: 'the message that never reached Restate', ts: nextTs() }],
+      queued: [{ user: DEFAULT_IDS.userId, text: message, ts: nextTs() }],
     }));
+    return root;
+  };
+
+  it('a thread left running by an instance that died before reaching Restate is run by the next message', async () => {
+    const root = await orphanedThread('look once', 'the message that never reached Restate');
     h.openai.script([
       (req) => {
         expect(req.inputText).toContain('the message that never reached Restate');
@@ -193,17 +201,8 @@ describe('two bot instances on Restate', () => {
   });
 
   it('a thread left running with no run is sent to Restate again when an instance starts', async () => {
-    h.openai.script([text('Looked.')]);
-    const root = await h.mention('look once more', { channel });
-    expect(await h.waitForEnd(root, 1, channel, 30_000)).toContain('Looked');
-    // The run's invocation is over (it would take a queued message on its way out).
-    await expect.poll(async () => (await h.bot.threads.get(channel, root))?.status, { timeout: 10_000 }).toBe('idle');
-    // The instance that wrote this died before reaching Restate, and nobody writes in the thread again.
-    await h.bot.threads.update(channel, root, (s) => ({
-      ...s,
-      status: 'running',
-      queued: [{ user: DEFAULT_IDS.userId, text: 'the orphaned message', ts: nextTs() }],
-    }));
+    // Nobody writes in the thread again.
+    const root = await orphanedThread('look once more', 'the orphaned message');
     h.openai.script([
       (req) => {
         expect(req.inputText).toContain('the orphaned message');

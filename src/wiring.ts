@@ -276,8 +276,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
         ),
     });
   }
-  // Threads marked running (in the store) whose run has not started here: waiting for the thread's lock
-  // or for the recovery sweep.
+  // Threads marked running (in the store) whose run is not going here: waiting for a free place, or (with
+  // Restate) running on another instance.
   metrics.setQueuedSource(async () => Math.max(0, (await threads.running()).length - metrics.activeRuns));
   const access = new AccessPolicy(config.access);
 

@@ -49,6 +49,9 @@ describe('CI comes back to the thread (token mode: polling)', () => {
     h.openai.script(publishScript('one.txt', '1\n', 'Added one.txt.'));
     const root = await h.mention('add one.txt');
     expect(await h.waitForEnd(root)).toContain('Opened pull request');
+    // Waiting for the checks is not working: the agent session is active, not processing.
+    await waitFor('the session active', () => h.slack.sessionStatuses('C0TEST', root).at(-1) === 'active');
+    expect(h.slack.sessionStatuses('C0TEST', root)).toEqual(['processing', 'active']);
 
     h.openai.script(publishScript('one.txt', '1 fixed\n', 'Fixed the first failure.'));
     await failCheck(h, headOf(h), 'Run npm test\nFAIL test/one.test.ts\n##[error]expected 1, got 2\nCleaning up\n');
@@ -79,6 +82,15 @@ describe('CI comes back to the thread (token mode: polling)', () => {
 
     await h.github.addCheckRun('acme', 'widgets', { sha: headOf(h), name: 'test (ubuntu)', conclusion: 'success' });
     await waitFor('green', () => threadText(h, root).includes('Checks passed on pull request'));
+    // Each fix attempt worked (processing) and went back to waiting (active); green starts nothing.
+    expect(h.slack.sessionStatuses('C0TEST', root)).toEqual([
+      'processing',
+      'active',
+      'processing',
+      'active',
+      'processing',
+      'active',
+    ]);
     // Reported once: a later poll or event about the same head says nothing more.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(threadText(h, root).match(/Checks passed/g)).toHaveLength(1);

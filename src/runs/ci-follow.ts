@@ -92,7 +92,7 @@ export class CiFollow {
       existing?.controller.abort();
       this.watches.delete(key);
       // Already acted on (a run that published nothing new), or polled here until polling gave up.
-      if (entry.ci?.sha === sha || this.givenUp.has(`${key}@${sha}`)) continue;
+      if (entry.ci?.sha === sha || this.givenUp.has(headKey(key, sha))) continue;
       const watch: Watch = {
         channel,
         threadTs,
@@ -159,7 +159,7 @@ export class CiFollow {
         logger.warn({ err: end.error, repo: watch.repo }, 'could not follow the checks');
       else {
         if (end.reason !== 'stopped')
-          this.givenUp.add(`${watchKey(watch.channel, watch.threadTs, watch.repo)}@${watch.sha}`);
+          this.givenUp.add(headKey(watchKey(watch.channel, watch.threadTs, watch.repo), watch.sha));
         logger.debug({ reason: end.reason, repo: watch.repo, sha: watch.sha }, 'stopped following the checks');
       }
     } catch (error) {
@@ -265,6 +265,11 @@ export class CiFollow {
     }
     await reporter.flush();
   }
+}
+
+/** One published head of a watch. */
+function headKey(watchKey: string, sha: string): string {
+  return `${watchKey}@${sha}`;
 }
 
 function watchKey(channel: string, threadTs: string, repo: string): string {

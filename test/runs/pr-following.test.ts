@@ -173,14 +173,19 @@ describe('two bot instances following the same PR (both resumed it)', () => {
 
 describe('two bot instances, one ran the thread (several instances on Restate)', () => {
   const ref = (name: string) => ({ owner: 'acme', name, serverUrl: fake.serverUrl });
+  /** Two instances over one store; the first ran the thread `threadTs`, whose PR is in the repo `name`. */
+  const ranOnOne = async (name: string, threadTs: string, mode: 'webhooks' | 'poll' = 'webhooks') => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name, files: { 'a.txt': 'a\n' } });
+    const ran = boot(store, undefined, mode);
+    const other = boot(store, ran.threads, mode);
+    await ran.threads.mutate('C1', threadTs, () => thread(threadTs, pr));
+    await ran.following.afterRun('C1', threadTs, { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    return { pr, ran, other };
+  };
 
   it('a check webhook reaching the other instance is acted on, once', async () => {
-    const store = new MemoryKeyValueStore();
-    const pr = await repoWithPullRequest(fake, octokit, { name: 'elsewhere', files: { 'a.txt': 'a\n' } });
-    const ran = boot(store);
-    const other = boot(store, ran.threads);
-    await ran.threads.mutate('C1', '7.0', () => thread('7.0', pr));
-    await ran.following.afterRun('C1', '7.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    const { pr, ran, other } = await ranOnOne('elsewhere', '7.0');
     await fake.addCheckRun('acme', 'elsewhere', { sha: pr.headSha, name: 'test', conclusion: 'failure' });
     const event: GitHubEvent = {
       kind: 'check-run',
@@ -204,13 +209,8 @@ describe('two bot instances, one ran the thread (several instances on Restate)',
   });
 
   it('a review webhook reaching the other instance becomes the follow-up', async () => {
-    const store = new MemoryKeyValueStore();
-    const pr = await repoWithPullRequest(fake, octokit, { name: 'reviewed-elsewhere', files: { 'a.txt': 'a\n' } });
+    const { pr, ran, other } = await ranOnOne('reviewed-elsewhere', '8.0');
     fake.setCollaborator('acme', 'reviewed-elsewhere', 'alice', 'write');
-    const ran = boot(store);
-    const other = boot(store, ran.threads);
-    await ran.threads.mutate('C1', '8.0', () => thread('8.0', pr));
-    await ran.following.afterRun('C1', '8.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
     const review = await fake.addReview('acme', 'reviewed-elsewhere', pr.number, {
       user: 'alice',
       state: 'CHANGES_REQUESTED',
@@ -253,12 +253,7 @@ describe('two bot instances, one ran the thread (several instances on Restate)',
   });
 
   it('token mode: the PR of an instance that died is polled by the next refresh of another one', async () => {
-    const store = new MemoryKeyValueStore();
-    const pr = await repoWithPullRequest(fake, octokit, { name: 'orphaned', files: { 'a.txt': 'a\n' } });
-    const died = boot(store, undefined, 'poll');
-    const other = boot(store, died.threads, 'poll');
-    await died.threads.mutate('C1', '10.0', () => thread('10.0', pr));
-    await died.following.afterRun('C1', '10.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    const { pr, ran: died, other } = await ranOnOne('orphaned', '10.0', 'poll');
     died.ci.stop();
     await fake.addCheckRun('acme', 'orphaned', { sha: pr.headSha, name: 'test', conclusion: 'failure' });
     await other.following.refresh();

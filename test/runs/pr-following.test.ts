@@ -78,7 +78,7 @@ function boot(
     redact: (t) => t,
     maxAttempts: 2,
     mode,
-    timing: { minDelayMs: 20, maxDelayMs: 40 },
+    timing: { minDelayMs: 20, maxDelayMs: 40, noChecksAfterMs: 150 },
   });
   const reviews = new ReviewFollow({
     ...common,
@@ -264,6 +264,28 @@ describe('two bot instances, one ran the thread (several instances on Restate)',
     expect(other.submitted).toHaveLength(1);
     expect(died.submitted).toEqual([]);
     other.ci.stop();
+  });
+});
+
+describe('token mode: a head whose polling gave up', () => {
+  it('is not polled again by the next refreshes (a repo without CI is not polled for ever)', async () => {
+    const store = new MemoryKeyValueStore();
+    const pr = await repoWithPullRequest(fake, octokit, { name: 'no-ci', files: { 'a.txt': 'a\n' } });
+    const bot = boot(store, undefined, 'poll');
+    await bot.threads.mutate('C1', '11.0', () => thread('11.0', pr));
+    await bot.following.afterRun('C1', '11.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    const reads = () =>
+      fake.requests.filter((r) => r.path === `/repos/acme/no-ci/commits/${pr.headSha}/check-runs`).length;
+    // No check ever appears: polling gives up after noChecksAfterMs.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const before = reads();
+    expect(before).toBeGreaterThan(1);
+    await bot.following.refresh();
+    await bot.following.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reads()).toBe(before);
+    expect(bot.submitted).toEqual([]);
+    bot.ci.stop();
   });
 });
 

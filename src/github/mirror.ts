@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AbortedError } from '../lib/errors.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
@@ -43,8 +43,15 @@ export interface RepoHandover {
  */
 export class RepoMirrors {
   private readonly fetching = new KeyedMutex();
+  /**
+   * `dir` made absolute once: git runs inside a mirror, so a relative path (the default `data/mirrors`)
+   * handed to it would be read from there.
+   */
+  private readonly dir: string;
 
-  constructor(private readonly options: RepoMirrorsOptions) {}
+  constructor(private readonly options: RepoMirrorsOptions) {
+    this.dir = resolve(options.dir);
+  }
 
   /**
    * Brings the mirror up to date for the base branch (and the thread's branch when asked: a thread
@@ -57,7 +64,7 @@ export class RepoMirrors {
   ): Promise<RepoHandover> {
     const name = fullName(repo);
     const remoteUrl = `${this.options.serverUrl}/${name}.git`;
-    const mirror = join(this.options.dir, `${name.toLowerCase()}.git`);
+    const mirror = join(this.dir, `${name.toLowerCase()}.git`);
     return this.fetching.run(mirror, async () => {
       await this.ensureMirror(mirror, signal);
       const env = await this.credentialEnv(repo, remoteUrl);
@@ -86,7 +93,7 @@ export class RepoMirrors {
           },
         );
       }
-      const file = join(this.options.dir, `.handover-${randomUUID()}.bundle`);
+      const file = join(this.dir, `.handover-${randomUUID()}.bundle`);
       try {
         const refs = [
           `refs/heads/${branches.base}`,
@@ -131,7 +138,7 @@ export class RepoMirrors {
         cwd,
         env: {
           PATH: this.options.path,
-          HOME: this.options.dir,
+          HOME: this.dir,
           GIT_TERMINAL_PROMPT: '0',
           GIT_CONFIG_NOSYSTEM: '1',
           LC_ALL: 'C',

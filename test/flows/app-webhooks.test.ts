@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverWebhook } from '../fakes/github-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { publishScript, waitFor } from '../helpers/scripted-runs.js';
+import { checksReadAnswered, publishScript, waitFor } from '../helpers/scripted-runs.js';
 
 /**
  * GitHub App mode end to end: the bot reaches GitHub only through installation tokens minted with the App's
@@ -60,12 +60,7 @@ describe('GitHub App mode: CI results come back as signed webhooks', () => {
    * The run's end reads the head's checks once (for what came during the run); a check added before that
    * read would be found by it, not by the webhook under test.
    */
-  const endOfRunRead = async (sha: string) => {
-    const read = (what: string) =>
-      h.github.requests.some((r) => r.method === 'GET' && r.path === `/repos/acme/widgets/commits/${sha}/${what}`);
-    await waitFor('the end-of-run read of the checks', () => read('check-runs') && read('status'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  };
+  const endOfRunRead = (sha: string) => checksReadAnswered(h.github.requests, 'acme/widgets', sha);
   const failing = (sha: string, log: string) =>
     h.github.addCheckRun('acme', 'widgets', {
       sha,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverWebhook } from '../fakes/github-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { publishScript, waitFor } from '../helpers/scripted-runs.js';
+import { checksReadAnswered, publishScript, waitFor } from '../helpers/scripted-runs.js';
 
 /** Polls every few ms instead of 10 s; a check needs two equal reads to count as settled. */
 const FAST_POLLING = { ciPolling: { minDelayMs: 10, maxDelayMs: 40, noChecksAfterMs: 60_000, maxWaitMs: 120_000 } };
@@ -135,6 +135,8 @@ describe('CI comes back to the thread (webhooks)', () => {
     h.openai.script(publishScript('three.txt', '3\n', 'Added three.txt.'));
     const root = await h.mention('add three.txt');
     await h.waitForEnd(root);
+    // The end of the run reads the checks once; the check fails after that, so only a webhook tells.
+    await checksReadAnswered(h.github.requests, 'acme/widgets', headOf(h));
     const run = await failCheck(h, headOf(h), '##[error]broken\n');
     const hook = await h.github.webhooks.checkRun('acme', 'widgets', run.id);
     const url = `${h.botUrl}/github/events`;

@@ -23,3 +23,18 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Waits until the bot's end-of-run read of `sha`'s checks and statuses has been answered. A check
+ * changed before that read is seen by the read itself, so a test about what a webhook or a poll does
+ * changes the check only after it.
+ */
+export async function checksReadAnswered(
+  requests: readonly { method: string; path: string; status: number }[],
+  repo: string,
+  sha: string,
+): Promise<void> {
+  const answered = (what: string) =>
+    requests.some((r) => r.method === 'GET' && r.path === `/repos/${repo}/commits/${sha}/${what}` && r.status !== 0);
+  await waitFor('the end-of-run read of the checks', () => answered('check-runs') && answered('status'));
+}

@@ -67,9 +67,7 @@ export class PrFollowing {
     for (const { channel, threadTs } of threads.values()) {
       await this.options.ci.followThread(channel, threadTs, { readNow: true });
       await this.options.reviews.noteThread(channel, threadTs);
-      await this.options.reviews
-        .checkThread(channel, threadTs)
-        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not read the PR’s reviews'));
+      await this.options.reviews.checkThread(channel, threadTs);
     }
     // A thread follows all its PRs at once: one of several repos whose PR was dropped is let go again.
     for (const entry of dropped) this.forget(entry);

@@ -73,7 +73,7 @@ export class ReviewFollow {
   /** Reads the reviews of the thread's PRs once (what came while nothing here was watching them). */
   async checkThread(channel: string, threadTs: string): Promise<void> {
     const pulls = [...this.pulls.values()].filter((p) => p.channel === channel && p.threadTs === threadTs);
-    for (const pull of pulls) await this.check(pull);
+    for (const pull of pulls) await this.checkOrWarn(pull);
   }
 
   /** The PR was closed or merged: its reviews no longer come back. */
@@ -91,11 +91,14 @@ export class ReviewFollow {
 
   /** Token mode: every known PR is looked at (a timer of the composition root calls this). */
   async pollAll(): Promise<void> {
-    for (const pull of [...this.pulls.values()]) {
-      await this.check(pull).catch((error: unknown) =>
-        this.options.logger.warn({ err: error, repo: pull.repo, pr: pull.pr }, 'could not read the PR’s reviews'),
-      );
-    }
+    for (const pull of [...this.pulls.values()]) await this.checkOrWarn(pull);
+  }
+
+  /** One PR's failed read is logged and the next PR is still read: the next poll or event tries again. */
+  private checkOrWarn(pull: Pull): Promise<void> {
+    return this.check(pull).catch((error: unknown) =>
+      this.options.logger.warn({ err: error, repo: pull.repo, pr: pull.pr }, 'could not read the PR’s reviews'),
+    );
   }
 
   /** New follow-ups on the PR become one message of the thread's run. */

@@ -289,6 +289,33 @@ describe('token mode: a head whose polling gave up', () => {
   });
 });
 
+describe('a thread with two PRs, one whose reviews cannot be read', () => {
+  it('still reads the other PR’s reviews when the run ends', async () => {
+    const store = new MemoryKeyValueStore();
+    const broken = await repoWithPullRequest(fake, octokit, { name: 'unreadable', files: { 'a.txt': 'a\n' } });
+    const fine = await repoWithPullRequest(fake, octokit, { name: 'readable', files: { 'b.txt': 'b\n' } });
+    fake.setCollaborator('acme', 'readable', 'alice', 'write');
+    await fake.addReview('acme', 'readable', fine.number, { user: 'alice', state: 'COMMENTED', body: 'Add a test.' });
+    const bot = boot(store);
+    const both = thread('12.0', broken);
+    both.repos.push(...thread('12.0', fine).repos);
+    await bot.threads.mutate('C1', '12.0', () => both);
+    // Every read of the first PR is refused (404 is not retried), before the second one is read.
+    fake.failNext({
+      method: 'GET',
+      pathIncludes: `/repos/acme/unreadable/pulls/${broken.number}`,
+      status: 404,
+      times: 50,
+    });
+    await bot.following.afterRun('C1', '12.0', { kind: 'no-changes', answer: 'ok', totals: emptyRunTotals });
+    await expect.poll(() => bot.submitted.length).toBe(1);
+    expect(bot.submitted[0]?.text).toContain('Add a test.');
+    expect(fake.requests.some((r) => r.injected && r.path.startsWith('/repos/acme/unreadable/pulls/'))).toBe(true);
+    fake.clearFailures();
+    bot.ci.stop();
+  });
+});
+
 describe('FollowedPrStore', () => {
   it('keeps one entry per thread and repo, a new PR number replacing the old, and skips corrupt entries', async () => {
     const store = new MemoryKeyValueStore();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Step, text, toolCalls } from '../fakes/openai-server.js';
+import { httpError, type Step, text, toolCalls } from '../fakes/openai-server.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Counts its runs beside the checkout (never in it: it would be committed). */
@@ -92,6 +92,25 @@ describe('repos start warm: .ai-dev/setup.sh', () => {
       /Set-up: \.ai-dev\/setup\.sh \(from main\) failed with exit 3 after [\d.]+ m?s; I go on without it\./,
     );
     expect(said).toContain('npm ERR! could not find the registry');
+    h.openai.assertDone();
+  });
+
+  it('a run that fails before its sandbox is ready waits for it: the outcome is still the last reply', async () => {
+    await h.command('link acme/warm --setup "sleep 0.5; echo slow but ready"', {
+      expectResponse: true,
+      channel: 'C0QUICK',
+    });
+    // The model's first request is refused at once: the sandbox and its set-up are still on their way.
+    h.openai.script([httpError(400, { message: 'Unsupported parameter.' })]);
+    const root = await h.mention('anything to do?', { channel: 'C0QUICK' });
+    expect(await h.waitForEnd(root, 1, 'C0QUICK')).toContain('The run failed');
+    // Nothing comes after the outcome, even once the set-up would have finished.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const replies = h.thread(root, 'C0QUICK').map((m) => m.text);
+    expect(replies.at(-1)).toContain('The run failed');
+    const setup = replies.findIndex((t) => t.includes('Set-up: ran `sleep 0.5; echo slow but ready`'));
+    expect(setup).toBeGreaterThanOrEqual(0);
+    expect(setup).toBeLessThan(replies.length - 1);
     h.openai.assertDone();
   });
 });

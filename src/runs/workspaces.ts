@@ -88,12 +88,18 @@ export class RunWorkspaces {
     return held;
   }
 
-  /** Ends this run's hold on its sandboxes: records their use; answers the sandbox time used. */
-  async release(now = Date.now()): Promise<number> {
+  /**
+   * Ends this run's hold on its sandboxes: records their use; answers the sandbox time used. A sandbox
+   * still being prepared (the run ended before its first tool call: the model failed or only answered)
+   * is waited for, so its time is the run's and what it tells the thread comes before the run's outcome.
+   */
+  async release(): Promise<number> {
+    await Promise.allSettled(this.pending.values());
+    const at = Date.now();
     let used = 0;
     for (const [sandboxId, since] of this.heldSince) {
-      used += Math.max(0, now - since);
-      await this.options.registry.touch(sandboxId, now).catch((error: unknown) => {
+      used += Math.max(0, at - since);
+      await this.options.registry.touch(sandboxId, at).catch((error: unknown) => {
         this.options.logger.warn({ err: error, sandbox: sandboxId }, 'could not record sandbox use');
       });
     }

@@ -95,11 +95,11 @@ export class RunWorkspaces {
    */
   async release(): Promise<number> {
     await Promise.allSettled(this.pending.values());
-    const at = Date.now();
+    const now = Date.now();
     let used = 0;
     for (const [sandboxId, since] of this.heldSince) {
-      used += Math.max(0, at - since);
-      await this.options.registry.touch(sandboxId, at).catch((error: unknown) => {
+      used += Math.max(0, now - since);
+      await this.options.registry.touch(sandboxId, now).catch((error: unknown) => {
         this.options.logger.warn({ err: error, sandbox: sandboxId }, 'could not record sandbox use');
       });
     }
